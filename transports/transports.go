@@ -1,0 +1,116 @@
+// Package transports is the one face of "a place where files live": a local
+// folder, an FTP/FTPS server or an SFTP server. Every flow reads, writes,
+// moves and deletes files through the Transport interface, so a flow never
+// knows which kind of place it is talking to.
+//
+// Each backend lives in its own sub-package (transports/local,
+// transports/ftp, transports/sftp) with an Options struct that the engine
+// decodes from the configuration (toml tags) and a New function.
+//
+// Paths given to a Transport are slash-separated and relative to the
+// backend's configured root folder; a Transport refuses any path that would
+// leave that root.
+package transports
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// FileInfo describes one entry of a listing.
+type FileInfo struct {
+	// Path is slash-separated and relative to the folder that was listed
+	// (for a recursive listing it includes sub-folders: "2026/11/a.csv").
+	Path    string
+	Size    int64
+	ModTime time.Time
+	IsDir   bool
+}
+
+// Overwrite says what Write does when the target name already exists.
+type Overwrite int
+
+const (
+	// Replace atomically replaces the existing file.
+	Replace Overwrite = iota
+	// Fail returns an error wrapping ErrExist and leaves the existing file.
+	Fail
+	// KeepBoth writes under a new name with a numeric suffix before the
+	// extension ("report (2).csv") and leaves the existing file.
+	KeepBoth
+)
+
+// WriteOptions tunes Write.
+type WriteOptions struct {
+	Overwrite Overwrite
+	// Size, when >= 0, is the number of bytes the caller expects to be
+	// written; a different count is an integrity error (ErrIntegrity) and
+	// nothing is left under the final name. -1 means unknown.
+	Size int64
+	// ModTime, when not zero, is set on the written file where the backend
+	// allows it.
+	ModTime time.Time
+}
+
+// WriteResult tells where a Write landed.
+type WriteResult struct {
+	// Path is the final path (differs from the requested one with KeepBoth).
+	Path string
+	Size int64
+	// SHA256 is the hex digest of the bytes written.
+	SHA256 string
+}
+
+// Transport is a place where files live. Implementations are safe for
+// concurrent use by multiple goroutines unless their documentation says
+// otherwise; every method honours ctx (cancellation and deadline).
+type Transport interface {
+	// List returns the entries of dir ("" or "." is the root). With
+	// recursive, entries of sub-folders are included (folders too).
+	List(ctx context.Context, dir string, recursive bool) ([]FileInfo, error)
+	// Stat describes one path; a missing path gives an error wrapping
+	// ErrNotExist.
+	Stat(ctx context.Context, path string) (FileInfo, error)
+	// Open opens a file for streaming reads. The caller must Close it
+	// before issuing another command on the same connection-bound backends;
+	// implementations must make that safe regardless (FTP: the data
+	// connection is always closed and its reply read).
+	Open(ctx context.Context, path string) (io.ReadCloser, error)
+	// Write stores r under path atomically: the bytes go to a temporary
+	// name in the same folder, are flushed and size-checked, and only then
+	// renamed to the final name. Missing parent folders are created. On any
+	// error nothing is left under the final name or the temporary name.
+	Write(ctx context.Context, path string, r io.Reader, opts WriteOptions) (WriteResult, error)
+	// Rename moves from to to, replacing to when it exists where the backend
+	// can do so atomically. Missing parent folders of to are created.
+	Rename(ctx context.Context, from, to string) error
+	// Remove deletes a file (not a folder). A missing file gives an error
+	// wrapping ErrNotExist.
+	Remove(ctx context.Context, path string) error
+	// MkdirAll creates a folder and its parents; an existing one is fine.
+	MkdirAll(ctx context.Context, path string) error
+	// String names the place for messages and logs, without secrets
+	// ("ftp://user@host:21/export").
+	String() string
+	// Close releases connections.
+	Close() error
+}
+
+// Errors that callers check with errors.Is.
+var (
+	// ErrNotExist: the path does not exist.
+	ErrNotExist = errors.New("file does not exist")
+	// ErrExist: the target exists and the overwrite policy is Fail.
+	ErrExist = errors.New("file already exists")
+	// ErrUnsafeName: a name that could escape its folder or is not a
+	// plain file name (contains "..", a NUL, control characters, a
+	// backslash, or is absolute).
+	ErrUnsafeName = errors.New("unsafe file name")
+	// ErrIntegrity: the size (or hash) after a transfer does not match.
+	ErrIntegrity = errors.New("transfer integrity check failed")
+	// ErrPermanent marks an error that retrying will not fix (no such
+	// file, permission denied, authentication failed, host key mismatch).
+	ErrPermanent = errors.New("permanent error")
+)
