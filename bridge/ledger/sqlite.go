@@ -382,7 +382,7 @@ const fileCols = `id, job, source, name, size, mtime, sha256, state, attempts, m
 
 func scanFile(s interface{ Scan(...any) error }) (File, error) {
 	var (
-		f                        File
+		f                       File
 		mtime, created, updated int64
 	)
 	if err := s.Scan(&f.ID, &f.Job, &f.Source, &f.Name, &f.Size, &mtime, &f.SHA256, &f.State,
