@@ -248,6 +248,17 @@ func (l *SQLite) migrate(ctx context.Context) error {
 	return nil
 }
 
+// writeCtx returns the context for a write: a write that was cancelled
+// before it began fails, but one that began is never abandoned halfway,
+// so that an outcome recorded during shutdown is not lost (and a write
+// never reports failure after it committed).
+func writeCtx(ctx context.Context) (context.Context, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	return context.WithoutCancel(ctx), nil
+}
+
 func nanos(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
@@ -264,6 +275,10 @@ func fromNanos(n int64) time.Time {
 
 // BeginRun implements Ledger.
 func (l *SQLite) BeginRun(ctx context.Context, job string, started time.Time) (Run, error) {
+	ctx, err := writeCtx(ctx)
+	if err != nil {
+		return Run{}, err
+	}
 	if started.IsZero() {
 		started = time.Now()
 	}
@@ -280,6 +295,10 @@ func (l *SQLite) BeginRun(ctx context.Context, job string, started time.Time) (R
 
 // EndRun implements Ledger. A zero r.Ended means now.
 func (l *SQLite) EndRun(ctx context.Context, r Run) error {
+	ctx, err := writeCtx(ctx)
+	if err != nil {
+		return err
+	}
 	if r.Ended.IsZero() {
 		r.Ended = time.Now()
 	}
@@ -395,6 +414,10 @@ func scanFile(s interface{ Scan(...any) error }) (File, error) {
 
 // PutFile implements Ledger. It sets f.Created (on insert) and f.Updated.
 func (l *SQLite) PutFile(ctx context.Context, f *File) error {
+	ctx, err := writeCtx(ctx)
+	if err != nil {
+		return err
+	}
 	now := time.Now()
 	f.Updated = now
 	if f.ID == 0 {
@@ -530,6 +553,10 @@ func itemArgs(it Item, now time.Time) []any {
 
 // PutItem implements Ledger. A zero it.Updated means now.
 func (l *SQLite) PutItem(ctx context.Context, it Item) error {
+	ctx, err := writeCtx(ctx)
+	if err != nil {
+		return err
+	}
 	if _, err := l.putItem.ExecContext(ctx, itemArgs(it, time.Now())...); err != nil {
 		return fmt.Errorf("ledger: put item %s of %s: %w", it.Key, it.Job, err)
 	}
@@ -538,6 +565,10 @@ func (l *SQLite) PutItem(ctx context.Context, it Item) error {
 
 // PutItems implements Ledger: all items or none are stored.
 func (l *SQLite) PutItems(ctx context.Context, items []Item) error {
+	ctx, err := writeCtx(ctx)
+	if err != nil {
+		return err
+	}
 	if len(items) == 0 {
 		return nil
 	}
@@ -608,7 +639,11 @@ func (l *SQLite) State(ctx context.Context, job, name string) (string, error) {
 
 // SetState implements Ledger.
 func (l *SQLite) SetState(ctx context.Context, job, name, value string) error {
-	_, err := l.w.ExecContext(ctx, `INSERT INTO state(job, name, value, updated) VALUES(?,?,?,?)
+	ctx, err := writeCtx(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = l.w.ExecContext(ctx, `INSERT INTO state(job, name, value, updated) VALUES(?,?,?,?)
 		ON CONFLICT(job, name) DO UPDATE SET value=excluded.value, updated=excluded.updated`,
 		job, name, value, time.Now().UnixNano())
 	if err != nil {
