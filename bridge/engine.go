@@ -54,7 +54,7 @@ type Engine struct {
 	debounce time.Duration
 	secrets  []string
 
-	jobs  []*jobState
+	jobs   []*jobState
 	byName map[string]*jobState
 
 	ready     atomic.Bool
