@@ -69,6 +69,8 @@ type HTTPConfig struct {
 	TokenFile string `toml:"token_file"`
 	// MaxBody is the largest request body accepted, in bytes (default 10 MiB).
 	MaxBody int64 `toml:"max_body"`
+	// PublicMetrics serves /metrics without the token (default false).
+	PublicMetrics bool `toml:"public_metrics"`
 }
 
 // LedgerConfig is the [ledger] table.
