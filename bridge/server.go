@@ -30,7 +30,9 @@ type Server struct {
 }
 
 // Pinger is implemented by ledgers that can tell whether they answer.
-type Pinger interface{ Ping(ctx context.Context) error }
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
 
 // NewServer builds the server's routes. A job route that conflicts with
 // another is an error naming the job.
