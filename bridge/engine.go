@@ -295,7 +295,11 @@ func (e *Engine) execute(ctx context.Context, js *jobState, full bool, reason st
 		lvl = slog.LevelWarn
 	}
 	log.Log(context.WithoutCancel(ctx), lvl, "run ended", attrs...)
-	return &RunReport{Run: run, Problems: rc.Problems(), Err: runErr}, nil
+	problems := rc.Problems()
+	for i := range problems {
+		problems[i].Message = e.scrub(problems[i].Message)
+	}
+	return &RunReport{Run: run, Problems: problems, Err: runErr}, nil
 }
 
 // safeRun calls job.Run, turning a panic into an error.

@@ -199,3 +199,26 @@ func NewRunContext(run ledger.Run, l ledger.Ledger, log *slog.Logger, m *Metrics
 	}
 	return &RunContext{Run: run, Ledger: l, Log: log, Now: time.Now, metrics: m, counts: map[string]int64{}}
 }
+
+// AddKind registers a job kind; a second kind of the same name panics (a
+// programming error in the cmd package's registry).
+func (r *Registry) AddKind(k Kind) {
+	if r.Kinds == nil {
+		r.Kinds = map[string]Kind{}
+	}
+	if _, dup := r.Kinds[k.Name]; dup {
+		panic("bridge: kind registered twice: " + k.Name)
+	}
+	r.Kinds[k.Name] = k
+}
+
+// AddConn registers a connection type; a duplicate name panics.
+func (r *Registry) AddConn(c ConnType) {
+	if r.Conns == nil {
+		r.Conns = map[string]ConnType{}
+	}
+	if _, dup := r.Conns[c.Name]; dup {
+		panic("bridge: connection type registered twice: " + c.Name)
+	}
+	r.Conns[c.Name] = c
+}
