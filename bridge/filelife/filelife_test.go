@@ -3,8 +3,8 @@ package filelife
 import (
 	"bytes"
 	"crypto/sha256"
-	"fmt"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
