@@ -246,7 +246,7 @@ func TestTimeoutAndCancel(t *testing.T) {
 func TestPolesNear(t *testing.T) {
 	srv, c := newPair(t, ozmaptest.Options{}, nil)
 	// about 11 m per 1e-4 degree of latitude
-	srv.AddPole(ozmap.Pole{Name: "far", Lat: -23.5520, Lng: -46.6333, Usable: true})  // ~167 m
+	srv.AddPole(ozmap.Pole{Name: "far", Lat: -23.5520, Lng: -46.6333, Usable: true})   // ~167 m
 	srv.AddPole(ozmap.Pole{Name: "near", Lat: -23.5506, Lng: -46.6333, Usable: false}) // ~11 m
 	srv.AddPole(ozmap.Pole{Name: "mid", Lat: -23.5510, Lng: -46.6333, Usable: true, PoleType: "concreto"})
 	srv.AddPole(ozmap.Pole{Name: "out", Lat: -23.5600, Lng: -46.6333, Usable: true}) // ~1 km
