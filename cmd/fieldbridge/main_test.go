@@ -27,7 +27,45 @@ func testRegistry() *bridge.Registry {
 	if _, ok := r.Kinds["test-work"]; !ok {
 		r.AddKind(bridgetest.WorkKind())
 	}
+	r.AddConn(bridge.ConnType{
+		Name:       "test-conn",
+		NewOptions: func() any { return &testConnOptions{} },
+		Connect: func(ctx context.Context, o any) error {
+			if opts := o.(*testConnOptions); !opts.Answers {
+				return fmt.Errorf("login refused for %s", opts.Password)
+			}
+			return nil
+		},
+	})
 	return r
+}
+
+type testConnOptions struct {
+	Answers  bool   `toml:"answers"`
+	Password string `toml:"password" secret:"true"`
+}
+
+func TestCheckConnect(t *testing.T) {
+	t.Setenv("FB_TEST_PW", "pw-secret-1")
+	p := writeConfig(t, `[connections.up]
+type = "test-conn"
+answers = true
+[connections.down]
+type = "test-conn"
+password = "${FB_TEST_PW}"
+`)
+	code, out, stderr := runCLI(t, "check", "-config", p, "-connect", "-v")
+	if code != exitCannot {
+		t.Fatalf("exit = %d\n%s%s", code, out, stderr)
+	}
+	for _, want := range []string{"up                   ok", "down                 FAILED: login refused for <redacted>", `password = "<redacted>"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out+stderr, "pw-secret-1") {
+		t.Errorf("secret printed:\n%s%s", out, stderr)
+	}
 }
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
