@@ -144,6 +144,12 @@ func (c *Config) Resolve(path string) string {
 	return filepath.Join(c.Dir(), path)
 }
 
+// JobDataDir is the job's own folder inside DataDir (DataDir/jobs/NAME)
+// for state files and working copies; it is not created.
+func (c *Config) JobDataDir(job string) string {
+	return filepath.Join(c.DataDir, "jobs", job)
+}
+
 // Job returns the configuration of the named job.
 func (c *Config) Job(name string) (JobConfig, bool) {
 	for _, j := range c.Jobs {

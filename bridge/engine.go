@@ -139,12 +139,20 @@ func NewEngine(ctx context.Context, o EngineOptions) (*Engine, error) {
 	for _, jc := range e.cfg.Jobs {
 		envJ := *env
 		envJ.Log = e.log.With("job", jc.Spec.Name)
+		js := &jobState{cfg: jc, kick: make(chan string, 1)}
+		envJ.TriggerRun = func(reason string) bool {
+			if !e.ready.Load() || !js.enabled() {
+				return false
+			}
+			js.trigger(reason)
+			return true
+		}
 		job, err := jc.Kind.New(&envJ, jc.Spec, jc.Options)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("job %q: %w", jc.Spec.Name, err))
 			continue
 		}
-		js := &jobState{cfg: jc, job: job, kick: make(chan string, 1)}
+		js.job = job
 		if jc.Spec.Schedule != "" {
 			loc := e.cfg.Location()
 			if jc.Spec.Timezone != "" {
