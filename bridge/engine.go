@@ -567,13 +567,25 @@ func (e *Engine) startWatch(ctx context.Context, js *jobState, w Watcher, wg *sy
 		e.log.Warn("folder events unavailable; rescanning only", "job", name, "err", err)
 		fw = nil
 	}
-	if fw != nil {
+	watched := map[string]bool{}
+	addWatches := func(warn bool) {
+		if fw == nil {
+			return
+		}
 		for _, d := range w.WatchDirs() {
-			if err := fw.Add(d); err != nil {
-				e.log.Warn("cannot watch folder; rescanning only", "job", name, "dir", d, "err", err)
+			if watched[d] {
+				continue
 			}
+			if err := fw.Add(d); err != nil {
+				if warn {
+					e.log.Warn("cannot watch folder yet; rescanning it, and retrying the watch at each rescan", "job", name, "dir", d, "err", err)
+				}
+				continue
+			}
+			watched[d] = true
 		}
 	}
+	addWatches(true)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -609,6 +621,11 @@ func (e *Engine) startWatch(ctx context.Context, js *jobState, w Watcher, wg *sy
 				if ev.Op == fsnotify.Chmod {
 					continue
 				}
+				if ev.Op.Has(fsnotify.Remove) || ev.Op.Has(fsnotify.Rename) {
+					if watched[ev.Name] { // the folder itself: watch again once it is back
+						watched[ev.Name] = false
+					}
+				}
 				if quiet == nil {
 					quiet = time.NewTimer(e.debounce)
 				} else {
@@ -625,6 +642,7 @@ func (e *Engine) startWatch(ctx context.Context, js *jobState, w Watcher, wg *sy
 				quietC = nil
 				js.trigger("watch")
 			case <-rescan.C:
+				addWatches(false) // folders the job created meanwhile
 				js.state.Lock()
 				js.next = e.now().Add(every)
 				js.state.Unlock()
