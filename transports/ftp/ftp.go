@@ -824,10 +824,12 @@ func (f *Fs) write1(ctx context.Context, s *session, rel string, r io.Reader, op
 	if err != nil {
 		return transports.WriteResult{}, mapErr(err, "upload "+rel+": SIZE")
 	}
-	if err := transports.CheckSize("upload "+rel+" (server size)", h.N(), size); err != nil {
-		return transports.WriteResult{}, err
-	}
 	if err := transports.CheckSize("upload "+rel, opts.Size, h.N()); err != nil {
+		// the source gave a different count than announced: retrying
+		// will not help
+		return transports.WriteResult{}, transports.Permanent(err)
+	}
+	if err := transports.CheckSize("upload "+rel+" (server size)", h.N(), size); err != nil {
 		return transports.WriteResult{}, err
 	}
 	target := final
