@@ -253,7 +253,7 @@ func (s *scanner) readText() ([]byte, error) {
 		switch {
 		case t.special:
 			if depth == 0 && bytes.HasPrefix(t.raw, []byte("![CDATA[")) {
-				s.out = append(s.out, t.raw[8:len(t.raw)-2]...)
+				s.out = appendCR(s.out, t.raw[8:len(t.raw)-2])
 			}
 		case t.end:
 			if depth == 0 {
@@ -338,6 +338,21 @@ func decodeText(dst, raw []byte) ([]byte, error) {
 		}
 	}
 	return dst, nil
+}
+
+// appendCR appends raw (CDATA) text with line ends normalised.
+func appendCR(dst, raw []byte) []byte {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] == '\r' {
+			dst = append(dst, '\n')
+			if i+1 < len(raw) && raw[i+1] == '\n' {
+				i++
+			}
+			continue
+		}
+		dst = append(dst, raw[i])
+	}
+	return dst
 }
 
 func isXMLChar(r rune) bool {
