@@ -387,7 +387,7 @@ func compileField(tf Field, spec *FieldSpec) (*field, []string) {
 		}
 	}
 	sources := 0
-	if spec.Column != "" {
+	if spec.Column != "" || len(spec.Columns) > 0 {
 		sources++
 	}
 	if spec.Value != nil {

@@ -430,6 +430,9 @@ func cellText(c sheet.Cell, date1904 bool) string {
 			}
 		}
 	}
+	if c.Kind == sheet.Number {
+		return numberText(c.Value)
+	}
 	if c.Kind == sheet.Bool {
 		if c.Value == "1" {
 			return "TRUE"
@@ -437,6 +440,58 @@ func cellText(c sheet.Cell, date1904 bool) string {
 		return "FALSE"
 	}
 	return c.Value
+}
+
+// renderTemplate fills a template's placeholders with the row's cells. The
+// separator after an empty placeholder is dropped (before it, for the last
+// one), so "{Rua}, {Número} - {Bairro}" with no number gives "Rua - Bairro".
+func renderTemplate(parts []tmplPart, cols []int, row sheet.Row, date1904 bool) string {
+	vals := make([]string, len(parts))
+	keep := make([]bool, len(parts))
+	last := -1
+	for i, p := range parts {
+		if p.norm == "" {
+			vals[i], keep[i] = p.lit, true
+			continue
+		}
+		last = i
+		if c := cols[i]; c >= 0 {
+			vals[i] = strings.TrimSpace(cellText(row.Cell(c), date1904))
+		}
+		keep[i] = vals[i] != ""
+	}
+	for i, p := range parts {
+		if p.norm == "" || vals[i] != "" {
+			continue
+		}
+		if i == last {
+			for j := i - 1; j >= 0; j-- {
+				if parts[j].norm == "" {
+					keep[j] = false
+					break
+				}
+				if vals[j] != "" {
+					break
+				}
+			}
+		} else if i+1 < len(parts) && parts[i+1].norm == "" {
+			keep[i+1] = false
+		}
+	}
+	var sb strings.Builder
+	any := false
+	for i := range parts {
+		if keep[i] {
+			sb.WriteString(vals[i])
+			if parts[i].norm != "" {
+				any = true
+			}
+		}
+	}
+	if !any {
+		return ""
+	}
+	return strings.TrimSpace(sb.String())
 }
 
 func applyTransforms(s string, ts []string) string {
@@ -496,15 +551,7 @@ func (m *Mapping) mapRow(row sheet.Row, bs []bound, headers []string, uniq map[s
 			text = *f.spec.Value
 			cell = sheet.Cell{Value: text, Kind: sheet.String}
 		case len(f.tmpl) > 0:
-			var sb strings.Builder
-			for i, part := range f.tmpl {
-				if part.norm == "" {
-					sb.WriteString(part.lit)
-				} else if c := b.tcol[i]; c >= 0 {
-					sb.WriteString(strings.TrimSpace(cellText(row.Cell(c), date1904)))
-				}
-			}
-			text = strings.Trim(strings.TrimSpace(sb.String()), ",-/;| ")
+			text = renderTemplate(f.tmpl, b.tcol, row, date1904)
 			cell = sheet.Cell{Value: text, Kind: sheet.String}
 		case b.col >= 0:
 			cell = row.Cell(b.col)
