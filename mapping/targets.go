@@ -94,7 +94,7 @@ const (
 // Targets returns the targets mappings may name, fresh on every call.
 func Targets() map[string]*Target {
 	task := []Field{
-		{Name: "TaskNumber", Type: Integer, Required: true, Unique: true, Hints: []string{"os", "ordem servico", "numero tarefa", "tarefa", "task", "numero"}},
+		{Name: "TaskNumber", Type: Integer, Required: true, Unique: true, Hints: []string{"numero os", "os", "ordem de servico", "numero ordem servico", "numero tarefa", "tarefa", "task number"}},
 		{Name: "WorkOrderNumber", Type: Text, Hints: []string{"ordem", "work order", "pedido"}},
 		{Name: "CustomerNumber", Type: Text, Hints: []string{"codigo cliente", "cod cliente", "customer number", "contrato"}},
 		{Name: "DistributionAreaNumber", Type: Text, Hints: []string{"area", "regiao"}},
@@ -119,7 +119,7 @@ func Targets() map[string]*Target {
 		{Name: "GeocodeAddress.State", Type: Text, Hints: []string{"uf", "estado"}},
 		{Name: "GeocodeAddress.City", Type: Text, Hints: []string{"cidade", "municipio"}},
 		{Name: "GeocodeAddress.Street", Type: Text, Hints: []string{"rua", "logradouro", "endereco"}},
-		{Name: "GeocodeAddress.HouseNumber", Type: Text, Hints: []string{"numero casa", "n", "nro"}},
+		{Name: "GeocodeAddress.HouseNumber", Type: Text, Hints: []string{"numero", "numero casa"}},
 		{Name: "GeocodeAddress.Zip", Type: Text, Hints: []string{"cep", "zip"}},
 		{Name: "GeocodeAddress.UseIfPartiallyResolved", Type: Bool},
 		{Name: "ExternalCreationDate", Type: DateTime, Hints: []string{"data criacao", "abertura", "criado em"}},
