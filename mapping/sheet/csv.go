@@ -69,8 +69,13 @@ func DetectEncoding(sample []byte) string {
 	}
 	// Ignore a rune cut by the end of the sample.
 	s := sample
-	for i := 0; i < 3 && len(s) > 0 && !utf8.Valid(s); i++ {
-		s = s[:len(s)-1]
+	for i := len(s) - 1; i >= 0 && i >= len(s)-3; i-- {
+		if utf8.RuneStart(s[i]) {
+			if !utf8.FullRune(s[i:]) {
+				s = s[:i]
+			}
+			break
+		}
 	}
 	if utf8.Valid(s) {
 		return EncUTF8
