@@ -363,13 +363,39 @@ func quoteKey(k string) string {
 
 // suggest names the closest field, if any.
 func suggest(name string, t *Target) string {
-	n := NormalizeHeader(name)
+	n := strings.ToLower(name)
+	best, bestD := "", 3
 	for _, f := range t.Fields {
-		if NormalizeHeader(f.Name) == n {
-			return fmt.Sprintf(" (did you mean %s?)", f.Name)
+		if d := editDistance(n, strings.ToLower(f.Name)); d < bestD {
+			best, bestD = f.Name, d
 		}
 	}
-	return ""
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %s?)", best)
+}
+
+// editDistance is the Levenshtein distance of two short strings.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
 }
 
 var knownTransforms = map[string]bool{"trim": true, "upper": true, "lower": true, "digits": true, "collapse": true, "noaccents": true}
