@@ -70,7 +70,12 @@ func newHarness(t *testing.T, n int, edit func(*boxsync.Options)) *harness {
 			Implanted: i%10 != 9, Lat: -23.55 + float64(i)*1e-5, Lng: -46.63 - float64(i)*1e-5}})
 		h.boxes = append(h.boxes, b)
 	}
-	h.led = newMemLedger()
+	led, err := ledger.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { led.Close() })
+	h.led = led
 	h.opts = *boxsync.DefaultOptions()
 	h.opts.OZmap, h.opts.Sytex = "oz", "sy"
 	h.opts.NETypes = map[string]int64{typeCTO: 12, typeCE: 13}
@@ -78,7 +83,6 @@ func newHarness(t *testing.T, n int, edit func(*boxsync.Options)) *harness {
 	if edit != nil {
 		edit(&h.opts)
 	}
-	var err error
 	h.ozc, err = ozmap.New(ozmap.Options{BaseURL: h.oz.URL(), Key: h.oz.Key(), RetryBase: time.Millisecond, RetryMax: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -447,6 +451,11 @@ func TestKillInTheMiddle(t *testing.T) {
 			t.Fatalf("the crash should leave boxes created in Sytex but not in the ledger: %d", sent)
 		}
 		h.led = mem // restart
+		recorded := 0
+		_ = mem.ItemsWithPrefix(context.Background(), "boxes", "", func(ledger.Item) error { recorded++; return nil })
+		if recorded > 100 || recorded < 90 {
+			t.Fatalf("%d items recorded before the crash", recorded)
+		}
 		rc := h.mustRun(false)
 		h.checkExactlyOnce()
 		c := rc.Counts()
@@ -455,8 +464,8 @@ func TestKillInTheMiddle(t *testing.T) {
 		}
 		// the 100 recorded boxes need no call; the others are searched by
 		// code, and the ones created just before the crash are found
-		if c["unchanged"] != int64(sent) || h.sy.Calls("GET") != 270-100 {
-			t.Fatalf("unchanged %d (want %d), searches %d (want %d)", c["unchanged"], sent, h.sy.Calls("GET"), 270-100)
+		if c["unchanged"] != int64(sent) || h.sy.Calls("GET") != 270-recorded {
+			t.Fatalf("unchanged %d (want %d), searches %d (want %d)", c["unchanged"], sent, h.sy.Calls("GET"), 270-recorded)
 		}
 	})
 	t.Run("answers lost", func(t *testing.T) {

@@ -130,5 +130,5 @@ func sortedTypes(m map[string]int64) []string {
 	return out
 }
 
-// configLanguage returns the configuration's language (set by the engine).
-func configLanguage(c *bridge.Config) string { return "" }
+// configLanguage returns the configuration's language.
+func configLanguage(c *bridge.Config) string { return c.Language }

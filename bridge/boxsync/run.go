@@ -47,8 +47,8 @@ const (
 )
 
 // inFlightGrace is how long boxes being sent may finish after a shutdown
-// was asked.
-const inFlightGrace = 30 * time.Second
+// was asked (the engine waits 4s by default).
+const inFlightGrace = 3 * time.Second
 
 // task is one box to send.
 type task struct {
