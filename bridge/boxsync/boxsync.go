@@ -70,6 +70,13 @@ type Options struct {
 	// MaxFailuresInARow stops the run when Sytex fails this many boxes in
 	// a row with transient errors after retries (default 10).
 	MaxFailuresInARow int `toml:"max_failures_in_a_row"`
+	// PrefetchThreshold: when a run has at least this many boxes whose
+	// Sytex id is unknown (the first run, a full run), it reads every Sytex
+	// network element once (a few large pages) instead of searching each
+	// code (default 200; 0 or negative: always search each code).
+	PrefetchThreshold int `toml:"prefetch_threshold"`
+	// PrefetchPageSize is the page size of that read (default 1000).
+	PrefetchPageSize int `toml:"prefetch_page_size"`
 	// ReportDir, when set, receives a CSV report per run
 	// (boxsync-<job>-<YYYYMMDD-HHMMSS>.csv), written atomically.
 	ReportDir string `toml:"report_dir"`
@@ -86,6 +93,8 @@ func DefaultOptions() *Options {
 		Concurrency:       4,
 		Overlap:           bridge.Duration{Duration: 10 * time.Minute},
 		MaxFailuresInARow: 10,
+		PrefetchThreshold: 200,
+		PrefetchPageSize:  1000,
 	}
 }
 
@@ -235,6 +244,9 @@ func NewJob(o Options, d Deps) (*Job, error) {
 	if o.MaxFailuresInARow == 0 {
 		o.MaxFailuresInARow = def.MaxFailuresInARow
 	}
+	if o.PrefetchPageSize == 0 {
+		o.PrefetchPageSize = def.PrefetchPageSize
+	}
 	var errs []error
 	code, err := parseTemplate("code_template", o.CodeTemplate)
 	errs = append(errs, err)
@@ -258,6 +270,9 @@ func NewJob(o Options, d Deps) (*Job, error) {
 	}
 	if o.DefaultNEType == 0 && len(o.NETypes) == 0 {
 		errs = append(errs, errors.New("default_ne_type: missing (set it, or a ne_types table; Sytex needs a type for every element)"))
+	}
+	if o.PrefetchPageSize < 1 || o.PrefetchPageSize > 1000 {
+		errs = append(errs, fmt.Errorf("prefetch_page_size: %d out of range 1..1000", o.PrefetchPageSize))
 	}
 	if o.MaxFailuresInARow < 1 {
 		errs = append(errs, errors.New("max_failures_in_a_row: must be at least 1"))

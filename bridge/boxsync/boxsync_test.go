@@ -193,14 +193,27 @@ func round7(f float64) float64 {
 }
 
 func TestIncrementalLifecycle(t *testing.T) {
-	h := newHarness(t, 500, nil)
+	for _, tt := range []struct {
+		name      string
+		threshold int
+		wantGETs  int // on the first run
+	}{
+		{"search each code", -1, 450},
+		{"read Sytex at once", 1, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) { testLifecycle(t, tt.threshold, tt.wantGETs) })
+	}
+}
+
+func testLifecycle(t *testing.T, threshold, wantGETs int) {
+	h := newHarness(t, 500, func(o *boxsync.Options) { o.PrefetchThreshold = threshold })
 	implanted := h.implanted() // 450
 
 	// first run creates all
 	rc := h.mustRun(false)
 	checkCounts(t, rc, map[string]int64{"read": 500, "created": int64(implanted), "skipped": 50})
-	if h.sy.Len() != implanted || h.sy.Calls("POST") != implanted {
-		t.Fatalf("Sytex has %d elements after %d POSTs, want %d", h.sy.Len(), h.sy.Calls("POST"), implanted)
+	if h.sy.Len() != implanted || h.sy.Calls("POST") != implanted || h.sy.Calls("GET") != wantGETs {
+		t.Fatalf("Sytex has %d elements after %d POSTs and %d GETs, want %d, %d", h.sy.Len(), h.sy.Calls("POST"), h.sy.Calls("GET"), implanted, wantGETs)
 	}
 	h.checkExactlyOnce()
 
@@ -522,5 +535,31 @@ func TestOptionsValidation(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("err = %v, want %q", err, tt.want)
 		}
+	}
+}
+
+func TestTwoBoxesOneCode(t *testing.T) {
+	h := newHarness(t, 10, nil)
+	p := h.boxes[0].Project
+	// two boxes named alike in one run
+	twin := h.oz.AddBox(ozmaptest.Box{Box: ozmap.Box{Name: h.boxes[2].Name, Project: p, Implanted: true, BoxType: typeCTO, Lat: 1, Lng: 1}})
+	rc := h.mustRun(false)
+	checkCounts(t, rc, map[string]int64{"read": 11, "created": 9, "conflicts": 1, "skipped": 1})
+	if ps := rc.Problems(); len(ps) != 1 || !strings.Contains(ps[0].Item, twin.ID) || !strings.Contains(ps[0].Message, "another OZmap box (id "+h.boxes[2].ID) {
+		t.Fatalf("problems = %+v", ps)
+	}
+	if e := h.sy.ByCode(h.boxes[2].Name); len(e) != 1 || e[0].Coordinates[0].Latitude == 1 {
+		t.Fatalf("the twin overwrote the first box: %+v", e)
+	}
+	// a later rename onto an existing box's code
+	h.oz.DeleteBox(twin.ID)
+	h.oz.UpdateBox(h.boxes[4].ID, func(b *ozmaptest.Box) { b.Name = h.boxes[3].Name })
+	rc = h.mustRun(false)
+	checkCounts(t, rc, map[string]int64{"read": 1, "conflicts": 1}) // the deleted twin is not read again
+	if ps := rc.Problems(); len(ps) != 1 || !strings.Contains(ps[0].Message, h.boxes[3].ID) {
+		t.Fatalf("problems = %+v", ps)
+	}
+	if h.sy.Calls("PATCH")+h.sy.Calls("POST") != 0 {
+		t.Fatal("the renamed box changed another box's element")
 	}
 }

@@ -18,6 +18,7 @@ const (
 	msgLedger      = "ledger"
 	msgSummary     = "summary"
 	msgProjects    = "projects"
+	msgSameCode    = "same_code"
 )
 
 var messages = map[string]map[string]string{
@@ -35,6 +36,7 @@ var messages = map[string]map[string]string{
 		msgOZmapList:   "não foi possível ler as caixas do OZmap: %v",
 		msgLedger:      "não foi possível gravar no ledger: %v; execução interrompida para não enviar nada duas vezes",
 		msgSummary:     "caixas lidas %d, criadas %d, atualizadas %d, sem mudança %d, com falha %d, conflitos %d, ignoradas %d",
+		msgSameCode:    "outra caixa do OZmap (id %[2]s) já usa o código %[1]q: renomeie uma das duas no OZmap; esta não foi enviada",
 		msgProjects:    "projects: %q não é um projeto que a chave do OZmap enxerga (projetos: %s)",
 	},
 	"es": {
@@ -51,6 +53,7 @@ var messages = map[string]map[string]string{
 		msgOZmapList:   "no se pudieron leer las cajas de OZmap: %v",
 		msgLedger:      "no se pudo escribir en el ledger: %v; ejecución detenida para no enviar nada dos veces",
 		msgSummary:     "cajas leídas %d, creadas %d, actualizadas %d, sin cambios %d, con falla %d, conflictos %d, omitidas %d",
+		msgSameCode:    "otra caja de OZmap (id %[2]s) ya usa el código %[1]q: renombre una de las dos en OZmap; esta no se envió",
 		msgProjects:    "projects: %q no es un proyecto visible para la clave de OZmap (proyectos: %s)",
 	},
 	"en": {
@@ -67,6 +70,7 @@ var messages = map[string]map[string]string{
 		msgOZmapList:   "could not read the boxes from OZmap: %v",
 		msgLedger:      "could not write to the ledger: %v; run stopped so that nothing is sent twice",
 		msgSummary:     "boxes read %d, created %d, updated %d, unchanged %d, failed %d, conflicts %d, skipped %d",
+		msgSameCode:    "another OZmap box (id %[2]s) already uses code %[1]q: rename one of them in OZmap; this one was not sent",
 		msgProjects:    "projects: %q is not a project the OZmap key can see (projects: %s)",
 	},
 }

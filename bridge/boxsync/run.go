@@ -57,8 +57,15 @@ type task struct {
 	hash   string
 	prev   ledger.Item
 	known  bool  // prev exists
-	mapErr error // the box could not be mapped
+	mapErr error  // the box could not be mapped
+	dupOf  string // another box of this run maps to the same code
 }
+
+// ledgerError is a failed ledger write during the listing.
+type ledgerError struct{ err error }
+
+func (e *ledgerError) Error() string { return e.err.Error() }
+func (e *ledgerError) Unwrap() error { return e.err }
 
 // result is what happened to one box.
 type result struct {
@@ -116,8 +123,12 @@ func (j *Job) Run(ctx context.Context, rc *bridge.RunContext) error {
 
 	// what the ledger knows
 	known := map[string]ledger.Item{}
+	owner := map[string]string{} // Sytex id → box id
 	err := led.ItemsWithPrefix(ctx, j.name, "", func(it ledger.Item) error {
 		known[it.Key] = it
+		if it.RemoteID != "" {
+			owner[it.RemoteID] = it.Key
+		}
 		return nil
 	})
 	if err != nil {
@@ -129,7 +140,96 @@ func (j *Job) Run(ctx context.Context, rc *bridge.RunContext) error {
 	if err != nil {
 		return err
 	}
+	com := newCommitter(led)
+	defer com.close()
 
+	// 1. list the boxes (OZmap is quick; listing first keeps its paging
+	// consistent and lets us choose how to look codes up in Sytex)
+	var tasks []*task
+	seen := make(map[string]bool, len(known))
+	codes := map[string]string{} // code → box id, within this run
+	feed := func(b ozmap.Box) error {
+		if seen[b.ID] {
+			return nil
+		}
+		seen[b.ID] = true
+		rc.Count(cRead, 1)
+		if !b.Implanted && !j.o.IncludeInProject {
+			rc.Count(cSkipped, 1)
+			if it, ok := known[b.ID]; ok && (it.Outcome == outFailed || it.Outcome == outConflict) {
+				// stop retrying a box that went back to design
+				if err := com.put(ctx, j.item(rc, b.ID, it.Hash, it.RemoteID, outSkipped, "")); err != nil {
+					return &ledgerError{err}
+				}
+			}
+			return nil
+		}
+		t := &task{box: b}
+		t.prev, t.known = known[b.ID]
+		t.ne, t.mapErr = j.m.element(&b, projects[b.Project])
+		if t.mapErr == nil {
+			if other, dup := codes[t.ne.Code]; dup {
+				t.dupOf = other
+			} else {
+				codes[t.ne.Code] = b.ID
+			}
+			t.hash = hashElement(t.ne)
+			if !rc.Full && t.known && t.prev.RemoteID != "" && t.prev.Hash == t.hash && t.prev.Outcome != outConflict && t.dupOf == "" {
+				rc.Count(cUnchanged, 1)
+				if t.prev.Outcome == outFailed {
+					if err := com.put(ctx, j.item(rc, b.ID, t.hash, t.prev.RemoteID, outUnchanged, "")); err != nil {
+						return &ledgerError{err}
+					}
+				}
+				if j.o.ReportUnchanged {
+					rep.row(t, result{outcome: outUnchanged, remoteID: t.prev.RemoteID})
+				}
+				return nil
+			}
+		}
+		tasks = append(tasks, t)
+		return nil
+	}
+	listErr := j.oz.Boxes(ctx, q, feed)
+	if listErr == nil {
+		// boxes that failed before and did not change since: try again
+		listErr = j.retryFailed(ctx, known, seen, q.Projects, feed, com, rc)
+	}
+
+	// 2. a run with many boxes to look up reads Sytex's elements once
+	// instead of searching each code
+	var index map[string][]sytex.NetworkElement
+	var prefetchFatal error
+	if listErr == nil && ctx.Err() == nil {
+		need := 0
+		for _, t := range tasks {
+			if t.mapErr == nil && (rc.Full || t.prev.RemoteID == "" || t.prev.Outcome == outConflict) {
+				need++
+			}
+		}
+		if j.o.PrefetchThreshold > 0 && need >= j.o.PrefetchThreshold {
+			index = map[string][]sytex.NetworkElement{}
+			n := 0
+			err := j.sy.Search(ctx, sytex.Query{Limit: j.o.PrefetchPageSize}, func(ne sytex.NetworkElement) error {
+				index[ne.Code] = append(index[ne.Code], ne)
+				n++
+				return nil
+			})
+			if err != nil {
+				r := j.failure(&task{}, err)
+				if r.fatal != nil {
+					prefetchFatal = r.fatal
+				} else if ctx.Err() == nil {
+					log.Warn("could not read Sytex's elements at once; searching each code", "err", err)
+				}
+				index = nil
+			} else {
+				log.Info("read Sytex's network elements", "elements", n, "codes", len(index), "boxes_to_look_up", need)
+			}
+		}
+	}
+
+	// 3. send, with a bounded pool of workers
 	// sendCtx carries in-flight sends: a shutdown (ctx) lets them finish
 	// for inFlightGrace; a fatal error cancels them at once.
 	sendCtx, abort := context.WithCancelCause(context.WithoutCancel(ctx))
@@ -144,11 +244,6 @@ func (j *Job) Run(ctx context.Context, rc *bridge.RunContext) error {
 		}
 	})
 	defer stopGrace()
-	// listCtx stops the listing on shutdown or on a fatal error
-	listCtx, cancelList := context.WithCancel(ctx)
-	defer cancelList()
-	stopList := context.AfterFunc(sendCtx, cancelList)
-	defer stopList()
 
 	var fatalOnce sync.Once
 	var fatal error
@@ -158,88 +253,54 @@ func (j *Job) Run(ctx context.Context, rc *bridge.RunContext) error {
 			abort(err)
 		})
 	}
+	var le *ledgerError
+	switch {
+	case errors.As(listErr, &le):
+		setFatal(errors.New(msg(j.lang, msgLedger, le.err)))
+	case prefetchFatal != nil:
+		setFatal(prefetchFatal)
+	}
 
-	com := newCommitter(led)
-	defer com.close()
-
-	queue := newQueue()
+	var next atomic.Int64
 	var inARow atomic.Int64
 	var wg sync.WaitGroup
-	for range j.o.Concurrency {
-		wg.Go(func() {
-			for {
-				if ctx.Err() != nil || sendCtx.Err() != nil {
-					return
-				}
-				t, ok := queue.pop(ctx, sendCtx)
-				if !ok {
-					return
-				}
-				r := j.process(sendCtx, t, rc.Full)
-				if r.fatal != nil {
-					setFatal(r.fatal)
-					return
-				}
-				if r.outcome == "" { // interrupted: nothing known, nothing recorded
-					return
-				}
-				if r.outcome == outFailed && t.mapErr == nil && !r.permanent {
-					if n := inARow.Add(1); n >= int64(j.o.MaxFailuresInARow) {
-						setFatal(errors.New(msg(j.lang, msgSytexDown, n, r.message)))
+	if listErr == nil && fatal == nil {
+		for range j.o.Concurrency {
+			wg.Go(func() {
+				for {
+					if ctx.Err() != nil || sendCtx.Err() != nil {
+						return
 					}
-				} else {
-					inARow.Store(0)
+					i := int(next.Add(1) - 1)
+					if i >= len(tasks) {
+						return
+					}
+					t := tasks[i]
+					tasks[i] = nil
+					r := j.process(sendCtx, t, rc.Full, index, owner)
+					if r.fatal != nil {
+						setFatal(r.fatal)
+						return
+					}
+					if r.outcome == "" { // interrupted: nothing known, nothing recorded
+						return
+					}
+					if r.outcome == outFailed && !r.permanent {
+						if n := inARow.Add(1); n >= int64(j.o.MaxFailuresInARow) {
+							setFatal(errors.New(msg(j.lang, msgSytexDown, n, r.message)))
+						}
+					} else {
+						inARow.Store(0)
+					}
+					if err := j.record(sendCtx, com, rc, t, r); err != nil {
+						setFatal(errors.New(msg(j.lang, msgLedger, err)))
+						return
+					}
+					rep.row(t, r)
 				}
-				if err := j.record(sendCtx, com, rc, t, r); err != nil {
-					setFatal(errors.New(msg(j.lang, msgLedger, err)))
-					return
-				}
-				rep.row(t, r)
-			}
-		})
-	}
-
-	// list and feed
-	seen := make(map[string]bool, len(known))
-	feed := func(b ozmap.Box) error {
-		if seen[b.ID] {
-			return nil
+			})
 		}
-		seen[b.ID] = true
-		rc.Count(cRead, 1)
-		if !b.Implanted && !j.o.IncludeInProject {
-			rc.Count(cSkipped, 1)
-			if it, ok := known[b.ID]; ok && (it.Outcome == outFailed || it.Outcome == outConflict) {
-				// stop retrying a box that went back to design
-				_ = com.put(sendCtx, j.item(rc, b.ID, it.Hash, it.RemoteID, outSkipped, ""))
-			}
-			return nil
-		}
-		t := &task{box: b}
-		t.prev, t.known = known[b.ID]
-		t.ne, t.mapErr = j.m.element(&b, projects[b.Project])
-		if t.mapErr == nil {
-			t.hash = hashElement(t.ne)
-			if !rc.Full && t.known && t.prev.RemoteID != "" && t.prev.Hash == t.hash && t.prev.Outcome != outConflict {
-				rc.Count(cUnchanged, 1)
-				if t.prev.Outcome == outFailed {
-					_ = com.put(sendCtx, j.item(rc, b.ID, t.hash, t.prev.RemoteID, outUnchanged, ""))
-				}
-				if j.o.ReportUnchanged {
-					rep.row(t, result{outcome: outUnchanged, remoteID: t.prev.RemoteID})
-				}
-				return nil
-			}
-		}
-		queue.push(t)
-		return nil
 	}
-	listErr := j.oz.Boxes(listCtx, q, feed)
-	if listErr == nil {
-		// boxes that failed before and did not change since: try again
-		listErr = j.retryFailed(listCtx, known, seen, projects, q.Projects, feed, com, rc)
-	}
-	queue.close()
 	wg.Wait()
 	com.close()
 
@@ -322,7 +383,7 @@ func (j *Job) resolveProjects(ps []ozmap.Project) ([]string, error) {
 // retryFailed feeds boxes whose last outcome was failed or conflict and
 // that the listing did not bring (they did not change).
 func (j *Job) retryFailed(ctx context.Context, known map[string]ledger.Item, seen map[string]bool,
-	projects map[string]ozmap.Project, onlyProjects []string, feed func(ozmap.Box) error, com *committer, rc *bridge.RunContext) error {
+	onlyProjects []string, feed func(ozmap.Box) error, com *committer, rc *bridge.RunContext) error {
 	var keys []string
 	for k, it := range known {
 		if (it.Outcome == outFailed || it.Outcome == outConflict) && !seen[k] {
@@ -335,7 +396,7 @@ func (j *Job) retryFailed(ctx context.Context, known map[string]ledger.Item, see
 		if errors.Is(err, ozmap.ErrNotFound) {
 			it := known[k]
 			if err := com.put(ctx, j.item(rc, k, it.Hash, it.RemoteID, outGone, "")); err != nil {
-				return err
+				return &ledgerError{err}
 			}
 			continue
 		}
@@ -362,13 +423,19 @@ func contains(list []string, s string) bool {
 }
 
 // process sends one box and says what happened. It does no ledger write.
-func (j *Job) process(ctx context.Context, t *task, full bool) result {
+// index, when not nil, holds every Sytex element by code (read at the
+// start of the run); owner maps Sytex ids to the boxes that hold them.
+func (j *Job) process(ctx context.Context, t *task, full bool, index map[string][]sytex.NetworkElement, owner map[string]string) result {
 	if t.mapErr != nil {
 		var me *mapError
 		if errors.As(t.mapErr, &me) {
 			return result{outcome: outFailed, hash: t.prev.Hash, remoteID: t.prev.RemoteID, message: msg(j.lang, me.key, me.args...), permanent: true}
 		}
 		return result{outcome: outFailed, hash: t.prev.Hash, remoteID: t.prev.RemoteID, message: t.mapErr.Error(), permanent: true}
+	}
+	if t.dupOf != "" {
+		return result{outcome: outConflict, hash: t.prev.Hash, remoteID: t.prev.RemoteID,
+			message: msg(j.lang, msgSameCode, t.ne.Code, t.dupOf)}
 	}
 	note := ""
 	// warm path: the Sytex id is known, patch the changed fields only
@@ -393,9 +460,14 @@ func (j *Job) process(ctx context.Context, t *task, full bool) result {
 			}
 		}
 	}
-	found, err := j.sy.FindByCode(ctx, t.ne.Code)
-	if err != nil {
-		return j.failure(t, err)
+	var found []sytex.NetworkElement
+	if index != nil {
+		found = index[t.ne.Code]
+	} else {
+		var err error
+		if found, err = j.sy.FindByCode(ctx, t.ne.Code); err != nil {
+			return j.failure(t, err)
+		}
 	}
 	switch len(found) {
 	case 0:
@@ -407,6 +479,10 @@ func (j *Job) process(ctx context.Context, t *task, full bool) result {
 	case 1:
 		have := found[0]
 		rid := strconv.FormatInt(have.ID, 10)
+		if o, ok := owner[rid]; ok && o != t.box.ID {
+			return result{outcome: outConflict, hash: t.prev.Hash, remoteID: t.prev.RemoteID,
+				message: msg(j.lang, msgSameCode, t.ne.Code, o)}
+		}
 		ch := sytex.Changes(have, t.ne)
 		if len(ch) == 0 {
 			return result{outcome: outUnchanged, remoteID: rid, hash: t.hash, message: note}
@@ -486,70 +562,6 @@ func problemItem(t *task) string {
 		code = t.box.Name
 	}
 	return fmt.Sprintf("%s (OZmap %s)", code, t.box.ID)
-}
-
-// ---- a queue without bound (the listing never waits for Sytex) ----
-
-type queue struct {
-	mu     sync.Mutex
-	items  []*task
-	closed bool
-	wake   chan struct{}
-}
-
-func newQueue() *queue { return &queue{wake: make(chan struct{}, 1)} }
-
-func (q *queue) push(t *task) {
-	q.mu.Lock()
-	q.items = append(q.items, t)
-	q.mu.Unlock()
-	q.signal()
-}
-
-func (q *queue) signal() {
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (q *queue) close() {
-	q.mu.Lock()
-	q.closed = true
-	q.mu.Unlock()
-	q.signal()
-}
-
-// pop returns the next task; false when the queue is closed and empty or
-// a context is done.
-func (q *queue) pop(a, b context.Context) (*task, bool) {
-	for {
-		q.mu.Lock()
-		if len(q.items) > 0 {
-			t := q.items[0]
-			q.items[0] = nil
-			q.items = q.items[1:]
-			more := len(q.items) > 0 || q.closed
-			q.mu.Unlock()
-			if more {
-				q.signal() // let another worker look
-			}
-			return t, true
-		}
-		closed := q.closed
-		q.mu.Unlock()
-		if closed {
-			q.signal()
-			return nil, false
-		}
-		select {
-		case <-q.wake:
-		case <-a.Done():
-			return nil, false
-		case <-b.Done():
-			return nil, false
-		}
-	}
 }
 
 // ---- group commit: workers wait for their item to be durable ----
