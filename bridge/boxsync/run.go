@@ -56,7 +56,7 @@ type task struct {
 	ne     sytex.NetworkElement
 	hash   string
 	prev   ledger.Item
-	known  bool  // prev exists
+	known  bool   // prev exists
 	mapErr error  // the box could not be mapped
 	dupOf  string // another box of this run maps to the same code
 }
