@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"regexp"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -127,6 +129,44 @@ code_template = "{nome}"
 	for _, want := range []string{"key: missing", `organization: "x1" is not a number`, `no connection named "nope"`, "unknown placeholder {nome}", "default_ne_type: missing"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("config error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+var optionLine = regexp.MustCompile(`^("[^"]+"|[a-z_]+) = `)
+
+// TestConfigExample keeps the documented example in step with the options.
+func TestConfigExample(t *testing.T) {
+	b, err := os.ReadFile("testdata/config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("OZMAP_KEY", "k")
+	t.Setenv("SYTEX_TOKEN", "t")
+	// uncomment every option line to check the commented ones too
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "# "); ok && optionLine.MatchString(rest) && !strings.HasPrefix(rest, "password") && !strings.HasPrefix(rest, "login") {
+			l = rest
+		}
+		if strings.HasPrefix(l, "# [job.") {
+			l = l[2:]
+		}
+		lines = append(lines, l)
+	}
+	full := strings.Join(lines, "\n")
+	full = strings.Replace(full, `ca_file = "/etc/ssl/acme-ca.pem"`, "", 1)
+	for _, text := range []string{string(b), full} {
+		cfg, err := bridge.ParseConfig("config.toml", []byte(text), registry())
+		if err != nil {
+			t.Fatalf("%v\n---\n%s", err, text)
+		}
+		jc, ok := cfg.Job("ozmap-sytex")
+		if !ok || jc.Options.(*boxsync.Options).DefaultNEType != 12 {
+			t.Fatalf("job = %+v", jc)
+		}
+		if text == full && len(jc.Options.(*boxsync.Options).NETypes) != 2 {
+			t.Fatalf("ne_types = %v", jc.Options.(*boxsync.Options).NETypes)
 		}
 	}
 }
