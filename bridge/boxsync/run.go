@@ -344,10 +344,20 @@ func (j *Job) Run(ctx context.Context, rc *bridge.RunContext) error {
 // ozmapErr turns an OZmap error into the run's error.
 func (j *Job) ozmapErr(err error) error {
 	if errors.Is(err, ozmap.ErrUnauthorized) {
-		return fmt.Errorf("%s: %w", msg(j.lang, msgOZmap401, j.o.OZmap), err)
+		return &runError{msg(j.lang, msgOZmap401, j.o.OZmap) + ": " + err.Error(), err}
 	}
-	return fmt.Errorf("%s: %w", msg(j.lang, msgOZmapList, ""), err)
+	return &runError{msg(j.lang, msgOZmapList, err), err}
 }
+
+// runError is a message for people that still matches its cause with
+// errors.Is / errors.As.
+type runError struct {
+	text string
+	err  error
+}
+
+func (e *runError) Error() string { return e.text }
+func (e *runError) Unwrap() error { return e.err }
 
 // resolveProjects turns the projects option (ids, names or identifiers)
 // into ids.
