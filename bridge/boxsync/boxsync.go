@@ -25,6 +25,7 @@ import (
 	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/connectors/ozmap"
 	"github.com/fieldbridge/fieldbridge/connectors/sytex"
+	"github.com/fieldbridge/fieldbridge/transports"
 )
 
 // KindName is the job kind's name in the configuration.
@@ -78,8 +79,12 @@ type Options struct {
 	// PrefetchPageSize is the page size of that read (default 1000).
 	PrefetchPageSize int `toml:"prefetch_page_size"`
 	// ReportDir, when set, receives a CSV report per run
-	// (boxsync-<job>-<YYYYMMDD-HHMMSS>.csv), written atomically.
+	// (boxsync-<job>-<YYYYMMDD-HHMMSS>.csv), written atomically: a local
+	// folder (relative to the config file), or a folder within ReportTo.
 	ReportDir string `toml:"report_dir"`
+	// ReportTo names a connection that is a place for files (local, ftp,
+	// sftp) to write the reports to, in ReportDir within it.
+	ReportTo string `toml:"report_to"`
 	// ReportUnchanged also lists unchanged boxes in the CSV (default false).
 	ReportUnchanged bool `toml:"report_unchanged"`
 }
@@ -182,11 +187,22 @@ func newFromEnv(env *bridge.Env, spec bridge.JobSpec, opts any) (bridge.Job, err
 			errs = append(errs, fmt.Errorf("sytex: connection %q: %w", o.Sytex, err))
 		}
 	}
-	lang := ""
+	d := Deps{Name: spec.Name, OZmap: oz, Sytex: sy}
+	oo := *o
 	if env.Config != nil {
-		lang = configLanguage(env.Config)
+		d.Language = configLanguage(env.Config)
+		if oo.ReportTo == "" && oo.ReportDir != "" {
+			oo.ReportDir = env.Config.Resolve(oo.ReportDir)
+		}
 	}
-	j, err := NewJob(*o, Deps{Name: spec.Name, OZmap: oz, Sytex: sy, Language: lang})
+	if oo.ReportTo != "" {
+		if _, _, err := env.Conn(oo.ReportTo); err != nil {
+			errs = append(errs, fmt.Errorf("report_to: %w", err))
+		}
+		name := oo.ReportTo
+		d.OpenReportTo = func(ctx context.Context) (transports.Transport, error) { return connTransport(ctx, env, name) }
+	}
+	j, err := NewJob(oo, d)
 	if err != nil && len(errs) == 0 {
 		return nil, err
 	}
@@ -207,6 +223,11 @@ type Deps struct {
 	Sytex *sytex.Client
 	// Language of problems and summaries: "pt-BR" (default), "es", "en".
 	Language string
+	// OpenReportTo opens the report_to connection (set by the engine's
+	// Kind.New; tests may set it).
+	OpenReportTo func(ctx context.Context) (transports.Transport, error)
+	// TmpDir holds the report while it is written (default os.TempDir()).
+	TmpDir string
 }
 
 // Job is a configured `ozmap-sytex-boxes` job.
@@ -219,7 +240,9 @@ type Job struct {
 	lang string
 	// fingerprint changes when the mapping options change; a new one
 	// makes the next run list every box.
-	fingerprint string
+	fingerprint  string
+	openReportTo func(ctx context.Context) (transports.Transport, error)
+	tmpDir       string
 }
 
 // NewJob validates o and builds a job. No I/O. Clients may be nil only
@@ -290,7 +313,10 @@ func NewJob(o Options, d Deps) (*Job, error) {
 	if lang == "" {
 		lang = "pt-BR"
 	}
-	j := &Job{name: d.Name, o: o, oz: d.OZmap, sy: d.Sytex, lang: lang,
+	if o.ReportTo != "" && d.OpenReportTo == nil {
+		return nil, errors.New("report_to: no way to open the connection")
+	}
+	j := &Job{name: d.Name, o: o, oz: d.OZmap, sy: d.Sytex, lang: lang, openReportTo: d.OpenReportTo, tmpDir: d.TmpDir,
 		m: mapping{code: code, name: name, desc: desc, types: o.NETypes, defaultType: o.DefaultNEType, coordName: o.CoordinatesName}}
 	j.fingerprint = short(fmt.Sprintf("%q|%q|%q|%v|%d|%q|%v|%v", o.CodeTemplate, o.NameTemplate, o.DescriptionTemplate,
 		sortedTypes(o.NETypes), o.DefaultNEType, o.CoordinatesName, o.IncludeInProject, o.Projects))

@@ -16,6 +16,7 @@ import (
 	"github.com/fieldbridge/fieldbridge/connectors/ozmap"
 	"github.com/fieldbridge/fieldbridge/connectors/ozmap/ozmaptest"
 	"github.com/fieldbridge/fieldbridge/connectors/sytex/sytextest"
+	"github.com/fieldbridge/fieldbridge/transports/local"
 )
 
 func registry() *bridge.Registry {
@@ -63,9 +64,15 @@ timezone = "America/Sao_Paulo"
 ozmap = "ozmap"
 sytex = "sytex"
 default_ne_type = 7
-report_dir = %q
-`, dir, oz.URL(), sy.URL(), filepath.Join(dir, "reports"))
+report_to = "drop"
+report_dir = "sync/reports"
+
+[connections.drop]
+type = "local"
+root = %q
+`, dir, oz.URL(), sy.URL(), filepath.Join(dir, "drop"))
 	reg := registry()
+	reg.Conns["local"] = bridge.ConnType{Name: "local", NewOptions: func() any { o := local.DefaultOptions(); return &o }}
 	cfg, err := bridge.ParseConfig(filepath.Join(dir, "config.toml"), []byte(cfgText), reg)
 	if err != nil {
 		t.Fatal(err)
@@ -87,8 +94,20 @@ report_dir = %q
 	if rep.Run.Counts["created"] != 0 || rep.Run.Counts["updated"] != 0 {
 		t.Fatalf("second run: %+v", rep.Run)
 	}
-	if files, _ := filepath.Glob(filepath.Join(dir, "reports", "*.csv")); len(files) != 2 {
+	files, _ := filepath.Glob(filepath.Join(dir, "drop", "sync", "reports", "boxsync-boxes-*.csv"))
+	if len(files) != 2 {
 		t.Fatalf("reports: %v", files)
+	}
+	sizes := map[int]bool{}
+	for _, f := range files {
+		rows := readCSV(t, f)
+		sizes[len(rows)] = true
+		if len(rows) == 26 && rows[1][3] != "created" {
+			t.Fatalf("first report: %v", rows)
+		}
+	}
+	if !sizes[26] || !sizes[1] { // 25 created; then only the header
+		t.Fatalf("report sizes: %v", sizes)
 	}
 
 	// a revoked token stops the run with a message in the configured language

@@ -2,70 +2,79 @@ package boxsync
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
+	"path"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/transports"
+	"github.com/fieldbridge/fieldbridge/transports/local"
 )
 
-// report is the optional CSV of one run. Rows are streamed to a temporary
-// file beside the final one; finish syncs and renames it, so that people
+// report is the optional CSV of one run. Rows are streamed to a local
+// temporary file; finish hands it to the target place (a local folder or a
+// connection such as an FTP server), whose Write is atomic, so people
 // following the folder never see a half-written report.
 type report struct {
-	mu    sync.Mutex
-	f     *os.File
-	bw    *bufio.Writer
-	w     *csv.Writer
-	tmp   string
-	final string
-	all   bool
-	err   error
+	mu   sync.Mutex
+	f    *os.File
+	bw   *bufio.Writer
+	w    *csv.Writer
+	name string // final path within the target
+	all  bool
+	err  error
+	open func(ctx context.Context) (transports.Transport, error)
 }
 
 // reportHeader is the CSV's first line.
 var reportHeader = []string{"box_id", "box_name", "code", "action", "sytex_id", "message"}
 
-// openReport starts the run's CSV, or returns a no-op report when no
-// report_dir is configured.
-func (j *Job) openReport(start time.Time) (*report, error) {
-	if j.o.ReportDir == "" {
-		return &report{}, nil
-	}
-	if err := os.MkdirAll(j.o.ReportDir, 0o755); err != nil {
-		return nil, fmt.Errorf("report_dir: %w", err)
-	}
-	// leftovers of a run that was killed
-	if old, _ := filepath.Glob(filepath.Join(j.o.ReportDir, ".boxsync-*.partial")); len(old) > 0 {
-		for _, p := range old {
-			_ = os.Remove(p)
+// reportTarget returns how to open the place reports go to, or nil.
+func (j *Job) reportTarget() func(ctx context.Context) (transports.Transport, error) {
+	switch {
+	case j.openReportTo != nil:
+		return j.openReportTo
+	case j.o.ReportDir != "":
+		dir := j.o.ReportDir
+		return func(ctx context.Context) (transports.Transport, error) {
+			return local.New(ctx, local.Options{Root: dir})
 		}
 	}
-	base := fmt.Sprintf("boxsync-%s-%s", safeName(j.name), start.Format("20060102-150405"))
-	final := filepath.Join(j.o.ReportDir, base+".csv")
-	for i := 2; fileExists(final); i++ {
-		final = filepath.Join(j.o.ReportDir, fmt.Sprintf("%s-%d.csv", base, i))
+	return nil
+}
+
+// openReport starts the run's CSV, or returns a no-op report when no
+// report place is configured.
+func (j *Job) openReport(start time.Time) (*report, error) {
+	open := j.reportTarget()
+	if open == nil {
+		return &report{}, nil
 	}
-	f, err := os.CreateTemp(j.o.ReportDir, ".boxsync-*.partial")
+	f, err := os.CreateTemp(j.tmpDir, "boxsync-report-*.csv")
 	if err != nil {
-		return nil, fmt.Errorf("report_dir: %w", err)
+		return nil, fmt.Errorf("report: temporary file: %w", err)
+	}
+	_ = os.Remove(f.Name()) // unlinked: nothing is left behind by a kill
+	name := fmt.Sprintf("boxsync-%s-%s.csv", safeName(j.name), start.Format("20060102-150405"))
+	if j.openReportTo != nil && j.o.ReportDir != "" {
+		name = path.Join(strings.Trim(j.o.ReportDir, "/"), name)
 	}
 	bw := bufio.NewWriterSize(f, 64<<10)
-	r := &report{f: f, bw: bw, w: csv.NewWriter(bw), tmp: f.Name(), final: final, all: j.o.ReportUnchanged}
+	r := &report{f: f, bw: bw, w: csv.NewWriter(bw), name: name, all: j.o.ReportUnchanged, open: open}
 	_ = r.w.Write(reportHeader)
 	return r, nil
 }
 
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
-
 func safeName(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || r == ':' || r < ' ' {
+		if r == '/' || r == '\\' || r == ':' || r < ' ' || r == '.' {
 			return '_'
 		}
 		return r
@@ -79,18 +88,19 @@ func (r *report) row(t *task, res result) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.err == nil {
+	if r.err == nil && r.w != nil {
 		r.err = r.w.Write([]string{t.box.ID, t.box.Name, t.ne.Code, res.outcome, res.remoteID, res.message})
 	}
 }
 
-// finish makes the report visible under its final name and returns it.
-func (r *report) finish() (string, error) {
-	if r.w == nil {
+// finish writes the report to its place and returns where it landed.
+func (r *report) finish(ctx context.Context) (string, error) {
+	if r.f == nil {
 		return "", nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	defer r.f.Close()
 	w := r.w
 	r.w = nil
 	w.Flush()
@@ -101,24 +111,26 @@ func (r *report) finish() (string, error) {
 	if err == nil {
 		err = r.bw.Flush()
 	}
+	var size int64
 	if err == nil {
-		err = r.f.Sync()
-	}
-	if cerr := r.f.Close(); err == nil {
-		err = cerr
+		size, err = r.f.Seek(0, io.SeekCurrent)
 	}
 	if err == nil {
-		err = os.Rename(r.tmp, r.final)
+		_, err = r.f.Seek(0, io.SeekStart)
 	}
 	if err != nil {
-		_ = os.Remove(r.tmp)
-		return "", fmt.Errorf("report %s: %w", r.final, err)
+		return "", fmt.Errorf("report %s: %w", r.name, err)
 	}
-	if d, derr := os.Open(filepath.Dir(r.final)); derr == nil {
-		_ = d.Sync()
-		_ = d.Close()
+	t, err := r.open(ctx)
+	if err != nil {
+		return "", fmt.Errorf("report %s: %w", r.name, err)
 	}
-	return r.final, nil
+	defer t.Close()
+	res, err := t.Write(ctx, r.name, r.f, transports.WriteOptions{Overwrite: transports.KeepBoth, Size: size})
+	if err != nil {
+		return "", fmt.Errorf("report %s in %s: %w", r.name, t, err)
+	}
+	return t.String() + "/" + res.Path, nil
 }
 
 func sortedTypes(m map[string]int64) []string {
@@ -132,3 +144,20 @@ func sortedTypes(m map[string]int64) []string {
 
 // configLanguage returns the configuration's language.
 func configLanguage(c *bridge.Config) string { return c.Language }
+
+// connTransport opens a connection whose options are a transport's.
+func connTransport(ctx context.Context, env *bridge.Env, name string) (transports.Transport, error) {
+	typ, opts, err := env.Conn(name)
+	if err != nil {
+		return nil, err
+	}
+	switch o := opts.(type) {
+	case *local.Options:
+		return local.New(ctx, *o)
+	case interface {
+		Open(context.Context) (transports.Transport, error)
+	}:
+		return o.Open(ctx)
+	}
+	return nil, fmt.Errorf("connection %q of type %q is not a place for files", name, typ)
+}

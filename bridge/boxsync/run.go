@@ -307,7 +307,9 @@ func (j *Job) Run(ctx context.Context, rc *bridge.RunContext) error {
 	counts := rc.Counts()
 	summary := msg(j.lang, msgSummary, counts[cRead], counts[cCreated], counts[cUpdated], counts[cUnchanged],
 		counts[cFailed], counts[cConflicts], counts[cSkipped])
-	repPath, repErr := rep.finish()
+	repCtx, cancelRep := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	repPath, repErr := rep.finish(repCtx)
+	cancelRep()
 	if repErr != nil {
 		log.Error("box sync report not written", "err", repErr)
 		rc.Problem("report", repErr.Error())
