@@ -22,7 +22,7 @@ func newTask(n int64) officetrack.Task {
 
 func setup(t *testing.T) (*officetracktest.Server, *officetrack.Client) {
 	t.Helper()
-	fake := officetracktest.NewServer(officetracktest.Options{})
+	fake := officetracktest.NewServer(officetracktest.Options{RequiredOnCreate: []string{"TaskNumber", "Description"}})
 	t.Cleanup(fake.Close)
 	c, err := officetrack.New(fake.ClientOptions(), nil)
 	if err != nil {

@@ -56,7 +56,7 @@ type Options struct {
 	// Latency is added to every answer.
 	Latency time.Duration
 	// RequiredOnCreate are the task fields (Task.Set names) a new task must
-	// have; default TaskNumber, Description and DueDateTime.
+	// have; default just TaskNumber (the key of AutoSelect).
 	RequiredOnCreate []string
 	// DateLayouts are the accepted Go layouts of DueDateTime and
 	// ExternalCreationDate; default "200601021504" (yyyyMMddHHmm) and
@@ -98,7 +98,7 @@ func NewServer(opts Options) *Server {
 		opts.Password = "s3cret"
 	}
 	if opts.RequiredOnCreate == nil {
-		opts.RequiredOnCreate = []string{"TaskNumber", "Description", "DueDateTime"}
+		opts.RequiredOnCreate = []string{"TaskNumber"}
 	}
 	if opts.DateLayouts == nil {
 		opts.DateLayouts = []string{"200601021504", "2006-01-02T15:04:05"}
