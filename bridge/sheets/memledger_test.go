@@ -116,4 +116,4 @@ func (m *memLedger) State(ctx context.Context, job, name string) (string, error)
 	return "", ledger.ErrNotFound
 }
 func (m *memLedger) SetState(ctx context.Context, job, name, value string) error { return nil }
-func (m *memLedger) Close() error                                              { return nil }
+func (m *memLedger) Close() error                                                { return nil }

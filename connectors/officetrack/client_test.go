@@ -3,9 +3,9 @@ package officetrack_test
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -137,7 +137,9 @@ func TestResultClasses(t *testing.T) {
 		{"bad date", nil, func() officetrack.Task { t := newTask(3); t.DueDateTime = ptr("31/12/2026"); return t }(), officetrack.RowError, officetrack.CodeInvalidDateFormat, 1},
 		{"bad status", nil, func() officetrack.Task { t := newTask(4); t.Status = ptr("Bogus"); return t }(), officetrack.RowError, officetrack.CodeValidationError, 1},
 		{"no task number", nil, officetrack.Task{Description: ptr("x")}, officetrack.RowError, officetrack.CodeRequiredDataIsMissing, 1},
-		{"row error injected", func(s *officetracktest.Server) { s.SetRowError(5, officetrack.CodeEmployeeNumberNotFound, "Employee 77 not found") }, newTask(5), officetrack.RowError, officetrack.CodeEmployeeNumberNotFound, 1},
+		{"row error injected", func(s *officetracktest.Server) {
+			s.SetRowError(5, officetrack.CodeEmployeeNumberNotFound, "Employee 77 not found")
+		}, newTask(5), officetrack.RowError, officetrack.CodeEmployeeNumberNotFound, 1},
 		{"bad credentials", func(s *officetracktest.Server) { s.SetCredentials("bridge", "other") }, newTask(6), officetrack.RunStopping, officetrack.CodeInvalidCredentials, 1},
 		{"transient recovers", func(s *officetracktest.Server) {
 			s.FailNext(1, officetracktest.FaultTooMuchData)
