@@ -1,0 +1,43 @@
+//go:build !mappingready
+
+package sheets
+
+// Temporary stand-ins until the mapping, transports and engine packages
+// land on main; glue.go replaces them.
+
+import (
+	"context"
+	"errors"
+
+	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/ledger"
+	"github.com/fieldbridge/fieldbridge/transports"
+)
+
+type sheetSource interface {
+	rows() (func() (outRow, bool, error), error)
+	Close() error
+}
+
+func (j *job) openSheet(path string, rec ledger.File, in *Inbox) (sheetSource, error) {
+	return nil, errors.New("mapping package not available yet")
+}
+
+func (j *job) writeReport(src sheetSource, rec ledger.File, statusOf func(int) (rowStatus, bool), sum summary) (string, error) {
+	return "", errors.New("mapping package not available yet")
+}
+
+func (j *job) writeNoteReport(rec ledger.File, note string) (string, error) {
+	return "", errors.New("mapping package not available yet")
+}
+
+func openConnTransport(ctx context.Context, env *bridge.Env, conn string) (transports.Transport, error) {
+	return nil, errors.New("transports not available yet")
+}
+
+func configLanguage(j *job) string { return "" }
+
+// keepBothName stands in for transports.KeepBothName.
+func keepBothName(p string, n int) string {
+	return p + " (" + string(rune('0'+n%10)) + ")"
+}
