@@ -86,6 +86,7 @@ type Server struct {
 	rowErrors   map[int64][2]string
 	inFlight    int
 	maxInFlight int
+	first, last time.Time
 	stall       chan struct{}
 }
 
@@ -152,6 +153,7 @@ func (s *Server) resetLocked() {
 	s.rowErrors = map[int64][2]string{}
 	s.next, s.every, s.everyFault, s.callNo = nil, 0, NoFault, 0
 	s.maxInFlight = 0
+	s.first, s.last = time.Time{}, time.Time{}
 }
 
 // SetCredentials changes the accepted user name and password (to simulate
@@ -250,6 +252,14 @@ func (s *Server) POICount() int {
 	return len(s.pois)
 }
 
+// CallWindow returns when the first request since the last Reset arrived
+// and when the last one was answered.
+func (s *Server) CallWindow() (first, last time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.first, s.last
+}
+
 // MaxInFlight is the most requests seen at the same time.
 func (s *Server) MaxInFlight() int {
 	s.mu.Lock()
@@ -318,10 +328,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.inFlight++
 	s.maxInFlight = max(s.maxInFlight, s.inFlight)
 	stall := s.stall
+	if s.first.IsZero() {
+		s.first = time.Now()
+	}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		s.inFlight--
+		s.last = time.Now()
 		s.mu.Unlock()
 	}()
 
