@@ -225,6 +225,9 @@ func openConnTransport(ctx context.Context, env *bridge.Env, conn string) (trans
 	return nil, errors.New("transports not available yet")
 }
 
-func configLanguage(j *job) string { return "" }
-
-func keepBothName(p string, n int) string { return transports.KeepBothName(p, n) }
+func configLanguage(j *job) string {
+	if j.env != nil && j.env.Config != nil {
+		return j.env.Config.Language
+	}
+	return ""
+}

@@ -35,9 +35,9 @@ func openConnTransport(ctx context.Context, env *bridge.Env, conn string) (trans
 	return nil, errors.New("transports not available yet")
 }
 
-func configLanguage(j *job) string { return "" }
-
-// keepBothName stands in for transports.KeepBothName.
-func keepBothName(p string, n int) string {
-	return p + " (" + string(rune('0'+n%10)) + ")"
+func configLanguage(j *job) string {
+	if j.env != nil && j.env.Config != nil {
+		return j.env.Config.Language
+	}
+	return ""
 }

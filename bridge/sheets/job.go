@@ -67,15 +67,15 @@ func newJob(env *bridge.Env, spec bridge.JobSpec, o *Options) (*job, error) {
 	if o.Delivery == DeliveryWebService && env != nil && env.Config != nil {
 		_, co, err := env.Conn(o.OfficeTrack)
 		if err != nil {
-			return nil, optionErrorf("officetrack", "%v", err)
+			return nil, bridge.OptionErrorf("officetrack", "%v", err)
 		}
 		oo, ok := co.(*officetrack.Options)
 		if !ok {
-			return nil, optionErrorf("officetrack", "connection %q is not an OfficeTrack account", o.OfficeTrack)
+			return nil, bridge.OptionErrorf("officetrack", "connection %q is not an OfficeTrack account", o.OfficeTrack)
 		}
 		c, err := officetrack.New(*oo, log)
 		if err != nil {
-			return nil, optionErrorf("officetrack", "connection %q: %v", o.OfficeTrack, err)
+			return nil, bridge.OptionErrorf("officetrack", "connection %q: %v", o.OfficeTrack, err)
 		}
 		j.api = c
 		j.conc = c.Concurrency()
@@ -138,7 +138,8 @@ func (j *job) ignoredName(name string) bool {
 	switch {
 	case strings.HasPrefix(name, "~$"), strings.HasPrefix(name, "."), strings.HasPrefix(name, "~"),
 		strings.HasSuffix(lower, ".tmp"), strings.HasSuffix(lower, ".part"),
-		strings.HasSuffix(lower, ".partial"), strings.HasSuffix(lower, ".crdownload"):
+		strings.HasSuffix(lower, ".partial"), strings.HasSuffix(lower, ".crdownload"),
+		transports.IsTempName(name):
 		return true
 	case j.opts.DoneMarker != "" && strings.HasSuffix(name, j.opts.DoneMarker):
 		return true
@@ -369,7 +370,7 @@ func uniqueName(dir, name string) string {
 		return name
 	}
 	for n := 2; ; n++ {
-		c := keepBothName(name, n)
+		c := transports.KeepBothName(name, n)
 		if _, err := os.Lstat(filepath.Join(dir, c)); errors.Is(err, os.ErrNotExist) {
 			return c
 		}

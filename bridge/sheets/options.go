@@ -102,7 +102,7 @@ func DefaultOptions() *Options {
 // check validates options without I/O, every problem joined.
 func (o *Options) check(env *bridge.Env) error {
 	var errs []error
-	add := func(key, format string, args ...any) { errs = append(errs, optionErrorf(key, format, args...)) }
+	add := func(key, format string, args ...any) { errs = append(errs, bridge.OptionErrorf(key, format, args...)) }
 	switch o.Delivery {
 	case DeliveryWebService:
 		if o.OfficeTrack == "" {
@@ -152,10 +152,4 @@ func (o *Options) check(env *bridge.Env) error {
 		add("done_marker", "must be a suffix like \".ok\", not a path")
 	}
 	return errors.Join(errs...)
-}
-
-// optionErrorf names the option key in an error.
-// TODO(engine): use bridge.OptionErrorf once it lands on main.
-func optionErrorf(key, format string, args ...any) error {
-	return fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...))
 }

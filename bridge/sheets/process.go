@@ -323,9 +323,7 @@ func (j *job) deliverFTP(ctx context.Context, rc *bridge.RunContext, rec ledger.
 // location is the zone used in messages.
 func (j *job) location() *time.Location {
 	if j.env != nil && j.env.Config != nil {
-		if loc, err := time.LoadLocation(j.env.Config.Timezone); err == nil && j.env.Config.Timezone != "" {
-			return loc
-		}
+		return j.env.Config.Location()
 	}
 	return time.Local
 }

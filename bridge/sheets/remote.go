@@ -206,7 +206,7 @@ func (s *remoteSettler) moveSource(ctx context.Context, state string) error {
 	} else {
 		dst := path.Join(s.in.Folder, settledDir(state), s.name)
 		if _, serr := s.t.Stat(ctx, dst); serr == nil {
-			dst = path.Join(s.in.Folder, settledDir(state), keepBothName(s.name, int(time.Now().Unix()%100000)))
+			dst = path.Join(s.in.Folder, settledDir(state), transports.KeepBothName(s.name, int(time.Now().Unix()%100000)))
 		}
 		err = s.t.Rename(ctx, src, dst)
 	}

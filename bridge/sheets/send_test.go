@@ -46,7 +46,7 @@ func newSend(t *testing.T, fake *officetracktest.Server, l ledger.Ledger, conc i
 func TestWebSendAllRows(t *testing.T) {
 	fake := officetracktest.NewServer(officetracktest.Options{Latency: 5 * time.Millisecond})
 	defer fake.Close()
-	l := newMemLedger()
+	l := newTestLedger(t, t.TempDir())
 	s := newSend(t, fake, l, 8)
 	bad := map[int]bool{10: true, 50: true}
 	n := DerivedTaskNumber(testSHA, 20)
@@ -105,7 +105,7 @@ func TestWebSendStops(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fake := officetracktest.NewServer(officetracktest.Options{})
 			defer fake.Close()
-			l := newMemLedger()
+			l := newTestLedger(t, t.TempDir())
 			s := newSend(t, fake, l, 4)
 			// 40 rows go through, then the service breaks.
 			if _, err := s.run(context.Background(), genRows(40, nil), nil); err != nil {
