@@ -221,9 +221,6 @@ func (j *job) writeNoteReport(rec ledger.File, note string) (string, error) {
 	return path, nil
 }
 
-func openConnTransport(ctx context.Context, env *bridge.Env, conn string) (transports.Transport, error) {
-	return nil, errors.New("transports not available yet")
-}
 
 func configLanguage(j *job) string {
 	if j.env != nil && j.env.Config != nil {

@@ -6,12 +6,9 @@ package sheets
 // land on main; glue.go replaces them.
 
 import (
-	"context"
 	"errors"
 
-	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/bridge/ledger"
-	"github.com/fieldbridge/fieldbridge/transports"
 )
 
 type sheetSource interface {
@@ -31,9 +28,6 @@ func (j *job) writeNoteReport(rec ledger.File, note string) (string, error) {
 	return "", errors.New("mapping package not available yet")
 }
 
-func openConnTransport(ctx context.Context, env *bridge.Env, conn string) (transports.Transport, error) {
-	return nil, errors.New("transports not available yet")
-}
 
 func configLanguage(j *job) string {
 	if j.env != nil && j.env.Config != nil {
