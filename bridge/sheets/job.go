@@ -64,6 +64,16 @@ func newJob(env *bridge.Env, spec bridge.JobSpec, o *Options) (*job, error) {
 		log = env.Log.With("job", spec.Name)
 	}
 	j := &job{env: env, name: spec.Name, opts: *o, log: log, seen: map[string]observation{}}
+	if env != nil && env.Config != nil {
+		// Relative folders are relative to the config file.
+		j.opts.Mappings = env.Config.Resolve(j.opts.Mappings)
+		j.opts.Inboxes = append([]Inbox(nil), o.Inboxes...)
+		for i := range j.opts.Inboxes {
+			if in := &j.opts.Inboxes[i]; in.Path != "" {
+				in.Path = env.Config.Resolve(in.Path)
+			}
+		}
+	}
 	if o.Delivery == DeliveryWebService && env != nil && env.Config != nil {
 		_, co, err := env.Conn(o.OfficeTrack)
 		if err != nil {
