@@ -221,7 +221,6 @@ func (j *job) writeNoteReport(rec ledger.File, note string) (string, error) {
 	return path, nil
 }
 
-
 func configLanguage(j *job) string {
 	if j.env != nil && j.env.Config != nil {
 		return j.env.Config.Language

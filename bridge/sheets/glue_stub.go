@@ -28,7 +28,6 @@ func (j *job) writeNoteReport(rec ledger.File, note string) (string, error) {
 	return "", errors.New("mapping package not available yet")
 }
 
-
 func configLanguage(j *job) string {
 	if j.env != nil && j.env.Config != nil {
 		return j.env.Config.Language

@@ -59,6 +59,12 @@ func newJob(env *bridge.Env, spec bridge.JobSpec, o *Options) (*job, error) {
 	if err := o.check(env); err != nil {
 		return nil, err
 	}
+	for i, in := range o.Inboxes {
+		if in.remote() && spec.Interval.Duration <= 0 && spec.Schedule == "" {
+			return nil, bridge.OptionErrorf(fmt.Sprintf("inbox[%d]", i),
+				"a remote inbox is polled: set the job's interval (e.g. interval = \"1m\")")
+		}
+	}
 	log := slog.New(slog.DiscardHandler)
 	if env != nil && env.Log != nil {
 		log = env.Log.With("job", spec.Name)
