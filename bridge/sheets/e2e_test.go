@@ -17,7 +17,6 @@ import (
 
 	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/bridge/ledger"
-	"github.com/fieldbridge/fieldbridge/connectors/officetrack"
 	"github.com/fieldbridge/fieldbridge/connectors/officetrack/officetracktest"
 )
 
@@ -75,16 +74,26 @@ func newEnv(t testing.TB, mutate func(*Options)) *env {
 	if mutate != nil {
 		mutate(o)
 	}
-	benv := &bridge.Env{Config: &bridge.Config{DataDir: e.data}, Ledger: e.l}
+	co := e.fake.ClientOptions()
+	cfgText := fmt.Sprintf(`data_dir = %q
+language = "en"
+[connections.ot]
+type = "officetrack"
+url = %q
+user_name = %q
+password = %q
+retry_backoff = "10ms"
+max_backoff = "50ms"
+`, e.data, co.URL, co.UserName, co.Password)
+	cfg, err := bridge.ParseConfig(filepath.Join(root, "config.toml"), []byte(cfgText), registry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	benv := &bridge.Env{Config: cfg, Ledger: e.l}
 	j, err := newJob(benv, bridge.JobSpec{Name: "tarefas", Kind: KindName}, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := officetrack.New(e.fake.ClientOptions(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	j.api = c
 	e.job = j
 	return e
 }
@@ -205,6 +214,7 @@ func TestWindows1252CSVWithBadRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("report:\n%s", rep)
 	if !strings.Contains(rep, "31/02/2026") || !strings.Contains(rep, "C") {
 		t.Errorf("report: %s", rep)
 	}
@@ -234,7 +244,9 @@ func TestLockFileHalfWrittenCorruptDuplicate(t *testing.T) {
 	if e.fake.Calls("CreateOrUpdateTask") != calls {
 		t.Fatal("duplicate sent again")
 	}
+	t.Logf("corrupt file report:\n%s", e.read("failed/tarefas-corrupt.xlsx.report.txt"))
 	rep := e.read("done/tarefas-b.xlsx.report.txt")
+	t.Logf("duplicate report:\n%s", rep)
 	if !strings.Contains(rep, "tarefas-a.xlsx") {
 		t.Fatalf("duplicate report: %s", rep)
 	}

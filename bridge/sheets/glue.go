@@ -3,19 +3,15 @@
 package sheets
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/bridge/ledger"
 	"github.com/fieldbridge/fieldbridge/connectors/officetrack"
 	"github.com/fieldbridge/fieldbridge/mapping"
 	"github.com/fieldbridge/fieldbridge/mapping/sheet"
-	"github.com/fieldbridge/fieldbridge/transports"
 )
 
 // sheetSource is an opened sheet with its mapping: rows can be read
