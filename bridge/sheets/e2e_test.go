@@ -328,3 +328,58 @@ func TestAllOrNothing(t *testing.T) {
 		t.Fatal("all_or_nothing sent rows or did not fail the file")
 	}
 }
+
+// copyDir copies the regular files of src into dst.
+func copyDir(t testing.TB, src, dst string) {
+	t.Helper()
+	es, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestSamples sends the sample sheets written by Gnumeric (samples/sheets)
+// with the sample mappings, the mapping of each file chosen by its name.
+func TestSamples(t *testing.T) {
+	e := newEnv(t, nil)
+	os.Remove(filepath.Join(e.maps, "tarefas.toml"))
+	copyDir(t, "../../samples/mappings", e.maps)
+	copyDir(t, "../../samples/sheets", e.inbox)
+	if err := e.run(); err != nil {
+		t.Fatal(err)
+	}
+	es, _ := os.ReadDir(filepath.Join(e.inbox, "done"))
+	fs, _ := os.ReadDir(filepath.Join(e.inbox, "failed"))
+	var names []string
+	for _, x := range append(es, fs...) {
+		names = append(names, x.Name())
+	}
+	t.Logf("settled: %v; %d tasks, %d points of interest", names, e.fake.TaskCount(), e.fake.POICount())
+	for _, f := range []string{"tarefas.xlsx", "tarefas-com-erros.xlsx", "tarefas-cp1252.csv", "tarefas-utf8bom.csv", "pontos.xlsx"} {
+		if !e.exists("done/"+f) && !e.exists("failed/"+f) {
+			t.Errorf("%s not settled", f)
+		}
+	}
+	if e.fake.TaskCount() == 0 || e.fake.POICount() == 0 {
+		t.Fatalf("%d tasks, %d points of interest", e.fake.TaskCount(), e.fake.POICount())
+	}
+	task, ok := e.fake.Task(240301)
+	if !ok {
+		t.Fatal("task 240301 missing")
+	}
+	if y, _ := task.Get("Location.Y"); y != "-23.5268" {
+		t.Errorf("Location.Y %q", y)
+	}
+}
