@@ -90,7 +90,7 @@ max_backoff = "50ms"
 		t.Fatal(err)
 	}
 	benv := &bridge.Env{Config: cfg, Ledger: e.l}
-	j, err := newJob(benv, bridge.JobSpec{Name: "tarefas", Kind: KindName}, o)
+	j, err := newJob(benv, bridge.JobSpec{Name: "tarefas", Kind: KindName, Interval: bridge.Duration{Duration: time.Minute}}, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,5 +22,8 @@ func openConnTransport(ctx context.Context, env *bridge.Env, conn string) (trans
 	case *local.Options:
 		return local.New(ctx, *o)
 	}
+	if t, ok, err := openRemoteTransport(ctx, opts); ok {
+		return t, err
+	}
 	return nil, fmt.Errorf("connection %q of type %q is not a place for files (local, ftp, sftp)", conn, typ)
 }
