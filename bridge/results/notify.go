@@ -244,8 +244,7 @@ func (n *notifier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // in the target and whether it had been stored before.
 func (n *notifier) store(ctx context.Context, doc []byte, note officetrack.Notification) (string, bool, error) {
 	j := n.j
-	sum := sha256.Sum256(doc)
-	hash := hex.EncodeToString(sum[:])
+	hash := sha256hex(doc)
 	key := notificationPrefix + hash
 	unlock := n.lock(hash)
 	defer unlock()
@@ -293,6 +292,11 @@ func (n *notifier) store(ctx context.Context, doc []byte, note officetrack.Notif
 		}
 	}
 	return it.RemoteID, false, nil
+}
+
+func sha256hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // notificationFileName builds a notification's file name from checked

@@ -297,7 +297,7 @@ func (j *Job) placeTarget(ctx context.Context, dst transports.Transport, want, r
 		}
 	}
 	for n := 1; n < 10000; n++ {
-		p := keepBothName(want, n)
+		p := transports.KeepBothName(want, n)
 		_, err := dst.Stat(ctx, p)
 		switch {
 		case errors.Is(err, transports.ErrNotExist):
@@ -423,25 +423,11 @@ func safeRel(rel string) error {
 		return fmt.Errorf("%w: absolute or empty path", transports.ErrUnsafeName)
 	}
 	for _, e := range strings.Split(rel, "/") {
-		if err := validName(e); err != nil {
+		if err := transports.ValidName(e); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// keepBothName is the n-th alternative for p ("a/report (2).csv").
-func keepBothName(p string, n int) string {
-	if n < 2 {
-		return p
-	}
-	dir, base := path.Split(p)
-	ext := path.Ext(base)
-	stem := strings.TrimSuffix(base, ext)
-	if stem == "" {
-		stem, ext = base, ""
-	}
-	return fmt.Sprintf("%s%s (%d)%s", dir, stem, n, ext)
 }
 
 func (j *Job) loadObserved(ctx context.Context, rc *bridge.RunContext) map[string]observation {

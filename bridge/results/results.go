@@ -203,7 +203,7 @@ func DefaultOptions() Options {
 func (o Options) Check() error {
 	var errs []error
 	bad := func(key, format string, a ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, a...)...))
+		errs = append(errs, bridge.OptionErrorf(key, format, a...))
 	}
 	if o.Source == "" && o.Notifications.Path == "" {
 		bad("source", "set a source connection (FTP pickup) or notifications.path (or both)")
@@ -211,9 +211,11 @@ func (o Options) Check() error {
 	if o.Target == "" && strings.TrimSpace(o.TargetDir) == "" {
 		bad("target_dir", "the customer's folder is required (a local folder, or a folder of the target connection)")
 	}
-	for _, p := range append(append([]string(nil), o.Include...), o.Exclude...) {
-		if _, err := path.Match(p, ""); err != nil {
-			bad("include/exclude", "%q is not a valid glob pattern", p)
+	for key, list := range map[string][]string{"include": o.Include, "exclude": o.Exclude} {
+		for _, p := range list {
+			if _, err := path.Match(p, ""); err != nil {
+				bad(key, "%q is not a valid glob pattern (see Go's path.Match)", p)
+			}
 		}
 	}
 	if o.MinAge.Duration < 0 {
@@ -244,7 +246,7 @@ func (o Options) Check() error {
 		}
 	}
 	for key, s := range map[string]string{"done_marker": o.DoneMarker, "write_done_marker": o.WriteDoneMarker} {
-		if s != "" && (strings.ContainsAny(s, "/\\") || validName("x"+s) != nil) {
+		if s != "" && (strings.ContainsAny(s, "/\\") || transports.ValidName("x"+s) != nil) {
 			bad(key, "%q must be a plain suffix such as \".done\"", s)
 		}
 	}
@@ -292,7 +294,7 @@ func cleanRel(p string) error {
 		return fmt.Errorf("%q must be a clean relative folder (no leading /, no ..)", p)
 	}
 	for _, e := range strings.Split(strings.TrimSuffix(p, "/"), "/") {
-		if err := validName(e); err != nil {
+		if err := transports.ValidName(e); err != nil {
 			return fmt.Errorf("%q: %w", p, err)
 		}
 	}
@@ -346,6 +348,20 @@ func New(env *bridge.Env, spec bridge.JobSpec, o Options) (*Job, error) {
 // SetOpener replaces how connections are opened (tests). Call before the
 // first Run or request.
 func (j *Job) SetOpener(o Opener) { j.open = o }
+
+// SetTransports gives the job ready source and target transports instead
+// of opening its connections (tests, demo). Either may be nil to keep the
+// configured one. The job closes them in Close.
+func (j *Job) SetTransports(source, target transports.Transport) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if source != nil {
+		j.source = source
+	}
+	if target != nil {
+		j.target = target
+	}
+}
 
 // SetClock replaces the clock (tests).
 func (j *Job) SetClock(now func() time.Time) { j.now = now }
@@ -401,7 +417,11 @@ func (j *Job) targetT(ctx context.Context) (transports.Transport, error) {
 		err error
 	)
 	if j.opts.Target == "" {
-		t, err = j.open(ctx, "local", localOptions(j.opts.TargetDir))
+		dir := j.opts.TargetDir
+		if j.env.Config != nil {
+			dir = j.env.Config.Resolve(dir)
+		}
+		t, err = j.open(ctx, "local", localOptions(dir))
 	} else {
 		typ, opts, cerr := j.env.Conn(j.opts.Target)
 		if cerr != nil {
