@@ -149,17 +149,11 @@ func (n *notifier) lock(key string) func() {
 	}
 }
 
-// authorized checks the shared secret in constant time.
+// authorized checks the shared secret in constant time. It may come as
+// the query parameter "token" (the URL given to OfficeTrack), the header
+// X-Fieldbridge-Token or "Authorization: Bearer" (bridge.RequestToken).
 func (n *notifier) authorized(r *http.Request) bool {
-	tok := r.URL.Query().Get("token")
-	if tok == "" {
-		tok = r.Header.Get(TokenHeader)
-	}
-	if tok == "" {
-		if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
-			tok = a[7:]
-		}
-	}
+	tok := bridge.RequestToken(r)
 	if tok == "" {
 		return false
 	}
