@@ -35,6 +35,9 @@ type Handler struct {
 	geoGroup singleflight.Group
 }
 
+// errPanic marks a panic caught in a network check.
+var errPanic = errors.New("internal error")
+
 // result is what the network said about one location.
 type result struct {
 	status  string
@@ -227,6 +230,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rp *reply) {
 	res, shared, err := h.lookup(ctx, loc.Lat, loc.Lng)
 	if err != nil {
 		h.unavailable(rp, "network", err)
+		if errors.Is(err, errPanic) {
+			rp.code = http.StatusInternalServerError
+		}
 		return
 	}
 	rp.rec.Cached = shared
@@ -268,7 +274,15 @@ func (h *Handler) lookup(ctx context.Context, lat, lng float64) (result, bool, e
 			return res, true, nil
 		}
 	}
-	ch := h.flights.DoChan(key, func() (any, error) {
+	ch := h.flights.DoChan(key, func() (v any, err error) {
+		// singleflight re-panics on another goroutine, which would end the
+		// process: turn a panic into an error here.
+		defer func() {
+			if p := recover(); p != nil {
+				h.o.Log.Error("fortics: network check panicked", "panic", fmt.Sprint(p))
+				v, err = nil, fmt.Errorf("%w: %v", errPanic, p)
+			}
+		}()
 		// Detached from the first asker: its hang-up must not fail the
 		// others waiting on the same flight.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.o.Deadline)
@@ -343,7 +357,13 @@ func (h *Handler) geocode(ctx context.Context, address string) (float64, float64
 			return p[0], p[1], nil
 		}
 	}
-	ch := h.geoGroup.DoChan(key, func() (any, error) {
+	ch := h.geoGroup.DoChan(key, func() (v any, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				h.o.Log.Error("fortics: geocoder panicked", "panic", fmt.Sprint(p))
+				v, err = nil, fmt.Errorf("%w: %v", errPanic, p)
+			}
+		}()
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.o.CallTimeout)
 		defer cancel()
 		lat, lng, err := h.o.Geocoder.Geocode(cctx, address)

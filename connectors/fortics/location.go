@@ -191,9 +191,8 @@ func pair(s string) (lat, lng float64, ok bool) {
 // findURL returns the first URL-looking word of s (http(s)://, geo:, or a
 // bare maps host).
 func findURL(s string) string {
-	low := strings.ToLower(s)
 	for _, p := range []string{"https://", "http://", "geo:", "maps.google.", "www.google.", "google.com/maps", "goo.gl/", "maps.app.goo.gl", "openstreetmap.org"} {
-		if i := strings.Index(low, p); i >= 0 {
+		if i := indexASCIIFold(s, p); i >= 0 {
 			u := s[i:]
 			if j := strings.IndexAny(u, " \t\r\n\"'<>"); j >= 0 {
 				u = u[:j]
@@ -205,6 +204,27 @@ func findURL(s string) string {
 		}
 	}
 	return ""
+}
+
+// indexASCIIFold is strings.Index ignoring ASCII case (p is lower-case
+// ASCII); byte offsets stay those of s, whatever its encoding.
+func indexASCIIFold(s, p string) int {
+	for i := 0; i+len(p) <= len(s); i++ {
+		j := 0
+		for ; j < len(p); j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != p[j] {
+				break
+			}
+		}
+		if j == len(p) {
+			return i
+		}
+	}
+	return -1
 }
 
 // Patterns of coordinates inside map links.
