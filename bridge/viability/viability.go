@@ -142,8 +142,14 @@ type Job struct {
 // New validates the options and builds the job; it does no I/O. Every
 // problem is returned at once, each naming its option key.
 func New(env *bridge.Env, spec bridge.JobSpec, o *Options) (*Job, error) {
+	return NewWithNetwork(env, spec, o, nil)
+}
+
+// NewWithNetwork is New with the network given instead of built from the
+// ozmap connection (tests, the demo, benchmarks); nil builds it as New does.
+func NewWithNetwork(env *bridge.Env, spec bridge.JobSpec, o *Options, network fortics.Network) (*Job, error) {
 	var errs []error
-	if o.OZmap == "" {
+	if o.OZmap == "" && network == nil {
 		errs = append(errs, errors.New("ozmap: name the OZmap connection (a connection of type \"ozmap\")"))
 	}
 	if !strings.HasPrefix(o.Path, "/") || strings.ContainsAny(o.Path, " {}") || strings.HasSuffix(o.Path, "/") {
@@ -159,8 +165,7 @@ func New(env *bridge.Env, spec bridge.JobSpec, o *Options) (*Job, error) {
 	if token == "" {
 		errs = append(errs, errors.New("token: set the job's token or the server's token (the chatbot sends it as ?token=)"))
 	}
-	var network fortics.Network
-	if o.OZmap != "" {
+	if network == nil && o.OZmap != "" {
 		n, err := ozmapNetwork(env, o.OZmap)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("ozmap: %w", err))
