@@ -149,8 +149,9 @@ type Options struct {
 	// address answers invalid_request asking for coordinates.
 	Geocoder Geocoder
 	// Token is the shared secret the chatbot sends, in the Authorization
-	// header (raw or "Bearer X"), the X-Token header, the "token" query
-	// parameter or a "token" body field. Required.
+	// header (raw or "Bearer X"), the X-Token or X-Fieldbridge-Token
+	// header, the "token" query parameter or a "token" body field.
+	// Required.
 	Token string
 	// Path, when set, is the only path answered; others get a JSON 404.
 	Path string

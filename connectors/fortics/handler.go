@@ -478,8 +478,10 @@ func (h *Handler) tokenOK(r *http.Request, bodyToken string) bool {
 			t = t[7:]
 		}
 	} else if t = r.Header.Get("X-Token"); t == "" {
-		if t = r.URL.Query().Get("token"); t == "" {
-			t = bodyToken
+		if t = r.Header.Get("X-Fieldbridge-Token"); t == "" {
+			if t = r.URL.Query().Get("token"); t == "" {
+				t = bodyToken
+			}
 		}
 	}
 	sum := sha256.Sum256([]byte(strings.TrimSpace(t)))
