@@ -26,6 +26,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,10 +49,23 @@ func main() {
 		nHit    = flag.Int("n-hit", 100000, "requests in the hit phase")
 		cHit    = flag.Int("c-hit", 16, "concurrent clients in the hit phase")
 		maxDur  = flag.Duration("max", 20*time.Second, "time limit of each phase")
+		prof    = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	)
 	flag.Parse()
+	if *prof != "" {
+		f, err := os.Create(*prof)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "benchviability:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*latency, *nMiss, *cMiss, *nHit, *cHit, *maxDur); err != nil {
 		fmt.Fprintln(os.Stderr, "benchviability:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
