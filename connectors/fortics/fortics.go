@@ -121,7 +121,7 @@ type Record struct {
 	Input string `json:"input"`
 	// Query is the address or text given (truncated), when not plain
 	// coordinates.
-	Query string `json:"query,omitempty"`
+	Query string  `json:"query,omitempty"`
 	Lat   float64 `json:"lat"`
 	Lng   float64 `json:"lng"`
 	// Status is the answer's status; HTTP its HTTP status code.
