@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -28,7 +29,6 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,6 +37,7 @@ import (
 	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/bridge/viability"
 	"github.com/fieldbridge/fieldbridge/bridge/viability/viabilitytest"
+	"github.com/fieldbridge/fieldbridge/connectors/fortics/forticstest"
 	"github.com/fieldbridge/fieldbridge/connectors/ozmap"
 	"github.com/fieldbridge/fieldbridge/connectors/ozmap/ozmaptest"
 )
@@ -49,6 +50,7 @@ func main() {
 		nHit    = flag.Int("n-hit", 100000, "requests in the hit phase")
 		cHit    = flag.Int("c-hit", 16, "concurrent clients in the hit phase")
 		maxDur  = flag.Duration("max", 20*time.Second, "time limit of each phase")
+		rounds  = flag.Int("rounds", 3, "rounds of alternating direct and miss phases")
 		prof    = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	)
 	flag.Parse()
@@ -63,7 +65,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*latency, *nMiss, *cMiss, *nHit, *cHit, *maxDur); err != nil {
+	if err := run(*latency, *nMiss, *cMiss, *nHit, *cHit, max(*rounds, 1), *maxDur); err != nil {
 		fmt.Fprintln(os.Stderr, "benchviability:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -72,7 +74,7 @@ func main() {
 
 const token = "bench-token"
 
-func run(latency time.Duration, nMiss, cMiss, nHit, cHit int, maxDur time.Duration) error {
+func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur time.Duration) error {
 	fmt.Printf("benchviability: GOMAXPROCS=%d, load average before: %s\n", runtime.GOMAXPROCS(0), loadavg())
 	fake := ozmaptest.New(ozmaptest.Options{})
 	defer fake.Close()
@@ -119,11 +121,7 @@ func run(latency time.Duration, nMiss, cMiss, nHit, cHit int, maxDur time.Durati
 	defer stopHit()
 
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: max(cMiss, cHit) * 2, MaxIdleConns: 1024}}
-	get := func(ctx context.Context, u string, hdr bool) error {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if hdr {
-			req.Header.Set("Authorization", fake.Key())
-		}
+	send := func(req *http.Request) error {
 		resp, err := hc.Do(req)
 		if err != nil {
 			return err
@@ -135,32 +133,58 @@ func run(latency time.Duration, nMiss, cMiss, nHit, cHit int, maxDur time.Durati
 		}
 		return err
 	}
+	get := func(ctx context.Context, u string, hdr bool) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if hdr {
+			req.Header.Set("Authorization", fake.Key())
+		}
+		return send(req)
+	}
+	// The chatbot: a Fortics HTTP block sending lat/lng in the query.
+	ask := func(ctx context.Context, base string, lat, lng float64) error {
+		bot := forticstest.Bot{URL: base, Token: token}
+		req, err := bot.Request(ctx, forticstest.Question{Shape: forticstest.QueryLatLng, Lat: lat, Lng: lng})
+		if err != nil {
+			return err
+		}
+		return send(req)
+	}
 	// A point within ~30 m of the seeded pole: the full path (pole,
 	// feasibility, box) every time, at distinct coordinates.
 	jitter := func(r *rand.Rand) (float64, float64) {
 		return places.Found.Lat + (r.Float64()-0.5)*0.0004, places.Found.Lng + (r.Float64()-0.5)*0.0004
 	}
-	ff := func(v float64) string { return strconv.FormatFloat(v, 'f', 7, 64) }
 
-	direct := phase("direct", nMiss, cMiss, maxDur, func(ctx context.Context, r *rand.Rand) error {
+	// The direct and miss phases alternate in rounds so that both see the
+	// same load from the rest of the machine.
+	directDo := func(ctx context.Context, r *rand.Rand) error {
 		lat, lng := jitter(r)
 		f, _ := json.Marshal([]ozmap.Filter{{Property: "coords", Operator: "near", Value: map[string]float64{"lat": lat, "lng": lng, "radius": 100}}})
 		if err := get(ctx, fake.URL()+"/poles?page=1&limit=5&filter="+url.QueryEscape(string(f)), true); err != nil {
 			return err
 		}
 		return get(ctx, fake.URL()+"/ftth-viability/radius?lat=-27.5762&lng=-48.5272&radius=100", true)
-	})
-	miss := phase("miss", nMiss, cMiss, maxDur, func(ctx context.Context, r *rand.Rand) error {
+	}
+	missDo := func(ctx context.Context, r *rand.Rand) error {
 		lat, lng := jitter(r)
-		return get(ctx, missURL+"?token="+token+"&lat="+ff(lat)+"&lng="+ff(lng), false)
-	})
-	hitQ := hitURL + "?token=" + token + "&lat=" + ff(places.Found.Lat) + "&lng=" + ff(places.Found.Lng)
-	if err := get(context.Background(), hitQ, false); err != nil { // warm the cache
+		return ask(ctx, missURL, round7(lat), round7(lng))
+	}
+	var directS, missS sample
+	for i := range rounds {
+		per := nMiss / rounds
+		if i == rounds-1 {
+			per = nMiss - per*(rounds-1)
+		}
+		directS = directS.add(phase(per, cMiss, maxDur/time.Duration(rounds), directDo))
+		missS = missS.add(phase(per, cMiss, maxDur/time.Duration(rounds), missDo))
+	}
+	direct, miss := summarize("direct", directS), summarize("miss", missS)
+	if err := ask(context.Background(), hitURL, places.Found.Lat, places.Found.Lng); err != nil { // warm the cache
 		return err
 	}
-	hit := phase("hit", nHit, cHit, maxDur, func(ctx context.Context, r *rand.Rand) error {
-		return get(ctx, hitQ, false)
-	})
+	hit := summarize("hit", phase(nHit, cHit, maxDur, func(ctx context.Context, r *rand.Rand) error {
+		return ask(ctx, hitURL, places.Found.Lat, places.Found.Lng)
+	}))
 
 	fmt.Printf("\n%-8s %8s %7s %10s %9s %9s %9s %9s\n", "phase", "requests", "errors", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms")
 	for _, p := range []result{direct, miss, hit} {
@@ -183,8 +207,19 @@ type result struct {
 	p50, p90, p99, max time.Duration
 }
 
+// sample is the latencies of one phase's successful requests.
+type sample struct {
+	lat     []time.Duration
+	errors  int
+	elapsed time.Duration
+}
+
+func (a sample) add(b sample) sample {
+	return sample{lat: append(a.lat, b.lat...), errors: a.errors + b.errors, elapsed: a.elapsed + b.elapsed}
+}
+
 // phase runs do n times over c workers, stopping early at maxDur.
-func phase(name string, n, c int, maxDur time.Duration, do func(context.Context, *rand.Rand) error) result {
+func phase(n, c int, maxDur time.Duration, do func(context.Context, *rand.Rand) error) sample {
 	ctx, cancel := context.WithTimeout(context.Background(), maxDur)
 	defer cancel()
 	var next, errs atomic.Int64
@@ -193,7 +228,7 @@ func phase(name string, n, c int, maxDur time.Duration, do func(context.Context,
 	start := time.Now()
 	for w := range c {
 		wg.Go(func() {
-			r := rand.New(rand.NewPCG(uint64(w), 42))
+			r := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
 			l := make([]time.Duration, 0, n/c+1)
 			for next.Add(1) <= int64(n) && ctx.Err() == nil {
 				t0 := time.Now()
@@ -209,20 +244,25 @@ func phase(name string, n, c int, maxDur time.Duration, do func(context.Context,
 		})
 	}
 	wg.Wait()
-	el := time.Since(start)
-	var all []time.Duration
+	s := sample{errors: int(errs.Load()), elapsed: time.Since(start)}
 	for _, l := range lat {
-		all = append(all, l...)
+		s.lat = append(s.lat, l...)
 	}
+	return s
+}
+
+func summarize(name string, s sample) result {
+	all := s.lat
 	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	res := result{name: name, n: len(all), errors: int(errs.Load()), rps: float64(len(all)) / el.Seconds()}
+	res := result{name: name, n: len(all), errors: s.errors, rps: float64(len(all)) / s.elapsed.Seconds()}
 	if len(all) > 0 {
 		pct := func(p int) time.Duration { return all[max((len(all)*p+99)/100-1, 0)] }
 		res.p50, res.p90, res.p99, res.max = pct(50), pct(90), pct(99), all[len(all)-1]
 	}
-	fmt.Printf("  %-6s %d requests in %v\n", name, len(all), el.Round(time.Millisecond))
 	return res
 }
+
+func round7(v float64) float64 { return math.Round(v*1e7) / 1e7 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
