@@ -198,6 +198,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rp *reply) {
 		rp.rec.Query = truncate(loc.Text, 200)
 	}
 	if err != nil {
+		rp.rec.Query = truncate(f.given(), 200) // what could not be read
 		var le *locError
 		errors.As(err, &le)
 		rp.refuse(http.StatusBadRequest, StatusInvalidRequest, le.reason)

@@ -409,6 +409,13 @@ func TestOnAnswerRecords(t *testing.T) {
 	if !recs[1].Cached || recs[2].Status != "unauthorized" || recs[2].Lat != 0 {
 		t.Fatalf("records %+v %+v", recs[1], recs[2])
 	}
+	mu.Unlock()
+	bot.Token = token
+	rp, _ := bot.Do(mustGet(t, bot.URL+"?token="+token+"&coords=amanh%C3%A3"))
+	mu.Lock()
+	if r := recs[3]; rp.Code != 400 || r.Status != "invalid_request" || r.Query != "amanhã" || r.Reason != fortics.ReasonBadCoordinates {
+		t.Fatalf("refused question recorded as %+v", r)
+	}
 }
 
 func TestNominatimAgainstFake(t *testing.T) {
@@ -457,4 +464,13 @@ func TestAddressFlow(t *testing.T) {
 	if rp := ask(t, bot, forticstest.Question{Shape: forticstest.QueryAddress, Address: "Rua Lenta, 9"}); rp.Code != 503 || time.Since(start) > 700*time.Millisecond {
 		t.Fatalf("slow geocoder: %d after %v %s", rp.Code, time.Since(start), rp.Raw)
 	}
+}
+
+func mustGet(t *testing.T, u string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
 }

@@ -69,6 +69,21 @@ func (f *fields) set(name, v string) bool {
 	return true
 }
 
+// given is the location as sent, for the record of a refused question.
+func (f *fields) given() string {
+	switch {
+	case f.lat != "" || f.lng != "":
+		return "lat=" + f.lat + " lng=" + f.lng
+	case f.coords != "":
+		return f.coords
+	case f.link != "":
+		return f.link
+	case f.location != "":
+		return f.location
+	}
+	return f.address
+}
+
 // locate reads the location from the variables, in order of precision:
 // lat+lng, coords, link, then a free text (location) that may be any of
 // them, then address.
