@@ -257,6 +257,10 @@ func WriteLog(w io.Writer, day string, recs []fortics.Record, asJSON bool) error
 		}
 		return nil
 	}
+	if len(recs) == 0 {
+		_, err := fmt.Fprintf(w, "%s: no questions\n", day)
+		return err
+	}
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "%-8s  %-15s  %-7s  %-34s  %-15s  %-14s  %5s  %-10s  %8s\n",
 		"TIME", "CLIENT", "INPUT", "LOCATION", "STATUS", "BOX", "PORTS", "POLE", "MS")
