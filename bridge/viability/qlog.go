@@ -31,6 +31,11 @@ type questionLog struct {
 	start   sync.Once
 	done    chan struct{}
 
+	// the day's counts, kept by the writer (off the answer's path)
+	countMu sync.Mutex
+	today   string
+	counts  map[string]int
+
 	closeMu sync.RWMutex // held for reading by add, for writing by close
 	closed  bool
 	err     error // the writer's first error (read after done)
@@ -116,6 +121,7 @@ func (l *questionLog) loop() {
 			}
 			f, w, day = nf, bufio.NewWriterSize(nf, 64<<10), d
 		}
+		l.count(d, r.Status)
 		b, _ := json.Marshal(r)
 		b = append(b, '\n')
 		if _, err := w.Write(b); err != nil {
@@ -144,6 +150,30 @@ func (l *questionLog) loop() {
 			}
 		}
 	}
+}
+
+func (l *questionLog) count(day, status string) {
+	l.countMu.Lock()
+	if day != l.today {
+		if day < l.today { // a late record of yesterday
+			l.countMu.Unlock()
+			return
+		}
+		l.today, l.counts = day, map[string]int{}
+	}
+	l.counts[status]++
+	l.countMu.Unlock()
+}
+
+// todayCounts returns the counts by status of the newest day written.
+func (l *questionLog) todayCounts() (string, map[string]int) {
+	l.countMu.Lock()
+	defer l.countMu.Unlock()
+	out := make(map[string]int, len(l.counts))
+	for k, v := range l.counts {
+		out[k] = v
+	}
+	return l.today, out
 }
 
 func (l *questionLog) setErr(err error) {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -282,6 +283,27 @@ func (j *Job) Run(ctx context.Context, rc *bridge.RunContext) error {
 // Close writes the queued records of the question log and stops its
 // writer. The engine calls it at shutdown.
 func (j *Job) Close() error { return j.qlog.close() }
+
+// StatusSummary is one line for the engine's status page: the questions
+// answered today (since the daemon started) by outcome.
+func (j *Job) StatusSummary() string {
+	day, counts := j.qlog.todayCounts()
+	if today := time.Now().In(j.qlog.loc).Format(time.DateOnly); day != today {
+		return "no questions today"
+	}
+	total := 0
+	keys := make([]string, 0, len(counts))
+	for k, v := range counts {
+		total += v
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, counts[k])
+	}
+	return fmt.Sprintf("today: %d questions (%s)", total, strings.Join(parts, ", "))
+}
 
 // Today summarizes today's questions (for the status page).
 func (j *Job) Today() (Summary, error) {

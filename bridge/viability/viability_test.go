@@ -315,6 +315,9 @@ func TestEveryAnswerRecorded(t *testing.T) {
 	if err := w.job.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if got, want := w.job.StatusSummary(), "today: 6 questions (found 3, no_viability 1, not_found 1, unauthorized 1)"; got != want {
+		t.Errorf("status summary %q, want %q", got, want)
+	}
 	sum, err := w.job.Today()
 	if err != nil || sum.Total != 6 || sum.ByStatus["found"] != 3 || sum.Cached < 2 {
 		t.Fatalf("today %+v %v", sum, err)
