@@ -166,14 +166,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rp *reply) {
 		return
 	}
 	var f fields
-	for k, vs := range r.URL.Query() {
+	query := r.URL.Query()
+	for k, vs := range query {
 		if len(vs) > 0 {
 			f.set(k, vs[0])
 		}
 	}
 	if r.Method == http.MethodPost {
 		if err := h.readBody(w, r, &f); err != nil {
-			if !h.tokenOK(r, f.token) { // say nothing about the body to a stranger
+			if !h.tokenOK(r, query, f.token) { // say nothing about the body to a stranger
 				rp.refuse(http.StatusUnauthorized, StatusUnauthorized, StatusUnauthorized)
 				return
 			}
@@ -187,7 +188,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rp *reply) {
 			return
 		}
 	}
-	if !h.tokenOK(r, f.token) {
+	if !h.tokenOK(r, query, f.token) {
 		rp.refuse(http.StatusUnauthorized, StatusUnauthorized, StatusUnauthorized)
 		return
 	}
@@ -472,7 +473,7 @@ func parseQueryStrict(s string) (map[string][]string, error) {
 
 // tokenOK compares the token given (header, query or body) with ours in
 // constant time.
-func (h *Handler) tokenOK(r *http.Request, bodyToken string) bool {
+func (h *Handler) tokenOK(r *http.Request, query url.Values, bodyToken string) bool {
 	t := r.Header.Get("Authorization")
 	if t != "" {
 		if len(t) > 7 && strings.EqualFold(t[:7], "bearer ") {
@@ -480,7 +481,7 @@ func (h *Handler) tokenOK(r *http.Request, bodyToken string) bool {
 		}
 	} else if t = r.Header.Get("X-Token"); t == "" {
 		if t = r.Header.Get("X-Fieldbridge-Token"); t == "" {
-			if t = r.URL.Query().Get("token"); t == "" {
+			if t = query.Get("token"); t == "" {
 				t = bodyToken
 			}
 		}
