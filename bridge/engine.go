@@ -306,6 +306,12 @@ func (e *Engine) execute(ctx context.Context, js *jobState, full bool, reason st
 	problems := rc.Problems()
 	for i := range problems {
 		problems[i].Message = e.scrub(problems[i].Message)
+		if i < 20 {
+			log.Warn("problem", "item", problems[i].Item, "problem", problems[i].Message)
+		}
+	}
+	if len(problems) > 20 {
+		log.Warn("more problems not logged", "count", len(problems)-20)
 	}
 	return &RunReport{Run: run, Problems: problems, Err: runErr}, nil
 }
