@@ -549,8 +549,9 @@ func (e *Engine) cronLoop(ctx context.Context, js *jobState) {
 			t.Stop()
 			return
 		case <-t.C:
-			// Timers may fire a little early relative to e.now; wait for it.
-			for d := next.Sub(e.now()); d > 0; d = next.Sub(e.now()) {
+			// Timers may fire a little early relative to the wall clock;
+			// a run must start at or after its fire time (catch-up compares).
+			if d := next.Sub(e.now()); d > 0 && d < time.Second {
 				time.Sleep(d)
 			}
 			js.trigger("schedule")
