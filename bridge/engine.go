@@ -275,7 +275,8 @@ func (e *Engine) execute(ctx context.Context, js *jobState, full bool, reason st
 		run.Outcome = ledger.OutcomePartial
 	case runErr == nil:
 		run.Outcome = ledger.OutcomeOK
-	case ctx.Err() != nil && errors.Is(runErr, ctx.Err()):
+	case ctx.Err() != nil:
+		// Stopped by shutdown (whatever error the interruption surfaced as).
 		run.Outcome = ledger.OutcomeStopped
 	default:
 		run.Outcome = ledger.OutcomeFailed
