@@ -185,7 +185,14 @@ func (f *Fs) dial(ctx context.Context) (*session, error) {
 	dialer := &net.Dialer{Timeout: f.o.DialTimeout.Duration, KeepAlive: 30 * time.Second}
 	first := true
 	dialFunc := func(network, addr string) (net.Conn, error) {
-		raw, err := dialer.DialContext(ctx, network, addr)
+		// data connections are dialled during later operations: they must
+		// not use the (maybe finished) context of the first one; a
+		// cancelled operation closes them through socks instead.
+		dctx := context.Background()
+		if first {
+			dctx = ctx
+		}
+		raw, err := dialer.DialContext(dctx, network, addr)
 		if err != nil {
 			return nil, err
 		}

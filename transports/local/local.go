@@ -501,4 +501,3 @@ func (f *Fs) MkdirAll(ctx context.Context, p string) error {
 	}
 	return mapErr(r.MkdirAll(n, 0o755))
 }
-

@@ -59,8 +59,10 @@ type client struct {
 
 func (c *client) close() {
 	c.once.Do(func() {
-		c.sftp.Close()
+		// the SSH connection first: sftp's Close waits for its reader,
+		// which a stalled server would never release
 		c.ssh.Close()
+		go c.sftp.Close()
 	})
 }
 
@@ -791,4 +793,3 @@ func (f *Fs) write(ctx context.Context, c *client, rel string, r io.Reader, opts
 	}
 	return transports.WriteResult{Path: strings.TrimPrefix(strings.TrimPrefix(target, c.base), "/"), Size: h.N(), SHA256: h.Sum()}, "", nil
 }
-
