@@ -207,3 +207,47 @@ func TestReconnectAfterDrop(t *testing.T) {
 		t.Fatalf("after a dropped connection: %+v, %v; want a transparent reconnect", fi, err)
 	}
 }
+
+func TestWithoutPosixRename(t *testing.T) {
+	s := newFake(t)
+	ctx := context.Background()
+	f, err := New(ctx, s.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.noPosixRename = true
+	if err := f.MkdirAll(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := f.client(ctx); c.posix {
+		t.Fatal("posix-rename still in use")
+	}
+	for _, data := range []string{"one", "two!"} {
+		if _, err := f.Write(ctx, "r.csv", strings.NewReader(data), transports.WriteOptions{Size: -1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.Write(ctx, "r.csv", strings.NewReader("x"), transports.WriteOptions{Overwrite: transports.Fail, Size: -1}); !errors.Is(err, transports.ErrExist) {
+		t.Errorf("fail policy: %v", err)
+	}
+	res, err := f.Write(ctx, "r.csv", strings.NewReader("3"), transports.WriteOptions{Overwrite: transports.KeepBoth, Size: -1})
+	if err != nil || res.Path != "r (2).csv" {
+		t.Errorf("keep both: %+v %v", res, err)
+	}
+	if err := f.Rename(ctx, "r (2).csv", "r.csv"); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := f.Open(ctx, "r.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(b) != "3" {
+		t.Errorf("content %q", b)
+	}
+	if got := serverNames(t, f, ""); strings.Join(got, ",") != "r.csv" {
+		t.Errorf("server holds %v", got)
+	}
+}

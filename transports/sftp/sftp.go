@@ -40,6 +40,10 @@ type Fs struct {
 	o     Options
 	retry transports.Retry
 
+	// noPosixRename makes tests take the path for servers without
+	// posix-rename@openssh.com.
+	noPosixRename bool
+
 	dialMu sync.Mutex // one dial at a time
 	mu     sync.Mutex
 	cur    *client
@@ -288,6 +292,7 @@ func (f *Fs) dial(ctx context.Context) (*client, error) {
 	}
 	c.base = path.Clean(base)
 	_, c.posix = sf.HasExtension("posix-rename@openssh.com")
+	c.posix = c.posix && !f.noPosixRename
 	go func() {
 		_ = cl.Wait()
 		close(c.done)
