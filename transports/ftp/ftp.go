@@ -646,7 +646,7 @@ func (r *reader) Close() error {
 	if !r.stop() {
 		r.s.broken.Store(true)
 	}
-	complete := r.eof && r.err == nil
+	complete := (r.eof || r.n == r.want) && r.err == nil
 	if !complete {
 		// closed early or failed: the reply may be 426; don't trust the
 		// session's state
