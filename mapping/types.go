@@ -185,17 +185,19 @@ func ExcelTime(serial float64, date1904 bool, loc *time.Location) (time.Time, er
 	frac := serial - days
 	// Round to the nearest second: 0.5 ms of float noise must not turn
 	// 10:00 into 09:59:59.
-	secs := int64(math.Round(frac * 86400))
-	base := time.Date(1899, 12, 30, 0, 0, 0, 0, loc)
-	if days < 61 && !date1904 {
+	secs := int(math.Round(frac * 86400))
+	d := int64(days)
+	if d < 61 && !date1904 {
 		// Excel believes 1900 was a leap year: serials 1..60 are off by one.
-		base = time.Date(1899, 12, 31, 0, 0, 0, 0, loc)
-		if days == 60 {
+		if d == 60 {
 			return time.Time{}, errBadDate // 29 Feb 1900 never existed
 		}
+		d++
 	}
-	t := base.AddDate(0, 0, int(days))
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc).Add(time.Duration(secs) * time.Second), nil
+	// Civil date from the day count (UTC arithmetic, no zone lookups),
+	// then one time.Date in loc.
+	y, mo, dd := time.Unix((d-25569)*86400, 0).UTC().Date()
+	return time.Date(y, mo, dd, secs/3600, secs/60%60, secs%60, 0, loc), nil
 }
 
 // ParseDateText reads a date (and optional time) as people type it, in loc:
