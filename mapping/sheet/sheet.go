@@ -47,13 +47,13 @@ type Kind uint8
 
 // Cell kinds.
 const (
-	Empty  Kind = iota
-	String      // text (shared, inline or formula string, or any CSV field)
-	Number      // a number as stored, e.g. "45234.5"
-	Date        // a number whose cell format is a date/time format (an Excel serial number)
-	ISODate     // an XLSX cell of type "d": an ISO 8601 text
-	Bool        // "1" or "0"
-	ErrorValue  // an Excel error such as "#N/A"
+	Empty      Kind = iota
+	String          // text (shared, inline or formula string, or any CSV field)
+	Number          // a number as stored, e.g. "45234.5"
+	Date            // a number whose cell format is a date/time format (an Excel serial number)
+	ISODate         // an XLSX cell of type "d": an ISO 8601 text
+	Bool            // "1" or "0"
+	ErrorValue      // an Excel error such as "#N/A"
 )
 
 // Cell is one cell's value. Value is the raw stored text: shared strings
@@ -150,19 +150,19 @@ type ErrorKind int
 
 // Error kinds.
 const (
-	ErrUnknownFormat ErrorKind = iota + 1 // not a spreadsheet we read
-	ErrLegacyXLS                          // Excel 97-2003 .xls
-	ErrODS                                // OpenDocument .ods
-	ErrEncrypted                          // password-protected workbook
-	ErrTruncated                          // incomplete file (still being copied?)
-	ErrCorrupt                            // damaged file
-	ErrTooLarge                           // file bigger than MaxFileSize
-	ErrZipBomb                            // decompresses beyond MaxUnzipSize
-	ErrTooManyRows                        // row number beyond MaxRows
-	ErrCellTooLong                        // a cell longer than MaxCellLen
-	ErrTooManyColumns                     // a row wider than MaxColumns
-	ErrNoSheet                            // the requested sheet does not exist
-	ErrEmptyFile                          // zero bytes
+	ErrUnknownFormat  ErrorKind = iota + 1 // not a spreadsheet we read
+	ErrLegacyXLS                           // Excel 97-2003 .xls
+	ErrODS                                 // OpenDocument .ods
+	ErrEncrypted                           // password-protected workbook
+	ErrTruncated                           // incomplete file (still being copied?)
+	ErrCorrupt                             // damaged file
+	ErrTooLarge                            // file bigger than MaxFileSize
+	ErrZipBomb                             // decompresses beyond MaxUnzipSize
+	ErrTooManyRows                         // row number beyond MaxRows
+	ErrCellTooLong                         // a cell longer than MaxCellLen
+	ErrTooManyColumns                      // a row wider than MaxColumns
+	ErrNoSheet                             // the requested sheet does not exist
+	ErrEmptyFile                           // zero bytes
 )
 
 var kindText = map[ErrorKind]string{
