@@ -1,0 +1,689 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fieldbridge/fieldbridge/bridge/ledger"
+	"github.com/fsnotify/fsnotify"
+	"github.com/robfig/cron/v3"
+)
+
+// EngineOptions configure NewEngine. Only Config and Registry are required.
+type EngineOptions struct {
+	Config   *Config
+	Registry *Registry
+	// Ledger, when nil, is the SQLite database DataDir/ledger.db, opened by
+	// NewEngine and closed by Close.
+	Ledger ledger.Ledger
+	// Log, when nil, is built from the [log] settings, writing to stderr.
+	Log *slog.Logger
+	// Metrics, when nil, is a fresh NewMetrics.
+	Metrics *Metrics
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// ShutdownGrace bounds how long Run waits, once stopped, for runs to
+	// checkpoint and return (default 4s).
+	ShutdownGrace time.Duration
+	// WatchDebounce is how long a watched folder must be quiet after an
+	// event before the job runs (default 1s).
+	WatchDebounce time.Duration
+}
+
+// Engine runs the configured jobs: on their triggers (Run, the daemon) or
+// one at a time (RunOnce).
+type Engine struct {
+	cfg      *Config
+	reg      *Registry
+	ledger   ledger.Ledger
+	ownsLed  bool
+	log      *slog.Logger
+	metrics  *Metrics
+	now      func() time.Time
+	grace    time.Duration
+	debounce time.Duration
+	secrets  []string
+
+	jobs   []*jobState
+	byName map[string]*jobState
+
+	ready     atomic.Bool
+	started   time.Time
+	closeOnce sync.Once
+}
+
+// jobState is one configured job inside the engine.
+type jobState struct {
+	cfg   JobConfig
+	job   Job
+	sched cron.Schedule // nil unless Spec.Schedule is set
+	// kick holds at most one pending trigger: triggers arriving while a
+	// run is in progress coalesce into one follow-up run.
+	kick chan string
+	// mu is held for the whole of a run: a job never overlaps itself.
+	mu sync.Mutex
+
+	state sync.Mutex // guards the fields below
+	next  time.Time
+	cur   *ledger.Run // the run in progress
+}
+
+func (js *jobState) enabled() bool { return js.cfg.Spec.Enabled == nil || *js.cfg.Spec.Enabled }
+
+func (js *jobState) catchUp() bool { return js.cfg.Spec.CatchUp == nil || *js.cfg.Spec.CatchUp }
+
+// trigger requests a run; it never blocks.
+func (js *jobState) trigger(reason string) {
+	select {
+	case js.kick <- reason:
+	default: // one is pending already
+	}
+}
+
+// NewEngine opens the ledger (unless given) and builds every configured
+// job with its kind's New.
+func NewEngine(ctx context.Context, o EngineOptions) (*Engine, error) {
+	if o.Config == nil {
+		return nil, errors.New("engine: no config")
+	}
+	if o.Registry == nil {
+		o.Registry = &Registry{}
+	}
+	e := &Engine{
+		cfg: o.Config, reg: o.Registry, ledger: o.Ledger, log: o.Log, metrics: o.Metrics,
+		now: o.Now, grace: o.ShutdownGrace, debounce: o.WatchDebounce, byName: map[string]*jobState{},
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.grace <= 0 {
+		e.grace = 4 * time.Second
+	}
+	if e.debounce <= 0 {
+		e.debounce = time.Second
+	}
+	if e.metrics == nil {
+		e.metrics = NewMetrics()
+	}
+	if e.log == nil {
+		l, err := NewLogger(os.Stderr, e.cfg.Log)
+		if err != nil {
+			return nil, err
+		}
+		e.log = l
+	}
+	e.secrets = e.collectSecrets()
+	if e.ledger == nil {
+		if err := os.MkdirAll(e.cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("data_dir: %w", err)
+		}
+		l, err := ledger.OpenSQLiteWith(ctx, filepath.Join(e.cfg.DataDir, "ledger.db"),
+			ledger.SQLiteOptions{Synchronous: e.cfg.Ledger.Synchronous})
+		if err != nil {
+			return nil, err
+		}
+		e.ledger, e.ownsLed = l, true
+	}
+	env := &Env{Config: e.cfg, Registry: e.reg, Ledger: e.ledger, Log: e.log, Metrics: e.metrics}
+	var errs []error
+	for _, jc := range e.cfg.Jobs {
+		envJ := *env
+		envJ.Log = e.log.With("job", jc.Spec.Name)
+		js := &jobState{cfg: jc, kick: make(chan string, 1)}
+		envJ.TriggerRun = func(reason string) bool {
+			if !e.ready.Load() || !js.enabled() {
+				return false
+			}
+			js.trigger(reason)
+			return true
+		}
+		job, err := jc.Kind.New(&envJ, jc.Spec, jc.Options)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("job %q: %w", jc.Spec.Name, err))
+			continue
+		}
+		js.job = job
+		if jc.Spec.Schedule != "" {
+			loc := e.cfg.Location()
+			if jc.Spec.Timezone != "" {
+				if l, err := time.LoadLocation(jc.Spec.Timezone); err == nil {
+					loc = l
+				}
+			}
+			s, err := ParseSchedule(jc.Spec.Schedule, loc)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("job %q: schedule: %w", jc.Spec.Name, err))
+				continue
+			}
+			js.sched = s
+		}
+		e.jobs = append(e.jobs, js)
+		e.byName[jc.Spec.Name] = js
+		e.metrics.knowJob(jc.Spec.Name)
+	}
+	if len(errs) > 0 {
+		e.Close()
+		return nil, errors.Join(errs...)
+	}
+	return e, nil
+}
+
+// Ledger returns the engine's ledger.
+func (e *Engine) Ledger() ledger.Ledger { return e.ledger }
+
+// Metrics returns the engine's metrics.
+func (e *Engine) Metrics() *Metrics { return e.metrics }
+
+// Config returns the engine's configuration.
+func (e *Engine) Config() *Config { return e.cfg }
+
+// Close closes the ledger if the engine opened it.
+func (e *Engine) Close() error {
+	var err error
+	e.closeOnce.Do(func() {
+		if e.ownsLed && e.ledger != nil {
+			err = e.ledger.Close()
+		}
+	})
+	return err
+}
+
+// Ready reports whether Run has started every job's triggers.
+func (e *Engine) Ready() bool { return e.ready.Load() }
+
+// ErrUnknownJob is returned (wrapped) by RunOnce for a name not configured.
+var ErrUnknownJob = errors.New("no such job")
+
+// ErrBusy is returned (wrapped) when the job is already running, in this
+// process or another one.
+var ErrBusy = errors.New("job is already running")
+
+// RunReport is the outcome of one run.
+type RunReport struct {
+	Run      ledger.Run
+	Problems []Problem
+	// Err is the error that stopped the run, if any.
+	Err error
+}
+
+// Duration is how long the run took.
+func (r *RunReport) Duration() time.Duration {
+	if r.Run.Ended.IsZero() {
+		return 0
+	}
+	return r.Run.Ended.Sub(r.Run.Started)
+}
+
+// RunOnce runs the named job now and waits for it to end. It waits for a
+// run of the same job already in progress in this process; a run in
+// another process gives ErrBusy. The report is returned even when the run
+// failed (Err tells why); the error is for a run that could not start.
+func (e *Engine) RunOnce(ctx context.Context, name string, full bool) (*RunReport, error) {
+	js, ok := e.byName[name]
+	if !ok {
+		names := make([]string, 0, len(e.jobs))
+		for _, j := range e.jobs {
+			names = append(names, j.cfg.Spec.Name)
+		}
+		return nil, fmt.Errorf("%w %q (configured: %s)", ErrUnknownJob, name, strings.Join(names, ", "))
+	}
+	return e.execute(ctx, js, full, "once")
+}
+
+// execute performs one run of js, holding its lock.
+func (e *Engine) execute(ctx context.Context, js *jobState, full bool, reason string) (*RunReport, error) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	name := js.cfg.Spec.Name
+	unlock, err := lockJob(e.cfg.DataDir, name)
+	if err != nil {
+		return nil, fmt.Errorf("job %q: %w", name, err)
+	}
+	defer unlock()
+
+	started := e.now()
+	run, err := e.ledger.BeginRun(ctx, name, started)
+	if err != nil {
+		return nil, fmt.Errorf("job %q: %w", name, err)
+	}
+	log := e.log.With("job", name, "run", run.ID)
+	rc := NewRunContext(run, e.ledger, log, e.metrics)
+	rc.Full = full
+	rc.Now = e.now
+	js.state.Lock()
+	js.cur = &run
+	js.state.Unlock()
+	e.metrics.runStarted(name)
+	log.Info("run started", "trigger", reason, "full", full)
+
+	runErr := e.safeRun(ctx, js.job, rc)
+
+	run.Ended = e.now()
+	run.Counts = rc.Counts()
+	switch {
+	case runErr == nil && run.Counts["failed"] > 0:
+		run.Outcome = ledger.OutcomePartial
+	case runErr == nil:
+		run.Outcome = ledger.OutcomeOK
+	case ctx.Err() != nil && errors.Is(runErr, ctx.Err()):
+		run.Outcome = ledger.OutcomeStopped
+	default:
+		run.Outcome = ledger.OutcomeFailed
+	}
+	run.Message = e.scrub(summary(run.Counts, runErr))
+	// Record the end even when ctx was cancelled (shutdown).
+	endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := e.ledger.EndRun(endCtx, run); err != nil {
+		log.Error("could not record the end of the run", "err", err)
+	}
+	js.state.Lock()
+	js.cur = nil
+	js.state.Unlock()
+	e.metrics.runEnded(name, run.Outcome, run.Ended.Sub(run.Started), run.Ended)
+	attrs := []any{"outcome", run.Outcome, "duration", run.Ended.Sub(run.Started).Round(time.Millisecond).String()}
+	for _, k := range sortedKeys(run.Counts) {
+		attrs = append(attrs, k, run.Counts[k])
+	}
+	if runErr != nil {
+		attrs = append(attrs, "err", e.scrub(runErr.Error()))
+	}
+	lvl := slog.LevelInfo
+	if run.Outcome == ledger.OutcomeFailed || run.Outcome == ledger.OutcomePartial {
+		lvl = slog.LevelWarn
+	}
+	log.Log(context.WithoutCancel(ctx), lvl, "run ended", attrs...)
+	problems := rc.Problems()
+	for i := range problems {
+		problems[i].Message = e.scrub(problems[i].Message)
+	}
+	return &RunReport{Run: run, Problems: problems, Err: runErr}, nil
+}
+
+// safeRun calls job.Run, turning a panic into an error.
+func (e *Engine) safeRun(ctx context.Context, job Job, rc *RunContext) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			rc.Log.Error("job panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = fmt.Errorf("internal error (panic): %v", p)
+		}
+	}()
+	return job.Run(ctx, rc)
+}
+
+// summary is the run's one-line message: the error, or the counts.
+func summary(counts map[string]int64, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	var parts []string
+	for _, k := range sortedKeys(counts) {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, counts[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+func sortedKeys(m map[string]int64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// collectSecrets lists every secret value of the configuration, to keep
+// them out of run messages.
+func (e *Engine) collectSecrets() []string {
+	s := SecretValues(&e.cfg.HTTP)
+	for _, c := range e.cfg.Conns {
+		s = append(s, SecretValues(c.Options)...)
+	}
+	for _, j := range e.cfg.Jobs {
+		s = append(s, SecretValues(j.Options)...)
+	}
+	out := s[:0]
+	for _, v := range s {
+		if len(v) >= 4 { // too short to scrub without mangling text
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (e *Engine) scrub(s string) string {
+	for _, v := range e.secrets {
+		s = strings.ReplaceAll(s, v, "<redacted>")
+	}
+	return s
+}
+
+// Run is the daemon: it starts every enabled job's triggers (schedule,
+// interval, folder watch, and a catch-up run for a schedule missed while
+// the bridge was down) and serves nothing itself (see Server). It returns
+// when ctx is done, after cancelling the runs in progress and waiting up
+// to ShutdownGrace for them to checkpoint. Runs that did not return in
+// time are recorded as stopped.
+func (e *Engine) Run(ctx context.Context) error {
+	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRuns()
+	e.started = e.now()
+
+	var loops sync.WaitGroup // the per-job run loops
+	var trig sync.WaitGroup  // the triggers
+	for _, js := range e.jobs {
+		if !js.enabled() {
+			e.log.Info("job disabled", "job", js.cfg.Spec.Name)
+			continue
+		}
+		loops.Add(1)
+		go func() {
+			defer loops.Done()
+			e.loop(ctx, runCtx, js)
+		}()
+		if err := e.startTriggers(ctx, js, &trig); err != nil {
+			e.log.Error("could not start the job's triggers", "job", js.cfg.Spec.Name, "err", err)
+		}
+	}
+	e.ready.Store(true)
+	e.log.Info("bridge started", "jobs", len(e.jobs))
+	<-ctx.Done()
+	e.ready.Store(false)
+	e.log.Info("stopping: no new runs; asking runs in progress to checkpoint", "grace", e.grace.String())
+	cancelRuns()
+	done := make(chan struct{})
+	go func() {
+		loops.Wait()
+		trig.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(e.grace):
+		e.abandonRuns()
+	}
+	e.log.Info("stopped")
+	return nil
+}
+
+// abandonRuns records the runs still in progress after the grace period
+// as stopped, so the ledger does not show them running.
+func (e *Engine) abandonRuns() {
+	for _, js := range e.jobs {
+		js.state.Lock()
+		cur := js.cur
+		js.state.Unlock()
+		if cur == nil {
+			continue
+		}
+		r := *cur
+		r.Ended = e.now()
+		r.Outcome = ledger.OutcomeStopped
+		r.Message = fmt.Sprintf("did not stop within %s of shutdown", e.grace)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := e.ledger.EndRun(ctx, r); err != nil {
+			e.log.Error("could not record the run as stopped", "job", r.Job, "run", r.ID, "err", err)
+		}
+		cancel()
+		e.log.Warn("run abandoned at shutdown", "job", r.Job, "run", r.ID)
+	}
+}
+
+// loop runs js each time it is triggered, one run at a time, until ctx
+// (the daemon) is done. runCtx is cancelled when the daemon stops.
+func (e *Engine) loop(ctx, runCtx context.Context, js *jobState) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case reason := <-js.kick:
+			if ctx.Err() != nil {
+				return
+			}
+			if _, err := e.execute(runCtx, js, false, reason); err != nil {
+				e.log.Error("run could not start", "job", js.cfg.Spec.Name, "err", err)
+			}
+		}
+	}
+}
+
+// Trigger asks for a run of the named job as soon as it is free (used by
+// HTTP notifications and tests). It reports whether the job exists.
+func (e *Engine) Trigger(name, reason string) bool {
+	js, ok := e.byName[name]
+	if ok {
+		js.trigger(reason)
+	}
+	return ok
+}
+
+func (e *Engine) startTriggers(ctx context.Context, js *jobState, wg *sync.WaitGroup) error {
+	spec := js.cfg.Spec
+	if js.sched != nil {
+		if js.catchUp() {
+			if missed, prev := e.missedRun(ctx, js); missed {
+				e.log.Info("a scheduled run was missed while the bridge was down; running it now",
+					"job", spec.Name, "due", prev.Format(time.RFC3339))
+				js.trigger("catch-up")
+			}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.cronLoop(ctx, js)
+		}()
+	}
+	if spec.Interval.Duration > 0 {
+		js.trigger("start")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(spec.Interval.Duration)
+			defer t.Stop()
+			for {
+				js.state.Lock()
+				js.next = e.now().Add(spec.Interval.Duration)
+				js.state.Unlock()
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					js.trigger("interval")
+				}
+			}
+		}()
+	}
+	if w, ok := js.job.(Watcher); ok {
+		return e.startWatch(ctx, js, w, wg)
+	}
+	return nil
+}
+
+// missedRun reports whether the schedule fired, while nothing ran, since
+// the last completed run (ok, partial or failed) began. A run interrupted
+// by a crash or shutdown does not count as done. A job that never ran has
+// nothing to catch up.
+func (e *Engine) missedRun(ctx context.Context, js *jobState) (bool, time.Time) {
+	last, err := e.ledger.LastRun(ctx, js.cfg.Spec.Name, ledger.OutcomeOK, ledger.OutcomePartial, ledger.OutcomeFailed)
+	if err != nil {
+		if !errors.Is(err, ledger.ErrNotFound) {
+			e.log.Error("catch-up: cannot read the ledger", "job", js.cfg.Spec.Name, "err", err)
+		}
+		// Never completed: catch up only if an interrupted run exists.
+		any, err := e.ledger.LastRun(ctx, js.cfg.Spec.Name)
+		if err != nil {
+			return false, time.Time{}
+		}
+		return true, any.Started
+	}
+	next := js.sched.Next(last.Started)
+	return !next.After(e.now()), next
+}
+
+func (e *Engine) cronLoop(ctx context.Context, js *jobState) {
+	for {
+		now := e.now()
+		next := js.sched.Next(now)
+		js.state.Lock()
+		js.next = next
+		js.state.Unlock()
+		t := time.NewTimer(next.Sub(now))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+			// Timers may fire a little early relative to e.now; wait for it.
+			for d := next.Sub(e.now()); d > 0; d = next.Sub(e.now()) {
+				time.Sleep(d)
+			}
+			js.trigger("schedule")
+		}
+	}
+}
+
+// startWatch watches the job's folders (fsnotify) and rescans them
+// periodically, since network shares send no events. Each burst of events
+// triggers one run once the folder has been quiet for the debounce time.
+func (e *Engine) startWatch(ctx context.Context, js *jobState, w Watcher, wg *sync.WaitGroup) error {
+	name := js.cfg.Spec.Name
+	every := w.RescanEvery()
+	if every <= 0 {
+		every = time.Minute
+	}
+	js.trigger("start") // files that arrived while the bridge was down
+	fw, err := fsnotify.NewWatcher()
+	if err != nil {
+		e.log.Warn("folder events unavailable; rescanning only", "job", name, "err", err)
+		fw = nil
+	}
+	if fw != nil {
+		for _, d := range w.WatchDirs() {
+			if err := fw.Add(d); err != nil {
+				e.log.Warn("cannot watch folder; rescanning only", "job", name, "dir", d, "err", err)
+			}
+		}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if fw != nil {
+			defer fw.Close()
+		}
+		rescan := time.NewTicker(every)
+		defer rescan.Stop()
+		var quiet *time.Timer
+		var quietC <-chan time.Time
+		var events <-chan fsnotify.Event
+		var errs <-chan error
+		if fw != nil {
+			events, errs = fw.Events, fw.Errors
+		}
+		for {
+			js.state.Lock()
+			if js.next.IsZero() || !js.next.After(e.now()) {
+				js.next = e.now().Add(every)
+			}
+			js.state.Unlock()
+			select {
+			case <-ctx.Done():
+				if quiet != nil {
+					quiet.Stop()
+				}
+				return
+			case ev, ok := <-events:
+				if !ok {
+					events = nil
+					continue
+				}
+				if ev.Op == fsnotify.Chmod {
+					continue
+				}
+				if quiet == nil {
+					quiet = time.NewTimer(e.debounce)
+				} else {
+					quiet.Reset(e.debounce)
+				}
+				quietC = quiet.C
+			case err, ok := <-errs:
+				if !ok {
+					errs = nil
+					continue
+				}
+				e.log.Warn("folder watch error", "job", name, "err", err)
+			case <-quietC:
+				quietC = nil
+				js.trigger("watch")
+			case <-rescan.C:
+				js.state.Lock()
+				js.next = e.now().Add(every)
+				js.state.Unlock()
+				js.trigger("rescan")
+			}
+		}
+	}()
+	return nil
+}
+
+// JobStatus describes a job for the status page.
+type JobStatus struct {
+	Name    string
+	Kind    string
+	Enabled bool
+	Trigger string
+	Running bool
+	Next    time.Time
+	Last    *ledger.Run
+}
+
+// Status lists every job with its trigger, last run and next fire time.
+func (e *Engine) Status(ctx context.Context) []JobStatus {
+	var out []JobStatus
+	for _, js := range e.jobs {
+		s := JobStatus{Name: js.cfg.Spec.Name, Kind: js.cfg.Kind.Name, Enabled: js.enabled(), Trigger: describeTrigger(js)}
+		js.state.Lock()
+		s.Running = js.cur != nil
+		s.Next = js.next
+		js.state.Unlock()
+		if r, err := e.ledger.LastRun(ctx, s.Name); err == nil {
+			s.Last = &r
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func describeTrigger(js *jobState) string {
+	var parts []string
+	spec := js.cfg.Spec
+	if spec.Schedule != "" {
+		tz := spec.Timezone
+		if tz == "" {
+			tz = "default zone"
+		}
+		parts = append(parts, fmt.Sprintf("schedule %q (%s)", spec.Schedule, tz))
+	}
+	if spec.Interval.Duration > 0 {
+		parts = append(parts, "every "+spec.Interval.Duration.String())
+	}
+	if w, ok := js.job.(Watcher); ok {
+		parts = append(parts, "watches "+strings.Join(w.WatchDirs(), ", "))
+	}
+	if _, ok := js.job.(Handler); ok {
+		parts = append(parts, "HTTP")
+	}
+	if len(parts) == 0 {
+		return "manual (fieldbridge once)"
+	}
+	return strings.Join(parts, "; ")
+}

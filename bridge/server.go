@@ -1,0 +1,271 @@
+package bridge
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Server is the bridge's one HTTP listener: /healthz, /readyz, /metrics,
+// the status page "/" and the routes of jobs implementing Handler.
+//
+// Everything except /healthz, /readyz and Public routes needs the token
+// ([http] token), given as "Authorization: Bearer <t>", an
+// "X-Fieldbridge-Token: <t>" header or "?token=<t>". With no token
+// configured, protected endpoints answer 403. /metrics is protected unless
+// [http] public_metrics = true.
+type Server struct {
+	e       *Engine
+	cfg     HTTPConfig
+	log     *slog.Logger
+	handler http.Handler
+}
+
+// Pinger is implemented by ledgers that can tell whether they answer.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// NewServer builds the server's routes. A job route that conflicts with
+// another is an error naming the job.
+func NewServer(e *Engine) (s *Server, err error) {
+	s = &Server{e: e, cfg: e.cfg.HTTP, log: e.log.With("component", "http")}
+	mux := http.NewServeMux()
+	handle := func(pattern string, h http.Handler, owner string) (err error) {
+		defer func() {
+			if p := recover(); p != nil { // ServeMux panics on conflicts
+				err = fmt.Errorf("%s: route %q: %v", owner, pattern, p)
+			}
+		}()
+		mux.Handle(pattern, h)
+		return nil
+	}
+	var errs []error
+	add := func(pattern string, h http.Handler, owner string) {
+		if err := handle(pattern, h, owner); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	add("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	}), "engine")
+	add("GET /readyz", http.HandlerFunc(s.readyz), "engine")
+	metrics := e.metrics.Handler()
+	if !s.cfg.PublicMetrics {
+		metrics = s.protect(metrics)
+	}
+	add("GET /metrics", metrics, "engine")
+	add("GET /{$}", s.protect(http.HandlerFunc(s.status)), "engine")
+	for _, js := range e.jobs {
+		h, ok := js.job.(Handler)
+		if !ok || !js.enabled() {
+			continue
+		}
+		for _, rt := range h.Routes() {
+			hh := rt.Handler
+			if !rt.Public {
+				hh = s.protect(hh)
+			}
+			add(rt.Pattern, hh, fmt.Sprintf("job %q", js.cfg.Spec.Name))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	s.handler = s.limits(mux)
+	return s, nil
+}
+
+// Handler returns the server's handler (for tests with httptest).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve serves on ln until ctx is done, then shuts down gracefully
+// (in-flight requests get up to 5 s).
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = srv.Close()
+	}
+	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
+		err = e
+	}
+	return err
+}
+
+// limits bounds request bodies and logs requests (never the query string,
+// which may carry the token).
+func (s *Server) limits(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > s.cfg.MaxBody {
+			http.Error(w, fmt.Sprintf("request body too large (limit %d bytes)", s.cfg.MaxBody), http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		t0 := time.Now()
+		next.ServeHTTP(sw, r)
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
+			return
+		}
+		s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+			"duration", time.Since(t0).Round(time.Millisecond).String(), "remote", r.RemoteAddr)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// protect requires the token.
+func (s *Server) protect(next http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(s.cfg.Token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.Token == "" {
+			http.Error(w, "forbidden: no token is configured; set [http] token to use this endpoint", http.StatusForbidden)
+			return
+		}
+		got := RequestToken(r)
+		g := sha256.Sum256([]byte(got))
+		if got == "" || subtle.ConstantTimeCompare(g[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="fieldbridge"`)
+			http.Error(w, "unauthorized: give the token as \"Authorization: Bearer <token>\"", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// RequestToken returns the token a request carries: "Authorization:
+// Bearer", "X-Fieldbridge-Token" or the "token" query parameter.
+func RequestToken(r *http.Request) string {
+	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		return strings.TrimSpace(a[7:])
+	}
+	if t := r.Header.Get("X-Fieldbridge-Token"); t != "" {
+		return t
+	}
+	return r.URL.Query().Get("token")
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if !s.e.Ready() {
+		http.Error(w, "not ready: jobs not started", http.StatusServiceUnavailable)
+		return
+	}
+	if p, ok := s.e.ledger.(Pinger); ok {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := p.Ping(ctx); err != nil {
+			http.Error(w, "not ready: ledger does not answer", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
+	"when": func(t time.Time, loc *time.Location) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.In(loc).Format("2006-01-02 15:04:05 MST")
+	},
+	"counts": func(m map[string]int64) string { return summary(m, nil) },
+}).Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>fieldbridge</title>
+<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}
+.ok{color:#070}.partial{color:#a60}.failed{color:#b00}.running{color:#06a}.stopped{color:#666}</style></head>
+<body><h1>fieldbridge</h1>
+<p>Started {{when .Started .Loc}} · {{len .Jobs}} jobs · time zone {{.Loc}}</p>
+<table><tr><th>Job</th><th>Kind</th><th>Trigger</th><th>Next</th><th>Last run</th><th>Outcome</th><th>Counts / message</th></tr>
+{{range .Jobs}}<tr><td>{{.Name}}{{if not .Enabled}} (disabled){{end}}</td><td>{{.Kind}}</td><td>{{.Trigger}}</td>
+<td>{{if .Running}}<span class="running">running</span>{{else}}{{when .Next $.Loc}}{{end}}</td>
+{{with .Last}}<td>#{{.ID}} {{when .Started $.Loc}}</td><td class="{{.Outcome}}">{{.Outcome}}</td><td>{{.Message}}</td>{{else}}<td>never</td><td></td><td></td>{{end}}</tr>
+{{end}}</table></body></html>
+`))
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	data := struct {
+		Started time.Time
+		Loc     *time.Location
+		Jobs    []JobStatus
+	}{s.e.started, s.e.cfg.Location(), s.e.Status(r.Context())}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := statusPage.Execute(w, data); err != nil {
+		s.log.Error("status page", "err", err)
+	}
+}
+
+// RunDaemon runs the engine's jobs and, unless [http] listen is "off", the
+// HTTP server, until ctx is done; then it stops both (see Engine.Run).
+func RunDaemon(ctx context.Context, e *Engine) error {
+	var srvErr chan error
+	if e.cfg.HTTP.Listen != "off" {
+		s, err := NewServer(e)
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", e.cfg.HTTP.Listen)
+		if err != nil {
+			return fmt.Errorf("http listen %s: %w", e.cfg.HTTP.Listen, err)
+		}
+		srvErr = make(chan error, 1)
+		sctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			err := s.Serve(sctx, ln)
+			if err != nil && sctx.Err() == nil {
+				e.log.Error("http server stopped", "err", err)
+				cancel()
+			}
+			srvErr <- err
+		}()
+		ctx = sctx
+	}
+	err := e.Run(ctx)
+	if srvErr != nil {
+		if serr := <-srvErr; err == nil && serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+			err = serr
+		}
+	}
+	return err
+}

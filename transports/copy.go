@@ -1,0 +1,165 @@
+package transports
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+)
+
+// BufferSize is the copy buffer size the backends use for transfers.
+const BufferSize = 1 << 20
+
+// CtxReader wraps r so that reads fail with ctx's error once ctx is done.
+func CtxReader(ctx context.Context, r io.Reader) io.Reader {
+	if ctx.Done() == nil {
+		return r
+	}
+	return &ctxReader{ctx: ctx, r: r}
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// HashingReader counts and hashes (SHA-256) the bytes read through it.
+type HashingReader struct {
+	r io.Reader
+	h hash.Hash
+	n int64
+}
+
+// NewHashingReader wraps r.
+func NewHashingReader(r io.Reader) *HashingReader {
+	return &HashingReader{r: r, h: sha256.New()}
+}
+
+// Read implements io.Reader.
+func (h *HashingReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if n > 0 {
+		h.h.Write(p[:n])
+		h.n += int64(n)
+	}
+	return n, err
+}
+
+// WriteTo copies with a large buffer (so io.Copy into a socket does not
+// fall back to 32 KiB chunks).
+func (h *HashingReader) WriteTo(w io.Writer) (int64, error) {
+	buf := make([]byte, BufferSize)
+	var total int64
+	for {
+		n, err := h.Read(buf)
+		if n > 0 {
+			m, werr := w.Write(buf[:n])
+			total += int64(m)
+			if werr != nil {
+				return total, werr
+			}
+			if m != n {
+				return total, io.ErrShortWrite
+			}
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// N returns the number of bytes read so far.
+func (h *HashingReader) N() int64 { return h.n }
+
+// Sum returns the hex SHA-256 of the bytes read so far.
+func (h *HashingReader) Sum() string { return hex.EncodeToString(h.h.Sum(nil)) }
+
+// CheckSize returns an ErrIntegrity error when want >= 0 and got differs.
+func CheckSize(what string, want, got int64) error {
+	if want >= 0 && want != got {
+		return fmt.Errorf("%w: %s: expected %d bytes, got %d", ErrIntegrity, what, want, got)
+	}
+	return nil
+}
+
+// SizeCheckingReader returns a ReadCloser that fails with ErrIntegrity at
+// end of stream when the byte count differs from want (want < 0: no
+// check). Used by Open implementations.
+func SizeCheckingReader(rc io.ReadCloser, what string, want int64) io.ReadCloser {
+	return &sizeChecking{rc: rc, what: what, want: want}
+}
+
+type sizeChecking struct {
+	rc   io.ReadCloser
+	what string
+	want int64
+	n    int64
+}
+
+func (s *sizeChecking) Read(p []byte) (int, error) {
+	n, err := s.rc.Read(p)
+	s.n += int64(n)
+	if err == io.EOF {
+		if cerr := CheckSize(s.what, s.want, s.n); cerr != nil {
+			return n, cerr
+		}
+	} else if err == nil && s.want >= 0 && s.n > s.want {
+		return n, CheckSize(s.what, s.want, s.n)
+	}
+	return n, err
+}
+
+func (s *sizeChecking) Close() error { return s.rc.Close() }
+
+// Copy streams the file src/srcPath into dst/dstPath through dst.Write
+// (atomic, size-checked against the source's size). It returns where the
+// file landed. The source is left in place; use Move to remove it after a
+// verified copy.
+func Copy(ctx context.Context, dst Transport, dstPath string, src Transport, srcPath string, opts WriteOptions) (WriteResult, error) {
+	fi, err := src.Stat(ctx, srcPath)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	rc, err := src.Open(ctx, srcPath)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	defer rc.Close()
+	opts.Size = fi.Size
+	if opts.ModTime.IsZero() {
+		opts.ModTime = fi.ModTime
+	}
+	res, err := dst.Write(ctx, dstPath, rc, opts)
+	if err != nil {
+		return res, fmt.Errorf("copy %s/%s to %s/%s: %w", src, srcPath, dst, dstPath, err)
+	}
+	if err := rc.Close(); err != nil {
+		return res, fmt.Errorf("copy %s/%s: closing source: %w", src, srcPath, err)
+	}
+	return res, nil
+}
+
+// Move copies like Copy and then removes the source, only after the copy
+// was written and verified.
+func Move(ctx context.Context, dst Transport, dstPath string, src Transport, srcPath string, opts WriteOptions) (WriteResult, error) {
+	res, err := Copy(ctx, dst, dstPath, src, srcPath, opts)
+	if err != nil {
+		return res, err
+	}
+	if err := src.Remove(ctx, srcPath); err != nil {
+		return res, fmt.Errorf("move: copied to %s/%s but removing the source failed: %w", dst, res.Path, err)
+	}
+	return res, nil
+}

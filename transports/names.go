@@ -1,0 +1,128 @@
+package transports
+
+import (
+	"fmt"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// ValidName checks one element of a path (a file or folder name). It
+// refuses the empty name, "." and "..", and any name containing a slash, a
+// backslash, a NUL, a control character or invalid UTF-8. The error wraps
+// ErrUnsafeName.
+func ValidName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: empty name", ErrUnsafeName)
+	case name == "." || name == "..":
+		return fmt.Errorf("%w: %q", ErrUnsafeName, name)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%w: %q is not valid UTF-8", ErrUnsafeName, name)
+	}
+	for _, r := range name {
+		switch {
+		case r == '/' || r == '\\':
+			return fmt.Errorf("%w: %q contains a slash or backslash", ErrUnsafeName, name)
+		case r == 0 || unicode.IsControl(r):
+			return fmt.Errorf("%w: %q contains a control character", ErrUnsafeName, name)
+		}
+	}
+	return nil
+}
+
+// CleanPath checks a slash-separated path relative to a transport's root
+// and returns it in canonical form ("a/b/c", or "" for the root itself).
+// "" and "." name the root. Absolute paths, ".." elements, backslashes,
+// NULs and control characters are refused with an error wrapping
+// ErrUnsafeName. Empty elements and "." elements ("a//b", "./a") are
+// dropped.
+func CleanPath(p string) (string, error) {
+	if p == "" || p == "." {
+		return "", nil
+	}
+	if strings.HasPrefix(p, "/") {
+		return "", fmt.Errorf("%w: %q is absolute", ErrUnsafeName, p)
+	}
+	parts := strings.Split(p, "/")
+	out := parts[:0]
+	for _, e := range parts {
+		if e == "" || e == "." {
+			continue
+		}
+		if err := ValidName(e); err != nil {
+			return "", fmt.Errorf("path %q: %w", p, err)
+		}
+		out = append(out, e)
+	}
+	return strings.Join(out, "/"), nil
+}
+
+// SafeJoin joins a cleaned relative path onto a local root folder and
+// checks that the result stays inside root (lexically; symbolic links are
+// the backend's business — transports/local resolves them through
+// os.Root). The error wraps ErrUnsafeName.
+func SafeJoin(root, p string) (string, error) {
+	c, err := CleanPath(p)
+	if err != nil {
+		return "", err
+	}
+	root = filepath.Clean(root)
+	full := filepath.Join(root, filepath.FromSlash(c))
+	rel, err := filepath.Rel(root, full)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "", fmt.Errorf("%w: %q leaves %s", ErrUnsafeName, p, root)
+	}
+	return full, nil
+}
+
+// JoinRemote joins a remote root folder ("/export", "" for the login
+// folder) and a cleaned relative path into a remote path.
+func JoinRemote(root, rel string) string {
+	switch {
+	case rel == "":
+		if root == "" {
+			return "."
+		}
+		return root
+	case root == "" || root == ".":
+		return rel
+	}
+	return path.Join(root, rel)
+}
+
+// KeepBothName returns the n-th alternative name for p used by the
+// KeepBoth overwrite policy: "dir/report.csv" with n=2 gives
+// "dir/report (2).csv". n < 2 returns p unchanged. A leading dot is not
+// taken as an extension (".profile" gives ".profile (2)").
+func KeepBothName(p string, n int) string {
+	if n < 2 {
+		return p
+	}
+	dir, base := path.Split(p)
+	ext := path.Ext(base)
+	stem := strings.TrimSuffix(base, ext)
+	if stem == "" { // ".profile"
+		stem, ext = base, ""
+	}
+	// "a.tar.gz" keeps ".gz" only; good enough and predictable.
+	return dir + stem + " (" + strconv.Itoa(n) + ")" + ext
+}
+
+// TempName returns the temporary name used while writing p: a hidden name
+// in the same folder ending in ".part", which the file flows ignore
+// (".report.csv.<random>.part"). token should be random.
+func TempName(p, token string) string {
+	dir, base := path.Split(p)
+	return dir + "." + base + "." + token + ".part"
+}
+
+// IsTempName reports whether name (a base name) looks like a temporary or
+// lock file that file flows ignore: "~$*", "*.tmp", "*.part", ".*".
+func IsTempName(name string) bool {
+	return strings.HasPrefix(name, "~$") || strings.HasPrefix(name, ".") ||
+		strings.HasSuffix(name, ".tmp") || strings.HasSuffix(name, ".part")
+}

@@ -1,0 +1,128 @@
+package transports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/textproto"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestValidName(t *testing.T) {
+	bad := []string{"", ".", "..", "a/b", `a\b`, "a\x00b", "a\nb", "a\rb", "\x7f", "a\u0085b", "\xff"}
+	for _, n := range bad {
+		if err := ValidName(n); !errors.Is(err, ErrUnsafeName) {
+			t.Errorf("ValidName(%q) = %v, want ErrUnsafeName", n, err)
+		}
+	}
+	for _, n := range []string{"a.csv", "relatório (2).xlsx", "..a", "a..", "~$x.xlsx", " x "} {
+		if err := ValidName(n); err != nil {
+			t.Errorf("ValidName(%q) = %v", n, err)
+		}
+	}
+}
+
+func TestCleanPathAndSafeJoin(t *testing.T) {
+	for in, want := range map[string]string{"": "", ".": "", "a": "a", "a//b/./c": "a/b/c", "./x": "x"} {
+		got, err := CleanPath(in)
+		if err != nil || got != want {
+			t.Errorf("CleanPath(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"/etc/passwd", "../x", "a/../../x", "a/..", `..\x`, "a/\x00", "a/b\tc"} {
+		if _, err := CleanPath(in); !errors.Is(err, ErrUnsafeName) {
+			t.Errorf("CleanPath(%q) = %v, want ErrUnsafeName", in, err)
+		}
+		if _, err := SafeJoin("/srv/in", in); !errors.Is(err, ErrUnsafeName) {
+			t.Errorf("SafeJoin(%q) = %v, want ErrUnsafeName", in, err)
+		}
+	}
+	if got, err := SafeJoin("/srv/in/", "a/b.csv"); err != nil || got != "/srv/in/a/b.csv" {
+		t.Errorf("SafeJoin = %q, %v", got, err)
+	}
+}
+
+func TestKeepBothName(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"report.csv", 1, "report.csv"},
+		{"report.csv", 2, "report (2).csv"},
+		{"d/e/report", 3, "d/e/report (3)"},
+		{".profile", 2, ".profile (2)"},
+		{"a.tar.gz", 2, "a.tar (2).gz"},
+	} {
+		if got := KeepBothName(c.in, c.n); got != c.want {
+			t.Errorf("KeepBothName(%q,%d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
+	if tn := TempName("d/x.csv", "abc"); tn != "d/.x.csv.abc.part" || !IsTempName(".x.csv.abc.part") {
+		t.Errorf("TempName = %q", tn)
+	}
+}
+
+func TestIsTransient(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{&textproto.Error{Code: 421, Msg: "bye"}, true},
+		{&textproto.Error{Code: 425, Msg: "no data"}, true},
+		{fmt.Errorf("stor: %w", &textproto.Error{Code: 426, Msg: "aborted"}), true},
+		{&textproto.Error{Code: 550, Msg: "no such file"}, false},
+		{&textproto.Error{Code: 530, Msg: "login"}, false},
+		{syscall.ECONNRESET, true},
+		{fmt.Errorf("x: %w", io.ErrUnexpectedEOF), true},
+		{Permanent(syscall.ECONNRESET), false},
+		{fmt.Errorf("x: %w", ErrNotExist), false},
+		{ErrUnsafeName, false},
+		{context.Canceled, false},
+		{errors.New("something odd"), false},
+		{Transient(errors.New("ssh: disconnected")), true},
+	} {
+		if got := IsTransient(c.err); got != c.want {
+			t.Errorf("IsTransient(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}
+
+func TestRetry(t *testing.T) {
+	p := Retry{Attempts: 4, Base: time.Millisecond, Max: 4 * time.Millisecond}
+	n := 0
+	err := p.Do(context.Background(), func(context.Context) error {
+		n++
+		if n < 3 {
+			return syscall.ECONNRESET
+		}
+		return nil
+	})
+	if err != nil || n != 3 {
+		t.Fatalf("transient: err=%v n=%d, want nil 3", err, n)
+	}
+	n = 0
+	err = p.Do(context.Background(), func(context.Context) error { n++; return &textproto.Error{Code: 550, Msg: "no"} })
+	if err == nil || n != 1 {
+		t.Fatalf("permanent: err=%v n=%d, want error after 1", err, n)
+	}
+	n = 0
+	err = p.Do(context.Background(), func(context.Context) error { n++; return syscall.ECONNRESET })
+	if !errors.Is(err, syscall.ECONNRESET) || n != 4 {
+		t.Fatalf("exhausted: err=%v n=%d", err, n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n = 0
+	start := time.Now()
+	err = Retry{Attempts: 10, Base: time.Hour}.Do(ctx, func(context.Context) error {
+		n++
+		time.AfterFunc(10*time.Millisecond, cancel)
+		return syscall.ECONNRESET
+	})
+	if !errors.Is(err, context.Canceled) || n != 1 || time.Since(start) > 5*time.Second {
+		t.Fatalf("cancel: err=%v n=%d", err, n)
+	}
+}
