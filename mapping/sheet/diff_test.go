@@ -304,6 +304,7 @@ func TestScannerMatchesExcelizeOnFixtures(t *testing.T) {
 	if len(files) < 3 {
 		t.Fatalf("expected XLSX fixtures, found %v", files)
 	}
+	files = append(files, excelizeWorkbook(t))
 	for _, p := range files {
 		t.Run(filepath.Base(p), func(t *testing.T) { compareCells(t, p) })
 	}

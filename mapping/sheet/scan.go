@@ -611,8 +611,8 @@ func loadSharedStrings(e *zip.File, opts Options) (*sharedStrings, error) {
 				return nil, &Error{Kind: ErrCellTooLong, Detail: fmt.Sprintf("shared string %d", len(ends))}
 			}
 		}
-		if len(arena) > 1<<32-1 {
-			return nil, &Error{Kind: ErrZipBomb, Detail: "shared strings larger than 4 GiB"}
+		if int64(len(arena)) > opts.MaxSharedStrings || len(arena) > 1<<32-1 {
+			return nil, &Error{Kind: ErrZipBomb, Detail: fmt.Sprintf("shared strings larger than %d bytes", opts.MaxSharedStrings)}
 		}
 		ends = append(ends, uint32(len(arena)))
 	}

@@ -112,6 +112,9 @@ type Options struct {
 	MaxCellLen int `toml:"max_cell_len"`
 	// MaxColumns is the widest row accepted (default 16,384).
 	MaxColumns int `toml:"max_columns"`
+	// MaxSharedStrings caps the XLSX shared string table held in memory,
+	// in bytes of text (default 256 MiB).
+	MaxSharedStrings int64 `toml:"max_shared_strings"`
 }
 
 // DefaultOptions returns the default bounds.
@@ -122,6 +125,8 @@ func DefaultOptions() Options {
 		MaxRows:      1 << 20,
 		MaxCellLen:   32767,
 		MaxColumns:   16384,
+
+		MaxSharedStrings: 256 << 20,
 	}
 }
 
@@ -141,6 +146,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxColumns <= 0 {
 		o.MaxColumns = d.MaxColumns
+	}
+	if o.MaxSharedStrings <= 0 {
+		o.MaxSharedStrings = d.MaxSharedStrings
 	}
 	return o
 }
