@@ -219,13 +219,13 @@ func ParseDateText(s string, loc *time.Location, monthFirst bool) (time.Time, er
 	// ISO forms with an offset.
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00"} {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t.In(loc), nil
+			return checkYear(t.In(loc))
 		}
 	}
 	for _, layout := range []string{"2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05", "2006-01-02T15:04",
 		"2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02"} {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
-			return t, nil
+			return checkYear(t)
 		}
 	}
 	// d/m/y [h:m[:s]]
@@ -300,6 +300,13 @@ func ParseDateText(s string, loc *time.Location, monthFirst bool) (time.Time, er
 	t := time.Date(y, time.Month(m), d, hh, mm, ss, 0, loc)
 	if t.Day() != d || int(t.Month()) != m {
 		return time.Time{}, errBadDate // 31/02
+	}
+	return t, nil
+}
+
+func checkYear(t time.Time) (time.Time, error) {
+	if t.Year() < 1900 || t.Year() > 9999 {
+		return time.Time{}, errBadDate
 	}
 	return t, nil
 }
