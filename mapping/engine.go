@@ -2,7 +2,6 @@ package mapping
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"path/filepath"
 	"strconv"
@@ -1002,4 +1001,3 @@ func canonical(list []string, v string) string {
 	return v
 }
 
-var _ = fmt.Sprint
