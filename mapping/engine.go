@@ -251,7 +251,8 @@ func Open(path string, m *Mapping, opts Options) (*Reader, error) {
 }
 
 // NewReader reads an already opened file with mapping m (the file stays
-// open after r.Close; the caller closes it).
+// open after r.Close; the caller closes it). Rows are read ahead by a
+// goroutine: always Close the reader, even after an error from Next.
 func NewReader(f *sheet.File, m *Mapping, opts Options) (*Reader, error) {
 	rows, err := f.Rows(string(m.Sheet))
 	if err != nil {
