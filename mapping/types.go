@@ -41,12 +41,9 @@ func ParseDecimal(s string) (float64, error) {
 		if strings.ContainsAny(s, "xXpP_nNiI") { // hex floats, underscores, NaN, Inf
 			return 0, errNotNumber
 		}
-		if strings.Count(s, ".") == 1 && isThousandsGrouped(s, '.') && !strings.ContainsAny(s, "eE") {
-			// "1.234" is ambiguous; Brazil reads it as a thousand and
-			// two hundred thirty-four only when grouped like that twice
-			// or more ("1.234.567"), so keep 1.234 here.
-			return f, nil
-		}
+		// "1.234" is ambiguous; it reads as one point two three four
+		// (Go syntax, what number cells hold). Thousands need two groups
+		// ("1.234.567") or a decimal comma ("1.234,5").
 		return f, nil
 	}
 	var b strings.Builder
