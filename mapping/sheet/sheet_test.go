@@ -402,8 +402,10 @@ func TestColumnName(t *testing.T) {
 	}
 }
 
-// FuzzCSV feeds arbitrary bytes as a CSV file: the reader must never
-// panic, and row numbers must increase.
+// FuzzCSV feeds arbitrary bytes as a file named .csv: whatever the
+// content (text, a zip, an OLE2 document, a truncated workbook — all in
+// the seed corpus), Open and Rows must never panic, failures must be
+// *sheet.Error, and row numbers must increase.
 func FuzzCSV(f *testing.F) {
 	for _, p := range []string{filepath.Join(samples, "tarefas-cp1252.csv"), filepath.Join(samples, "tarefas-utf8bom.csv"), filepath.Join(testdata, "tarefas-utf16.csv")} {
 		data, err := os.ReadFile(p)
