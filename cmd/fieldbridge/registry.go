@@ -1,6 +1,9 @@
 package main
 
-import "github.com/fieldbridge/fieldbridge/bridge"
+import (
+	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/fileconn"
+)
 
 // registry lists every job kind and connection type this binary knows.
 // Each flow and each transport/connector adds ONE line here:
@@ -13,6 +16,9 @@ func registry() *bridge.Registry {
 	// Job kinds (bridge/<flow>).
 
 	// Connection types (transports/<backend>, connectors/<system>).
+	for _, c := range fileconn.ConnTypes() { // local, ftp, ftps, sftp
+		r.AddConn(c)
+	}
 
 	for _, k := range extraKinds {
 		r.AddKind(k)
