@@ -1001,4 +1001,3 @@ func canonical(list []string, v string) string {
 	}
 	return v
 }
-
