@@ -142,7 +142,8 @@ func genWorkbook(data []byte) (sheetXML, sstXML []byte) {
 			case 0:
 				fmt.Fprintf(&b, `<%sc%s%s t="s"><%sv>%d</%sv></%sc>`, pfx, ref, style, pfx, s.n(nsst+1), pfx, pfx)
 			case 1:
-				fmt.Fprintf(&b, `<%sc%s%s t="inlineStr"><%sis><%st>%s</%st></%sis></%sc>`, pfx, ref, style, pfx, pfx, e, pfx, pfx, pfx)
+				space := []string{"", ` xml:space="preserve"`}[s.n(2)]
+				fmt.Fprintf(&b, `<%sc%s%s t="inlineStr"><%sis><%st%s>%s</%st></%sis></%sc>`, pfx, ref, style, pfx, pfx, space, e, pfx, pfx, pfx)
 			case 2:
 				fmt.Fprintf(&b, `<%sc%s%s t="str"><%sf>A1&amp;"x"</%sf><%sv>%s</%sv></%sc>`, pfx, ref, style, pfx, pfx, pfx, e, pfx, pfx)
 			case 3:

@@ -382,6 +382,52 @@ func (s *scanner) readText() ([]byte, error) {
 	}
 }
 
+var (
+	fastV       = []byte("<v>")
+	fastVEnd    = []byte("</v></c>")
+	fastIS      = []byte("<is><t>")
+	fastISSpace = []byte(`<is><t xml:space="preserve">`)
+	fastISEnd   = []byte("</t></is></c>")
+)
+
+// fastCell reads the rest of a cell in one step when it is exactly
+// <v>text</v></c> or <is><t>text</t></is></c> and wholly in the buffer.
+// It returns 'v' or 'i', the decoded text (valid until the next read),
+// and false (consuming nothing) for any other shape.
+func (s *scanner) fastCell() (byte, []byte, bool) {
+	b := s.buf[s.pos:s.end]
+	var kind byte
+	var open, end []byte
+	switch {
+	case bytes.HasPrefix(b, fastV):
+		kind, open, end = 'v', fastV, fastVEnd
+	case bytes.HasPrefix(b, fastIS):
+		kind, open, end = 'i', fastIS, fastISEnd
+	case bytes.HasPrefix(b, fastISSpace):
+		kind, open, end = 'i', fastISSpace, fastISEnd
+	default:
+		return 0, nil, false
+	}
+	i := bytes.IndexByte(b[len(open):], '<')
+	if i < 0 {
+		return 0, nil, false
+	}
+	txt := b[len(open) : len(open)+i]
+	if !bytes.HasPrefix(b[len(open)+i:], end) {
+		return 0, nil, false
+	}
+	if bytes.IndexByte(txt, '&') >= 0 || bytes.IndexByte(txt, '\r') >= 0 {
+		out, err := decodeText(s.out[:0], txt)
+		if err != nil {
+			return 0, nil, false // let the slow path report it
+		}
+		s.out = out
+		txt = out
+	}
+	s.pos += len(open) + i + len(end)
+	return kind, txt, true
+}
+
 // skipElement skips the element just opened (not self-closing) to its end.
 func (s *scanner) skipElement() error {
 	depth := 0
@@ -794,7 +840,26 @@ func (r *xlsxRows) readCells() error {
 		cellType := cellTypeOf(typ) // copied: typ is invalid after the next read
 		vStart, vEnd := len(r.rowBuf), len(r.rowBuf)
 		hasF, hasIS := false, false
-		if !t.selfClose {
+		closed := t.selfClose
+		if !closed {
+			// Fast path for the two shapes nearly every writer uses:
+			// <v>text</v></c> and <is><t>text</t></is></c>.
+			switch kind, txt, ok := r.sc.fastCell(); {
+			case !ok:
+			case kind == 'v':
+				if len(txt) > r.opts.MaxCellLen {
+					return &Error{Kind: ErrCellTooLong, Detail: fmt.Sprintf("column %s, %d bytes", ColumnName(col), len(txt))}
+				}
+				r.rowBuf = append(r.rowBuf, txt...)
+				vEnd = len(r.rowBuf)
+				closed = true
+			default:
+				r.direct = append(r.direct[:0], txt...)
+				r.runs = r.runs[:0]
+				hasIS, closed = true, true
+			}
+		}
+		if !closed {
 			for {
 				ct, err := r.sc.skipToTag()
 				if err != nil {
