@@ -15,7 +15,9 @@ import (
 
 	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/transports"
+	"github.com/fieldbridge/fieldbridge/transports/ftp"
 	"github.com/fieldbridge/fieldbridge/transports/local"
+	"github.com/fieldbridge/fieldbridge/transports/sftp"
 )
 
 // report is the optional CSV of one run. Rows are streamed to a local
@@ -154,6 +156,10 @@ func connTransport(ctx context.Context, env *bridge.Env, name string) (transport
 	switch o := opts.(type) {
 	case *local.Options:
 		return local.New(ctx, *o)
+	case *ftp.Options:
+		return ftp.New(ctx, *o)
+	case *sftp.Options:
+		return sftp.New(ctx, *o)
 	case interface {
 		Open(context.Context) (transports.Transport, error)
 	}:
