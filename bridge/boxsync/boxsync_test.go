@@ -19,6 +19,10 @@ import (
 	"github.com/fieldbridge/fieldbridge/connectors/ozmap/ozmaptest"
 	"github.com/fieldbridge/fieldbridge/connectors/sytex"
 	"github.com/fieldbridge/fieldbridge/connectors/sytex/sytextest"
+	"github.com/fieldbridge/fieldbridge/transports"
+	"github.com/fieldbridge/fieldbridge/transports/ftp"
+	"github.com/fieldbridge/fieldbridge/transports/sftp"
+	"github.com/fieldbridge/fieldbridge/transports/transporttest"
 )
 
 // clock is a manual clock shared by the OZmap fake and the job.
@@ -561,5 +565,48 @@ func TestTwoBoxesOneCode(t *testing.T) {
 	}
 	if h.sy.Calls("PATCH")+h.sy.Calls("POST") != 0 {
 		t.Fatal("the renamed box changed another box's element")
+	}
+}
+
+// TestReportToFileServers writes the run's report to real FTP and SFTP
+// servers (scripts/test-servers).
+func TestReportToFileServers(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		open func(t *testing.T) (func(context.Context) (transports.Transport, error), string)
+	}{
+		{"ftp", func(t *testing.T) (func(context.Context) (transports.Transport, error), string) {
+			o, srv := transporttest.FTP(t)
+			return func(ctx context.Context) (transports.Transport, error) { return ftp.New(ctx, o) }, srv.Dir
+		}},
+		{"sftp", func(t *testing.T) (func(context.Context) (transports.Transport, error), string) {
+			o, srv := transporttest.SFTP(t)
+			return func(ctx context.Context) (transports.Transport, error) { return sftp.New(ctx, o) }, srv.Dir
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			open, dir := tt.open(t)
+			h := newHarness(t, 30, func(o *boxsync.Options) { o.ReportTo = "files"; o.ReportDir = "sync/reports" })
+			j, err := boxsync.NewJob(h.opts, boxsync.Deps{Name: "boxes", OZmap: h.ozc, Sytex: h.syc, OpenReportTo: open})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, _ := h.led.BeginRun(context.Background(), "boxes", h.clock.Now())
+			rc := bridge.NewRunContext(r, h.led, nil, nil)
+			rc.Now = h.clock.Now
+			if err := j.Run(context.Background(), rc); err != nil {
+				t.Fatal(err)
+			}
+			if ps := rc.Problems(); len(ps) != 0 {
+				t.Fatalf("problems: %v", ps)
+			}
+			files, _ := filepath.Glob(filepath.Join(dir, "sync", "reports", "boxsync-boxes-*.csv"))
+			if len(files) != 1 {
+				t.Fatalf("reports on the server: %v", files)
+			}
+			if rows := readCSV(t, files[0]); len(rows) != 28 {
+				t.Fatalf("report has %d rows", len(rows))
+			}
+		})
 	}
 }
