@@ -61,8 +61,10 @@ type Options struct {
 	// CoordinatesName is the name of the element's coordinate entry
 	// (default "Coordinates").
 	CoordinatesName string `toml:"coordinates_name"`
-	// Concurrency is the number of boxes sent to Sytex at once (default 4);
-	// the Sytex connection's rate_limit paces them.
+	// Concurrency is the number of boxes sent to Sytex at once (default
+	// 8); the Sytex connection's rate_limit paces them. To reach the rate
+	// limit it must be at least rate_limit × Sytex's answer time (10/s ×
+	// 0.3 s = 3); more only waits on the limiter.
 	Concurrency int `toml:"concurrency"`
 	// Overlap is subtracted from the last successful run's start when
 	// asking OZmap for changed boxes, to cover clock skew and boxes saved
@@ -95,7 +97,7 @@ func DefaultOptions() *Options {
 		CodeTemplate:      "{name}",
 		NameTemplate:      "{name}",
 		CoordinatesName:   "Coordinates",
-		Concurrency:       4,
+		Concurrency:       8,
 		Overlap:           bridge.Duration{Duration: 10 * time.Minute},
 		MaxFailuresInARow: 10,
 		PrefetchThreshold: 200,
