@@ -43,7 +43,8 @@ func envFloat(name string, def float64) float64 {
 // boxes, because at the client's default of 10 req/s the first sync alone
 // takes calls/10 seconds — the "defaults" sub-benchmark shows that pace on
 // BOXSYNC_BENCH_SMALL boxes, default 200), BOXSYNC_BENCH_LATENCY (5ms),
-// BOXSYNC_BENCH_CONCURRENCY (the job's default).
+// BOXSYNC_BENCH_CONCURRENCY (the job's default), BOXSYNC_BENCH_SYNC
+// (the ledger's synchronous mode: full, the default, or normal).
 func BenchmarkBoxSync(b *testing.B) {
 	lat := 5 * time.Millisecond
 	if d, err := time.ParseDuration(os.Getenv("BOXSYNC_BENCH_LATENCY")); err == nil {
@@ -70,7 +71,9 @@ func benchSync(b *testing.B, n int, rateLimit float64, burst int, latency time.D
 				Implanted: true, Lat: -23.55 + float64(i)*1e-6, Lng: -46.63}})
 			ids = append(ids, bx.ID)
 		}
-		led, err := ledger.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "ledger.db"))
+		// BOXSYNC_BENCH_SYNC=normal measures without an fsync per commit
+		led, err := ledger.OpenSQLiteWith(context.Background(), filepath.Join(b.TempDir(), "ledger.db"),
+			ledger.SQLiteOptions{Synchronous: os.Getenv("BOXSYNC_BENCH_SYNC")})
 		if err != nil {
 			b.Fatal(err)
 		}
