@@ -610,3 +610,35 @@ func TestReportToFileServers(t *testing.T) {
 		})
 	}
 }
+
+// TestFullRepairsSytex: edits and deletions made by hand in Sytex are not
+// seen by incremental runs (they ask Sytex nothing for unchanged boxes);
+// a full reconcile repairs them. A changed box whose element was deleted
+// in Sytex is created again.
+func TestFullRepairsSytex(t *testing.T) {
+	h := newHarness(t, 20, nil)
+	h.mustRun(false)
+	edited := h.sy.ByCode(h.boxes[1].Name)[0]
+	edited.Name = "edited by hand"
+	h.sy.Add(edited) // same id: replaces
+	gone := h.sy.ByCode(h.boxes[2].Name)[0]
+	h.sy.Delete(gone.ID)
+	goneToo := h.sy.ByCode(h.boxes[3].Name)[0]
+	h.sy.Delete(goneToo.ID)
+
+	h.oz.UpdateBox(h.boxes[3].ID, func(b *ozmaptest.Box) { b.Lng += 0.01 })
+	rc := h.mustRun(false)
+	checkCounts(t, rc, map[string]int64{"read": 1, "created": 1})
+	if h.sy.Calls("PATCH") != 1 || h.sy.Calls("GET") != 1 || h.sy.Calls("POST") != 1 {
+		t.Fatalf("PATCH (404) then search then create: %d/%d/%d", h.sy.Calls("PATCH"), h.sy.Calls("GET"), h.sy.Calls("POST"))
+	}
+	if h.sy.ByCode(h.boxes[1].Name)[0].Name != "edited by hand" || len(h.sy.ByCode(h.boxes[2].Name)) != 0 {
+		t.Fatal("an incremental run touched unchanged boxes")
+	}
+	rc = h.mustRun(true)
+	checkCounts(t, rc, map[string]int64{"read": 20, "created": 1, "updated": 1, "unchanged": 16, "skipped": 2})
+	h.checkExactlyOnce()
+	if h.sy.ByCode(h.boxes[1].Name)[0].Name != h.boxes[1].Name {
+		t.Fatal("the hand edit was not repaired")
+	}
+}
