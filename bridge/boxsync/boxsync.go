@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/fileconn"
 	"github.com/fieldbridge/fieldbridge/connectors/ozmap"
 	"github.com/fieldbridge/fieldbridge/connectors/sytex"
 	"github.com/fieldbridge/fieldbridge/transports"
@@ -198,11 +199,11 @@ func newFromEnv(env *bridge.Env, spec bridge.JobSpec, opts any) (bridge.Job, err
 		}
 	}
 	if oo.ReportTo != "" {
-		if _, _, err := env.Conn(oo.ReportTo); err != nil {
+		if err := fileconn.IsFileConn(env, oo.ReportTo); err != nil {
 			errs = append(errs, fmt.Errorf("report_to: %w", err))
 		}
 		name := oo.ReportTo
-		d.OpenReportTo = func(ctx context.Context) (transports.Transport, error) { return connTransport(ctx, env, name) }
+		d.OpenReportTo = func(ctx context.Context) (transports.Transport, error) { return fileconn.OpenNamed(ctx, env, name) }
 	}
 	j, err := NewJob(oo, d)
 	if err != nil && len(errs) == 0 {

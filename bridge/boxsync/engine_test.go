@@ -12,11 +12,11 @@ import (
 
 	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/bridge/boxsync"
+	"github.com/fieldbridge/fieldbridge/bridge/fileconn"
 	"github.com/fieldbridge/fieldbridge/bridge/ledger"
 	"github.com/fieldbridge/fieldbridge/connectors/ozmap"
 	"github.com/fieldbridge/fieldbridge/connectors/ozmap/ozmaptest"
 	"github.com/fieldbridge/fieldbridge/connectors/sytex/sytextest"
-	"github.com/fieldbridge/fieldbridge/transports/local"
 )
 
 func registry() *bridge.Registry {
@@ -72,7 +72,9 @@ type = "local"
 root = %q
 `, dir, oz.URL(), sy.URL(), filepath.Join(dir, "drop"))
 	reg := registry()
-	reg.Conns["local"] = bridge.ConnType{Name: "local", NewOptions: func() any { o := local.DefaultOptions(); return &o }}
+	for _, c := range fileconn.ConnTypes() {
+		reg.AddConn(c)
+	}
 	cfg, err := bridge.ParseConfig(filepath.Join(dir, "config.toml"), []byte(cfgText), reg)
 	if err != nil {
 		t.Fatal(err)
@@ -140,12 +142,13 @@ schedule = "0 21 * * *"
 ozmap = "oz"
 sytex = "nope"
 code_template = "{nome}"
+report_to = "oz"
 `
 	_, err := bridge.ParseConfig("config.toml", []byte(cfgText), registry())
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"key: missing", `organization: "x1" is not a number`, `no connection named "nope"`, "unknown placeholder {nome}", "default_ne_type: missing"} {
+	for _, want := range []string{"key: missing", `organization: "x1" is not a number`, `no connection named "nope"`, "unknown placeholder {nome}", "default_ne_type: missing", `report_to: connection "oz" is of type "ozmap"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("config error lacks %q:\n%v", want, err)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/bridge/boxsync"
+	"github.com/fieldbridge/fieldbridge/bridge/fileconn"
 )
 
 // registry lists every job kind and connection type this binary knows.
@@ -17,6 +18,9 @@ func registry() *bridge.Registry {
 	r.AddKind(boxsync.Kind())
 
 	// Connection types (transports/<backend>, connectors/<system>).
+	for _, c := range fileconn.ConnTypes() { // local, ftp, ftps, sftp
+		r.AddConn(c)
+	}
 	r.AddConn(boxsync.OZmapConnType()) // connectors/ozmap (also used by fortics-viability)
 	r.AddConn(boxsync.SytexConnType())
 
