@@ -200,7 +200,7 @@ func TestConfigExample(t *testing.T) {
 	}
 	full := strings.Join(lines, "\n")
 	full = strings.Replace(full, `ca_file = "/etc/ssl/acme-ca.pem"`, "", 1)
-	full = strings.Replace(full, `report_to = "reports-ftp"`, "", 1)
+	full = strings.Replace(full, `report_to = "partner-ftp"`, "", 1)
 	for _, text := range []string{string(b), full} {
 		cfg, err := bridge.ParseConfig("config.toml", []byte(text), registry())
 		if err != nil {
