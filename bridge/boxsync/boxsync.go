@@ -13,6 +13,20 @@
 // killed at any moment resumes without sending anything twice: a box
 // created just before a kill has no ledger entry yet, is found by its code
 // and updated, not created again.
+//
+// What an incremental run does not see: edits or deletions made by hand in
+// Sytex to elements of unchanged boxes (nothing is asked of Sytex for
+// them). A full run (`fieldbridge once -full JOB`) compares every box with
+// Sytex and repairs them. A change of the mapping options (templates,
+// ne_types, projects) makes the next run read every box by itself.
+//
+// Outcomes per box, in the ledger (item key = OZmap box id, hash = one
+// short hash per element field, RemoteID = Sytex id) and in the counters:
+// created, updated, unchanged, failed (with Sytex's message; retried on
+// the next runs), conflicts (several elements with the code, or two boxes
+// with one code; retried), skipped (still in project). A 401 (either side)
+// or a 403 from Sytex stops the run at once; so do max_failures_in_a_row
+// transient failures in a row.
 package boxsync
 
 import (
