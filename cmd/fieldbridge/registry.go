@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/boxsync"
 	"github.com/fieldbridge/fieldbridge/bridge/fileconn"
 )
 
@@ -14,11 +15,14 @@ func registry() *bridge.Registry {
 	r := &bridge.Registry{Kinds: map[string]bridge.Kind{}, Conns: map[string]bridge.ConnType{}}
 
 	// Job kinds (bridge/<flow>).
+	r.AddKind(boxsync.Kind())
 
 	// Connection types (transports/<backend>, connectors/<system>).
 	for _, c := range fileconn.ConnTypes() { // local, ftp, ftps, sftp
 		r.AddConn(c)
 	}
+	r.AddConn(boxsync.OZmapConnType()) // connectors/ozmap (also used by fortics-viability)
+	r.AddConn(boxsync.SytexConnType())
 
 	for _, k := range extraKinds {
 		r.AddKind(k)
