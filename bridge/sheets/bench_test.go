@@ -5,6 +5,7 @@ package sheets
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -19,7 +20,10 @@ import (
 //
 //	go test -tags mappingready -run '^$' -bench WebService20k -benchtime 1x ./bridge/sheets/
 func BenchmarkWebService20k(b *testing.B) {
-	const rows = 20000
+	rows := 20000
+	if n, err := strconv.Atoi(os.Getenv("FB_BENCH_ROWS")); err == nil && n > 0 {
+		rows = n // for a quick look; the reported figure is for 20,000
+	}
 	const latency = 20 * time.Millisecond
 	data := xlsxRows(b, goodRows(rows, 1_000_000))
 	conc := officetrack.DefaultOptions().Concurrency
