@@ -144,6 +144,12 @@ func (c *Config) Resolve(path string) string {
 	return filepath.Join(c.Dir(), path)
 }
 
+// JobDataDir is the job's own folder inside DataDir (DataDir/jobs/NAME)
+// for state files and working copies; it is not created.
+func (c *Config) JobDataDir(job string) string {
+	return filepath.Join(c.DataDir, "jobs", job)
+}
+
 // Job returns the configuration of the named job.
 func (c *Config) Job(name string) (JobConfig, bool) {
 	for _, j := range c.Jobs {
@@ -992,7 +998,8 @@ func checkRequired(v reflect.Value, prefix string, kl keyLines, base, w string, 
 
 // ExpandEnv replaces every ${NAME} in s by the environment variable NAME;
 // "$${" gives a literal "${". A variable that is not set is an error naming
-// it (an empty but set variable is allowed).
+// it (an empty but set variable is allowed). ${NAME:-default} gives
+// default when NAME is unset or empty (${NAME:-} gives "").
 func ExpandEnv(s string) (string, error) {
 	if !strings.Contains(s, "${") {
 		return s, nil
@@ -1016,8 +1023,12 @@ func ExpandEnv(s string) (string, error) {
 		}
 		name := s[i+2 : i+end]
 		b.WriteString(s[:i])
+		name, def, hasDef := strings.Cut(name, ":-")
 		v, ok := os.LookupEnv(name)
-		if !ok {
+		switch {
+		case (!ok || v == "") && hasDef:
+			v = def
+		case !ok:
 			missing = append(missing, name)
 		}
 		b.WriteString(v)

@@ -398,6 +398,7 @@ func TestExpandEnv(t *testing.T) {
 		{"$${FB_A}", "${FB_A}", ""},
 		{"${FB_MISSING_1}${FB_MISSING_2}", "", "FB_MISSING_1, FB_MISSING_2"},
 		{"${FB_A", "", "unclosed"},
+		{"${FB_MISSING_1:-dflt}/${FB_A:-x}/${FB_MISSING_2:-}", "dflt/1/", ""},
 	} {
 		got, err := ExpandEnv(c.in)
 		if c.err != "" {

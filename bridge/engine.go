@@ -139,12 +139,20 @@ func NewEngine(ctx context.Context, o EngineOptions) (*Engine, error) {
 	for _, jc := range e.cfg.Jobs {
 		envJ := *env
 		envJ.Log = e.log.With("job", jc.Spec.Name)
+		js := &jobState{cfg: jc, kick: make(chan string, 1)}
+		envJ.TriggerRun = func(reason string) bool {
+			if !e.ready.Load() || !js.enabled() {
+				return false
+			}
+			js.trigger(reason)
+			return true
+		}
 		job, err := jc.Kind.New(&envJ, jc.Spec, jc.Options)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("job %q: %w", jc.Spec.Name, err))
 			continue
 		}
-		js := &jobState{cfg: jc, job: job, kick: make(chan string, 1)}
+		js.job = job
 		if jc.Spec.Schedule != "" {
 			loc := e.cfg.Location()
 			if jc.Spec.Timezone != "" {
@@ -295,7 +303,11 @@ func (e *Engine) execute(ctx context.Context, js *jobState, full bool, reason st
 		lvl = slog.LevelWarn
 	}
 	log.Log(context.WithoutCancel(ctx), lvl, "run ended", attrs...)
-	return &RunReport{Run: run, Problems: rc.Problems(), Err: runErr}, nil
+	problems := rc.Problems()
+	for i := range problems {
+		problems[i].Message = e.scrub(problems[i].Message)
+	}
+	return &RunReport{Run: run, Problems: problems, Err: runErr}, nil
 }
 
 // safeRun calls job.Run, turning a panic into an error.

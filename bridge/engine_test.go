@@ -328,6 +328,9 @@ schedule = "`+itoa(at.Minute())+" "+itoa(at.Hour())+` * * *"
 			c.seed(te.Ledger())
 			te.start()
 			waitFor(t, "ready", te.Ready)
+			if c.want > 0 {
+				waitFor(t, "catch-up run", func() bool { return jobs["daily"].runs.Load() >= c.want })
+			}
 			time.Sleep(300 * time.Millisecond)
 			if got := jobs["daily"].runs.Load(); got != c.want {
 				t.Fatalf("runs at start = %d, want %d", got, c.want)
@@ -437,7 +440,7 @@ func TestWatcherTriggers(t *testing.T) {
 [[job]]
 name = "inbox"
 kind = "watchprobe"
-`, probeRegistry(jobs), EngineOptions{WatchDebounce: 200 * time.Millisecond})
+`, probeRegistry(jobs), EngineOptions{WatchDebounce: 500 * time.Millisecond})
 	te.start()
 	defer te.stop(t)
 	waitFor(t, "start run", func() bool { return jobs["inbox"].runs.Load() == 1 })
@@ -446,10 +449,10 @@ kind = "watchprobe"
 		if err := os.WriteFile(filepath.Join(dir, "f"+itoa(i)), []byte("x"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 	waitFor(t, "watch run", func() bool { return jobs["inbox"].runs.Load() == 2 })
-	time.Sleep(400 * time.Millisecond)
+	time.Sleep(700 * time.Millisecond)
 	if n := jobs["inbox"].runs.Load(); n != 2 {
 		t.Fatalf("runs = %d, want 2", n)
 	}
@@ -470,5 +473,32 @@ enabled = false
 	te.stop(t)
 	if n := jobs["off"].runs.Load(); n != 0 {
 		t.Fatalf("disabled job ran %d times", n)
+	}
+}
+
+func TestEnvTriggerRun(t *testing.T) {
+	jobs := map[string]*probeJob{"notified": {}}
+	var env *Env
+	reg := probeRegistry(jobs)
+	k := reg.Kinds["probe"]
+	inner := k.New
+	k.New = func(e *Env, spec JobSpec, o any) (Job, error) {
+		env = e
+		return inner(e, spec, o)
+	}
+	reg.Kinds["probe"] = k
+	te := newTestEngine(t, "[[job]]\nname = \"notified\"\nkind = \"probe\"\n", reg, EngineOptions{})
+	if env.Trigger("early") {
+		t.Fatal("trigger accepted before the daemon started")
+	}
+	te.start()
+	waitFor(t, "ready", te.Ready)
+	if !env.Trigger("notification") {
+		t.Fatal("trigger refused")
+	}
+	waitFor(t, "triggered run", func() bool { return jobs["notified"].runs.Load() == 1 })
+	te.stop(t)
+	if (*Env)(nil).Trigger("x") {
+		t.Fatal("nil env triggered")
 	}
 }

@@ -114,9 +114,26 @@ type Route struct {
 type Env struct {
 	Config   *Config
 	Registry *Registry
-	Ledger   ledger.Ledger
-	Log      *slog.Logger
-	Metrics  *Metrics
+	// Ledger is nil while the config is only being checked.
+	Ledger ledger.Ledger
+	// Log carries the job's name. Inside Run, log with rc.Log instead (it
+	// also carries the run id).
+	Log     *slog.Logger
+	Metrics *Metrics
+	// TriggerRun asks the engine for a run of this job as soon as it is
+	// free (several requests during a run coalesce into one follow-up run),
+	// e.g. from an HTTP notification route. It reports false when no daemon
+	// is running the job's triggers (check, once). Nil-safe: use
+	// env.Trigger.
+	TriggerRun func(reason string) bool
+}
+
+// Trigger calls TriggerRun when set; it reports whether a run was asked.
+func (e *Env) Trigger(reason string) bool {
+	if e == nil || e.TriggerRun == nil {
+		return false
+	}
+	return e.TriggerRun(reason)
 }
 
 // Conn returns the decoded options of the named connection (a pointer of
@@ -198,4 +215,27 @@ func NewRunContext(run ledger.Run, l ledger.Ledger, log *slog.Logger, m *Metrics
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &RunContext{Run: run, Ledger: l, Log: log, Now: time.Now, metrics: m, counts: map[string]int64{}}
+}
+
+// AddKind registers a job kind; a second kind of the same name panics (a
+// programming error in the cmd package's registry).
+func (r *Registry) AddKind(k Kind) {
+	if r.Kinds == nil {
+		r.Kinds = map[string]Kind{}
+	}
+	if _, dup := r.Kinds[k.Name]; dup {
+		panic("bridge: kind registered twice: " + k.Name)
+	}
+	r.Kinds[k.Name] = k
+}
+
+// AddConn registers a connection type; a duplicate name panics.
+func (r *Registry) AddConn(c ConnType) {
+	if r.Conns == nil {
+		r.Conns = map[string]ConnType{}
+	}
+	if _, dup := r.Conns[c.Name]; dup {
+		panic("bridge: connection type registered twice: " + c.Name)
+	}
+	r.Conns[c.Name] = c
 }

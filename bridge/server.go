@@ -202,11 +202,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
-	"when": func(t time.Time) string {
+	"when": func(t time.Time, loc *time.Location) string {
 		if t.IsZero() {
 			return "—"
 		}
-		return t.Format("2006-01-02 15:04:05 MST")
+		return t.In(loc).Format("2006-01-02 15:04:05 MST")
 	},
 	"counts": func(m map[string]int64) string { return summary(m, nil) },
 }).Parse(`<!doctype html>
@@ -214,20 +214,20 @@ var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}
 .ok{color:#070}.partial{color:#a60}.failed{color:#b00}.running{color:#06a}.stopped{color:#666}</style></head>
 <body><h1>fieldbridge</h1>
-<p>Started {{when .Started}} · {{len .Jobs}} jobs · time zone {{.Zone}}</p>
+<p>Started {{when .Started .Loc}} · {{len .Jobs}} jobs · time zone {{.Loc}}</p>
 <table><tr><th>Job</th><th>Kind</th><th>Trigger</th><th>Next</th><th>Last run</th><th>Outcome</th><th>Counts / message</th></tr>
 {{range .Jobs}}<tr><td>{{.Name}}{{if not .Enabled}} (disabled){{end}}</td><td>{{.Kind}}</td><td>{{.Trigger}}</td>
-<td>{{if .Running}}<span class="running">running</span>{{else}}{{when .Next}}{{end}}</td>
-{{with .Last}}<td>#{{.ID}} {{when .Started}}</td><td class="{{.Outcome}}">{{.Outcome}}</td><td>{{.Message}}</td>{{else}}<td>never</td><td></td><td></td>{{end}}</tr>
+<td>{{if .Running}}<span class="running">running</span>{{else}}{{when .Next $.Loc}}{{end}}</td>
+{{with .Last}}<td>#{{.ID}} {{when .Started $.Loc}}</td><td class="{{.Outcome}}">{{.Outcome}}</td><td>{{.Message}}</td>{{else}}<td>never</td><td></td><td></td>{{end}}</tr>
 {{end}}</table></body></html>
 `))
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	data := struct {
 		Started time.Time
-		Zone    string
+		Loc     *time.Location
 		Jobs    []JobStatus
-	}{s.e.started, s.e.cfg.Location().String(), s.e.Status(r.Context())}
+	}{s.e.started, s.e.cfg.Location(), s.e.Status(r.Context())}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if err := statusPage.Execute(w, data); err != nil {

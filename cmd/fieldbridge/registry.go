@@ -1,0 +1,24 @@
+package main
+
+import "github.com/fieldbridge/fieldbridge/bridge"
+
+// registry lists every job kind and connection type this binary knows.
+// Each flow and each transport/connector adds ONE line here:
+//
+//	r.AddKind(boxsync.Kind())
+//	r.AddConn(ftp.ConnType())
+func registry() *bridge.Registry {
+	r := &bridge.Registry{Kinds: map[string]bridge.Kind{}, Conns: map[string]bridge.ConnType{}}
+
+	// Job kinds (bridge/<flow>).
+
+	// Connection types (transports/<backend>, connectors/<system>).
+
+	for _, k := range extraKinds {
+		r.AddKind(k)
+	}
+	return r
+}
+
+// extraKinds are added by files built with test tags (testkinds.go).
+var extraKinds []bridge.Kind

@@ -1,0 +1,275 @@
+// Command benchviability is the load benchmark of the Fortics viability
+// flow (scripts/bench-viability runs it). Everything listens on 127.0.0.1
+// and every phase is bounded in requests and time.
+//
+// It starts the OZmap fake answering every call after -latency (20 ms),
+// then measures, in one run and one process:
+//
+//	direct  a client calling the fake directly: GET /poles (near) then
+//	        GET /ftth-viability/radius — the two calls the bridge makes
+//	miss    the bridge with the cache off (every question goes upstream)
+//	hit     the bridge answering the same question from its cache
+//
+// and prints requests per second and latency percentiles, plus what the
+// bridge adds over the direct calls at p50 and p99.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/viability"
+	"github.com/fieldbridge/fieldbridge/bridge/viability/viabilitytest"
+	"github.com/fieldbridge/fieldbridge/connectors/fortics/forticstest"
+	"github.com/fieldbridge/fieldbridge/connectors/ozmap"
+	"github.com/fieldbridge/fieldbridge/connectors/ozmap/ozmaptest"
+)
+
+func main() {
+	var (
+		latency = flag.Duration("latency", 20*time.Millisecond, "OZmap fake's answer time per call")
+		nMiss   = flag.Int("n-miss", 3000, "requests in the direct and miss phases")
+		cMiss   = flag.Int("c-miss", 16, "concurrent clients in the direct and miss phases")
+		nHit    = flag.Int("n-hit", 100000, "requests in the hit phase")
+		cHit    = flag.Int("c-hit", 16, "concurrent clients in the hit phase")
+		maxDur  = flag.Duration("max", 20*time.Second, "time limit of each phase")
+		rounds  = flag.Int("rounds", 3, "rounds of alternating direct and miss phases")
+		prof    = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	)
+	flag.Parse()
+	if *prof != "" {
+		f, err := os.Create(*prof)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "benchviability:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if err := run(*latency, *nMiss, *cMiss, *nHit, *cHit, max(*rounds, 1), *maxDur); err != nil {
+		fmt.Fprintln(os.Stderr, "benchviability:", err)
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+}
+
+const token = "bench-token"
+
+func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur time.Duration) error {
+	fmt.Printf("benchviability: GOMAXPROCS=%d, load average before: %s\n", runtime.GOMAXPROCS(0), loadavg())
+	fake := ozmaptest.New(ozmaptest.Options{})
+	defer fake.Close()
+	places := viabilitytest.Seed(fake)
+	fake.SetLatency(latency)
+
+	// The bridge's OZmap client, as the job builds it (default transport:
+	// 16 idle connections per host).
+	client, err := ozmap.New(ozmap.Options{BaseURL: fake.URL(), Key: fake.Key()})
+	if err != nil {
+		return err
+	}
+	serve := func(cache bool) (string, func(), error) {
+		o := viability.DefaultOptions()
+		o.Token, o.RateLimit, o.Cache = token, 0, cache
+		if !cache {
+			o.CachePrecision = 7 // distinct questions never share a flight
+		}
+		dir, err := os.MkdirTemp("", "benchviability")
+		if err != nil {
+			return "", nil, err
+		}
+		job, err := viability.NewWithNetwork(&bridge.Env{Config: &bridge.Config{DataDir: dir}},
+			bridge.JobSpec{Name: "bench", Kind: viability.KindName}, o, viability.OZmapNetwork(client))
+		if err != nil {
+			return "", nil, err
+		}
+		mux := http.NewServeMux()
+		for _, r := range job.Routes() {
+			mux.Handle(r.Pattern, r.Handler)
+		}
+		srv := httptest.NewServer(mux)
+		return srv.URL + o.Path, func() { srv.Close(); job.Close(); os.RemoveAll(dir) }, nil
+	}
+	missURL, stopMiss, err := serve(false)
+	if err != nil {
+		return err
+	}
+	defer stopMiss()
+	hitURL, stopHit, err := serve(true)
+	if err != nil {
+		return err
+	}
+	defer stopHit()
+
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: max(cMiss, cHit) * 2, MaxIdleConns: 1024}}
+	send := func(req *http.Request) error {
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err == nil && resp.StatusCode != 200 {
+			err = fmt.Errorf("HTTP %d", resp.StatusCode)
+		}
+		return err
+	}
+	get := func(ctx context.Context, u string, hdr bool) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if hdr {
+			req.Header.Set("Authorization", fake.Key())
+		}
+		return send(req)
+	}
+	// The chatbot: a Fortics HTTP block sending lat/lng in the query.
+	ask := func(ctx context.Context, base string, lat, lng float64) error {
+		bot := forticstest.Bot{URL: base, Token: token}
+		req, err := bot.Request(ctx, forticstest.Question{Shape: forticstest.QueryLatLng, Lat: lat, Lng: lng})
+		if err != nil {
+			return err
+		}
+		return send(req)
+	}
+	// A point within ~30 m of the seeded pole: the full path (pole,
+	// feasibility, box) every time, at distinct coordinates.
+	jitter := func(r *rand.Rand) (float64, float64) {
+		return places.Found.Lat + (r.Float64()-0.5)*0.0004, places.Found.Lng + (r.Float64()-0.5)*0.0004
+	}
+
+	// The direct and miss phases alternate in rounds so that both see the
+	// same load from the rest of the machine.
+	directDo := func(ctx context.Context, r *rand.Rand) error {
+		lat, lng := jitter(r)
+		f, _ := json.Marshal([]ozmap.Filter{{Property: "coords", Operator: "near", Value: map[string]float64{"lat": lat, "lng": lng, "radius": 100}}})
+		if err := get(ctx, fake.URL()+"/poles?page=1&limit=5&filter="+url.QueryEscape(string(f)), true); err != nil {
+			return err
+		}
+		return get(ctx, fake.URL()+"/ftth-viability/radius?lat=-27.5762&lng=-48.5272&radius=100", true)
+	}
+	missDo := func(ctx context.Context, r *rand.Rand) error {
+		lat, lng := jitter(r)
+		return ask(ctx, missURL, round7(lat), round7(lng))
+	}
+	var directS, missS sample
+	for i := range rounds {
+		per := nMiss / rounds
+		if i == rounds-1 {
+			per = nMiss - per*(rounds-1)
+		}
+		directS = directS.add(phase(per, cMiss, maxDur/time.Duration(rounds), directDo))
+		missS = missS.add(phase(per, cMiss, maxDur/time.Duration(rounds), missDo))
+	}
+	direct, miss := summarize("direct", directS), summarize("miss", missS)
+	if err := ask(context.Background(), hitURL, places.Found.Lat, places.Found.Lng); err != nil { // warm the cache
+		return err
+	}
+	hit := summarize("hit", phase(nHit, cHit, maxDur, func(ctx context.Context, r *rand.Rand) error {
+		return ask(ctx, hitURL, places.Found.Lat, places.Found.Lng)
+	}))
+
+	fmt.Printf("\n%-8s %8s %7s %10s %9s %9s %9s %9s\n", "phase", "requests", "errors", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms")
+	for _, p := range []result{direct, miss, hit} {
+		fmt.Printf("%-8s %8d %7d %10.0f %9.2f %9.2f %9.2f %9.2f\n", p.name, p.n, p.errors, p.rps, ms(p.p50), ms(p.p90), ms(p.p99), ms(p.max))
+	}
+	fmt.Printf("\nbridge adds over the direct calls (cache miss): p50 %+.2f ms, p99 %+.2f ms   (goal: p99 < 2 ms)\n",
+		ms(miss.p50-direct.p50), ms(miss.p99-direct.p99))
+	fmt.Printf("bridge answering from cache: %.0f req/s, p99 %.2f ms   (goal: > 5000 req/s)\n", hit.rps, ms(hit.p99))
+	fmt.Printf("OZmap fake calls: %d; load average after: %s\n", fake.TotalCalls(), loadavg())
+	if direct.errors+miss.errors+hit.errors > 0 {
+		return fmt.Errorf("%d requests failed", direct.errors+miss.errors+hit.errors)
+	}
+	return nil
+}
+
+type result struct {
+	name               string
+	n, errors          int
+	rps                float64
+	p50, p90, p99, max time.Duration
+}
+
+// sample is the latencies of one phase's successful requests.
+type sample struct {
+	lat     []time.Duration
+	errors  int
+	elapsed time.Duration
+}
+
+func (a sample) add(b sample) sample {
+	return sample{lat: append(a.lat, b.lat...), errors: a.errors + b.errors, elapsed: a.elapsed + b.elapsed}
+}
+
+// phase runs do n times over c workers, stopping early at maxDur.
+func phase(n, c int, maxDur time.Duration, do func(context.Context, *rand.Rand) error) sample {
+	ctx, cancel := context.WithTimeout(context.Background(), maxDur)
+	defer cancel()
+	var next, errs atomic.Int64
+	lat := make([][]time.Duration, c)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range c {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
+			l := make([]time.Duration, 0, n/c+1)
+			for next.Add(1) <= int64(n) && ctx.Err() == nil {
+				t0 := time.Now()
+				if err := do(ctx, r); err != nil {
+					if ctx.Err() == nil {
+						errs.Add(1)
+					}
+					continue
+				}
+				l = append(l, time.Since(t0))
+			}
+			lat[w] = l
+		})
+	}
+	wg.Wait()
+	s := sample{errors: int(errs.Load()), elapsed: time.Since(start)}
+	for _, l := range lat {
+		s.lat = append(s.lat, l...)
+	}
+	return s
+}
+
+func summarize(name string, s sample) result {
+	all := s.lat
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	res := result{name: name, n: len(all), errors: s.errors, rps: float64(len(all)) / s.elapsed.Seconds()}
+	if len(all) > 0 {
+		pct := func(p int) time.Duration { return all[max((len(all)*p+99)/100-1, 0)] }
+		res.p50, res.p90, res.p99, res.max = pct(50), pct(90), pct(99), all[len(all)-1]
+	}
+	return res
+}
+
+func round7(v float64) float64 { return math.Round(v*1e7) / 1e7 }
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
+}
