@@ -1,5 +1,3 @@
-//go:build mappingready
-
 package sheets
 
 import (

@@ -210,16 +210,13 @@ func (w *webSend) item(r outRow, outcome, msg string) ledger.Item {
 		RemoteID: r.remoteID(), RunID: w.runID, Updated: w.now()}
 }
 
-// commit stores outcomes in batches: a batch is written when it has 256
-// items, when flushEvery has passed since its first item, or at the end.
-// Counting happens only after the batch is durable.
+// commit stores outcomes as they come, in group commits: it takes every
+// outcome already waiting (up to 512) and writes them in one transaction,
+// so a row's outcome is durable one commit after its answer, and more rows
+// share a commit when commits are slow. Counting happens only after the
+// batch is durable. If the ledger fails, the run is stopped.
 func (w *webSend) commit(ctx context.Context, in <-chan ledger.Item, st *sendStats, cancel context.CancelCauseFunc) error {
-	flushEvery := w.flushEvery
-	if flushEvery <= 0 {
-		flushEvery = 20 * time.Millisecond
-	}
 	var batch []ledger.Item
-	var timer <-chan time.Time
 	var failed error
 	flush := func() {
 		if len(batch) == 0 || failed != nil {
@@ -228,8 +225,7 @@ func (w *webSend) commit(ctx context.Context, in <-chan ledger.Item, st *sendSta
 		}
 		// Outcomes already obtained are written even if the run is being
 		// cancelled: they must not be sent again.
-		err := w.ledger.PutItems(context.WithoutCancel(ctx), batch)
-		if err != nil {
+		if err := w.ledger.PutItems(context.WithoutCancel(ctx), batch); err != nil {
 			failed = fmt.Errorf("recording row outcomes in the ledger: %w", err)
 			cancel(failed)
 			batch = batch[:0]
@@ -251,25 +247,25 @@ func (w *webSend) commit(ctx context.Context, in <-chan ledger.Item, st *sendSta
 			}
 		}
 		batch = batch[:0]
-		timer = nil
 	}
-	for {
-		select {
-		case it, ok := <-in:
-			if !ok {
-				flush()
-				return failed
+	for it := range in {
+		batch = append(batch, it)
+	drain:
+		for len(batch) < 512 {
+			select {
+			case more, ok := <-in:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, more)
+			default:
+				break drain
 			}
-			batch = append(batch, it)
-			if len(batch) >= 256 {
-				flush()
-			} else if timer == nil {
-				timer = time.After(flushEvery)
-			}
-		case <-timer:
-			flush()
 		}
+		flush()
 	}
+	flush()
+	return failed
 }
 
 // doneRows returns the rows of a file whose outcome is already recorded,

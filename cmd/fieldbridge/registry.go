@@ -1,6 +1,9 @@
 package main
 
-import "github.com/fieldbridge/fieldbridge/bridge"
+import (
+	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/sheets"
+)
 
 // registry lists every job kind and connection type this binary knows.
 // Each flow and each transport/connector adds ONE line here:
@@ -11,8 +14,10 @@ func registry() *bridge.Registry {
 	r := &bridge.Registry{Kinds: map[string]bridge.Kind{}, Conns: map[string]bridge.ConnType{}}
 
 	// Job kinds (bridge/<flow>).
+	r.AddKind(sheets.Kind())
 
 	// Connection types (transports/<backend>, connectors/<system>).
+	r.AddConn(sheets.ConnType()) // "officetrack" (web-service account)
 
 	for _, k := range extraKinds {
 		r.AddKind(k)
