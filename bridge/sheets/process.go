@@ -51,12 +51,6 @@ func safeName(s string) string {
 // (wrong credentials, service down) or the run is cancelled.
 func (j *job) handle(ctx context.Context, rc *bridge.RunContext, in *Inbox, rec ledger.File, path string, set settler) error {
 	log := rc.Log.With("file", set.where())
-	switch rec.State {
-	case ledger.FileDone, ledger.FileFailed, ledger.FileDuplicate:
-		// Settled in the ledger by an earlier run that stopped before
-		// moving the file: finish the move.
-		return set.moveSource(ctx, rec.State)
-	}
 	if err := os.MkdirAll(j.workDir(), 0o755); err != nil {
 		return err
 	}
@@ -97,29 +91,21 @@ func (j *job) handle(ctx context.Context, rc *bridge.RunContext, in *Inbox, rec 
 	if err != nil {
 		return fmt.Errorf("%s: writing the report: %w", set.where(), err)
 	}
-	reportName := j.reportName(rec.Name, report)
-	if err := set.putReport(ctx, state, report, reportName); err != nil {
-		return fmt.Errorf("%s: putting the report: %w", set.where(), err)
+	// The report sits beside the sheet: "<sheet>.report.<ext>".
+	suffix := ".report" + filepath.Ext(report)
+	record := func() error {
+		rec.State = state
+		rec.Message = summaryLine(j, sum)
+		rec.RunID = rc.Run.ID
+		rec.Updated = rc.Now()
+		return rc.Ledger.PutFile(ctx, &rec)
 	}
-	rec.State = state
-	rec.Message = summaryLine(j, sum)
-	rec.RunID = rc.Run.ID
-	rec.Updated = rc.Now()
-	if err := rc.Ledger.PutFile(ctx, &rec); err != nil {
-		return err
-	}
-	if err := set.moveSource(ctx, state); err != nil {
-		return fmt.Errorf("%s: moving to %s: %w", set.where(), state, err)
+	if err := set.settle(ctx, state, report, suffix, record); err != nil {
+		return fmt.Errorf("%s: settling in %s: %w", set.where(), settledDir(state), err)
 	}
 	rc.Count("files_"+state, 1)
-	log.Info("sheet settled", "state", state, "summary", rec.Message, "report", reportName)
+	log.Info("sheet settled", "state", state, "summary", rec.Message)
 	return nil
-}
-
-// reportName is the report's name beside the sheet: "<sheet>.report.<ext>"
-// with the extension of the written report.
-func (j *job) reportName(sheet, report string) string {
-	return sheet + ".report" + filepath.Ext(report)
 }
 
 // badFileError is a file that cannot be processed at all (unreadable,
