@@ -325,7 +325,9 @@ type localSettler struct {
 	claimed string
 }
 
-func (s *localSettler) where() string { return s.claimed }
+func (s *localSettler) where() string {
+	return filepath.Join(s.folders.Inbox, filepath.Base(s.claimed))
+}
 
 func (s *localSettler) settle(ctx context.Context, state, report, reportSuffix string, record func() error) error {
 	var reports []filelife.Report

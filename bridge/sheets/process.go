@@ -169,8 +169,8 @@ func (j *job) deliver(ctx context.Context, rc *bridge.RunContext, in *Inbox, rec
 				sum.Held++
 			}
 		}
-		rc.Count(OutcomeRejected, sum.Rejected)
-		rc.Count(OutcomeHeld, sum.Held)
+		countNonZero(rc, OutcomeRejected, sum.Rejected)
+		countNonZero(rc, OutcomeHeld, sum.Held)
 	case j.opts.Delivery == DeliveryFTP:
 		if err := j.deliverFTP(ctx, rc, rec, src, statuses, &sum); err != nil {
 			return "", sum, err
@@ -301,8 +301,8 @@ func (j *job) deliverFTP(ctx context.Context, rc *bridge.RunContext, rec ledger.
 		rc.Count("uploaded", 1)
 	}
 	sum.Sent = valid
-	rc.Count(OutcomeSent, valid)
-	rc.Count(OutcomeRejected, sum.Rejected)
+	countNonZero(rc, OutcomeSent, valid)
+	countNonZero(rc, OutcomeRejected, sum.Rejected)
 	return nil
 }
 
@@ -312,4 +312,10 @@ func (j *job) location() *time.Location {
 		return j.env.Config.Location()
 	}
 	return time.Local
+}
+
+func countNonZero(rc *bridge.RunContext, name string, n int64) {
+	if n != 0 {
+		rc.Count(name, n)
+	}
 }
