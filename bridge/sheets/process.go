@@ -104,6 +104,9 @@ func (j *job) handle(ctx context.Context, rc *bridge.RunContext, in *Inbox, rec 
 		return fmt.Errorf("%s: settling in %s: %w", set.where(), settledDir(state), err)
 	}
 	rc.Count("files_"+state, 1)
+	if sum.Note == "" && sum.Failed+sum.Rejected+sum.Held > 0 {
+		rc.Problem(set.where(), rec.Message+" — "+filepath.Join(settledDir(state), rec.Name+suffix))
+	}
 	log.Info("sheet settled", "state", state, "summary", rec.Message)
 	return nil
 }
