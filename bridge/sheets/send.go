@@ -101,8 +101,30 @@ func (w *webSend) run(ctx context.Context, next func() (outRow, bool, error), do
 	committed := make(chan error, 1)
 	go func() { committed <- w.commit(ctx, results, &st, cancel) }()
 
-	sem := make(chan struct{}, conc)
+	// A fixed pool of conc workers takes rows from a short queue, so a
+	// worker that gets its answer starts the next call at once.
+	work := make(chan outRow, conc)
 	var wg sync.WaitGroup
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range work {
+				if ctx.Err() != nil {
+					continue // stopping: drain the queue unsent
+				}
+				outcome, msg, err := w.sendOne(ctx, &r)
+				if err != nil {
+					cancel(err)
+					continue
+				}
+				// A settled outcome is always recorded, even when the run
+				// is being stopped, so the row is not sent again. The
+				// committer drains results until it is closed.
+				results <- w.item(r, outcome, msg)
+			}
+		}()
+	}
 	var readErr error
 dispatch:
 	for {
@@ -119,30 +141,16 @@ dispatch:
 			continue
 		}
 		if r.Problem != "" {
-			// The committer drains results until it is closed, so this
-			// never blocks for good.
 			results <- w.item(r, OutcomeRejected, r.Problem)
 			continue
 		}
 		select {
-		case sem <- struct{}{}:
+		case work <- r:
 		case <-ctx.Done():
 			break dispatch
 		}
-		wg.Add(1)
-		go func(r outRow) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			outcome, msg, err := w.sendOne(ctx, &r)
-			if err != nil {
-				cancel(err)
-				return
-			}
-			// A settled outcome is always recorded, even when the run is
-			// being stopped, so the row is not sent again.
-			results <- w.item(r, outcome, msg)
-		}(r)
 	}
+	close(work)
 	wg.Wait()
 	close(results)
 	cerr := <-committed
