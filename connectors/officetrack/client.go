@@ -386,13 +386,20 @@ func (c *Client) once(ctx context.Context, op string, body []byte, res any) erro
 	if len(data) > maxResponse {
 		return fmt.Errorf("officetrack %s: answer larger than %d bytes", op, maxResponse)
 	}
+	return decodeAnswer(op, resp.StatusCode, data, res)
+}
+
+// decodeAnswer reads an answer in one pass: a SOAP Fault becomes a
+// *FaultError, a status other than 200 without one an *HTTPError, and the
+// operation's response element is decoded into res.
+func decodeAnswer(op string, status int, data []byte, res any) error {
 	// One pass: find the Fault or the operation's response element.
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	for {
 		tok, terr := dec.Token()
 		if terr != nil {
-			if resp.StatusCode != http.StatusOK {
-				return &HTTPError{Op: op, Status: resp.StatusCode, Body: snippet(data)}
+			if status != http.StatusOK {
+				return &HTTPError{Op: op, Status: status, Body: snippet(data)}
 			}
 			return fmt.Errorf("%w: officetrack %s: answer without %sResponse (%v)", ErrTransient, op, op, terr)
 		}
@@ -411,8 +418,8 @@ func (c *Client) once(ctx context.Context, op string, body []byte, res any) erro
 			}
 			return &FaultError{Op: op, Code: f.Code, String: f.String}
 		case op + "Response":
-			if resp.StatusCode != http.StatusOK {
-				return &HTTPError{Op: op, Status: resp.StatusCode, Body: snippet(data)}
+			if status != http.StatusOK {
+				return &HTTPError{Op: op, Status: status, Body: snippet(data)}
 			}
 			if err := dec.DecodeElement(res, &st); err != nil {
 				return fmt.Errorf("%w: officetrack %s: unreadable answer: %v", ErrTransient, op, err)
