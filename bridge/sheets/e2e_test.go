@@ -51,6 +51,12 @@ type env struct {
 
 func newEnv(t testing.TB, mutate func(*Options)) *env {
 	t.Helper()
+	return newEnvConns(t, "", mutate)
+}
+
+// newEnvConns is newEnv with more [connections.X] tables in the config.
+func newEnvConns(t testing.TB, conns string, mutate func(*Options)) *env {
+	t.Helper()
 	root := t.TempDir()
 	e := &env{t: t, inbox: filepath.Join(root, "inbox"), data: filepath.Join(root, "data"), maps: filepath.Join(root, "mappings")}
 	for _, d := range []string{e.inbox, e.data, e.maps} {
@@ -82,7 +88,7 @@ user_name = %q
 password = %q
 retry_backoff = "10ms"
 max_backoff = "50ms"
-`, e.data, co.URL, co.UserName, co.Password)
+`, e.data, co.URL, co.UserName, co.Password) + conns
 	cfg, err := bridge.ParseConfig(filepath.Join(root, "config.toml"), []byte(cfgText), registry())
 	if err != nil {
 		t.Fatal(err)

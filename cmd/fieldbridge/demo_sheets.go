@@ -13,12 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/connectors/officetrack/officetracktest"
 	"github.com/fieldbridge/fieldbridge/samples"
 	"github.com/fieldbridge/fieldbridge/transports"
-	"github.com/fieldbridge/fieldbridge/transports/ftp"
-	"github.com/fieldbridge/fieldbridge/transports/local"
 )
 
 // demoSheets drops the sample sheets into an inbox and sends them to a
@@ -110,12 +107,10 @@ func runDemoSheets(ctx context.Context, d *demo) error {
 	}
 	defer cleanup()
 	cfg := fmt.Sprintf(demoSheetsConfig, fake.URL, ftpConn)
-	dd := *d
-	dd.Registry = withFileConns(d.Registry)
 
 	d.Printf("OfficeTrack (fake SOAP service) at %s", fake.URL)
 	d.Printf("%d sample sheets (Gnumeric) dropped in entrada/: %s", len(names), strings.Join(baseNames(names), ", "))
-	if err := runOK(ctx, &dd, cfg, "planilhas"); err != nil {
+	if err := runOK(ctx, d, cfg, "planilhas"); err != nil {
 		return err
 	}
 	d.Printf("OfficeTrack now has %d tasks and %d points of interest", fake.TaskCount(), fake.POICount())
@@ -135,7 +130,7 @@ func runDemoSheets(ctx context.Context, d *demo) error {
 		return err
 	}
 	calls := fake.Calls("CreateOrUpdateTask")
-	if err := runOK(ctx, &dd, cfg, "planilhas"); err != nil {
+	if err := runOK(ctx, d, cfg, "planilhas"); err != nil {
 		return err
 	}
 	if n := fake.Calls("CreateOrUpdateTask") - calls; n != 0 {
@@ -149,7 +144,7 @@ func runDemoSheets(ctx context.Context, d *demo) error {
 	if err := copyEmbeddedFile("sheets/tarefas.xlsx", filepath.Join(d.Dir, "entrada-ftp", "tarefas.xlsx")); err != nil {
 		return err
 	}
-	if err := runOK(ctx, &dd, cfg, "planilhas-ftp"); err != nil {
+	if err := runOK(ctx, d, cfg, "planilhas-ftp"); err != nil {
 		return err
 	}
 	if err := printSettled(d, filepath.Join(d.Dir, "entrada-ftp")); err != nil {
@@ -220,24 +215,6 @@ func readTestServersEnv() map[string]string {
 		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
 			out[k] = v
 		}
-	}
-	return out
-}
-
-// withFileConns returns reg plus the "local" and "ftp" connection types
-// when reg lacks them.
-func withFileConns(reg *bridge.Registry) *bridge.Registry {
-	out := &bridge.Registry{Kinds: reg.Kinds, Conns: map[string]bridge.ConnType{}}
-	for k, v := range reg.Conns {
-		out.Conns[k] = v
-	}
-	if _, ok := out.Conns["local"]; !ok {
-		out.Conns["local"] = bridge.ConnType{Name: "local", NewOptions: func() any { o := local.DefaultOptions(); return &o },
-			Check: func(o any) error { return o.(*local.Options).Check() }}
-	}
-	if _, ok := out.Conns["ftp"]; !ok {
-		out.Conns["ftp"] = bridge.ConnType{Name: "ftp", NewOptions: func() any { o := ftp.DefaultOptions(); return &o },
-			Check: func(o any) error { return o.(*ftp.Options).Check() }}
 	}
 	return out
 }

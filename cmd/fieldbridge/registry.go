@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/fileconn"
 	"github.com/fieldbridge/fieldbridge/bridge/sheets"
 )
 
@@ -17,6 +18,9 @@ func registry() *bridge.Registry {
 	r.AddKind(sheets.Kind())
 
 	// Connection types (transports/<backend>, connectors/<system>).
+	for _, c := range fileconn.ConnTypes() { // local, ftp, ftps, sftp
+		r.AddConn(c)
+	}
 	r.AddConn(sheets.ConnType()) // "officetrack" (web-service account)
 
 	for _, k := range extraKinds {
