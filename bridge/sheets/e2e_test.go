@@ -387,3 +387,14 @@ func TestSamples(t *testing.T) {
 		t.Errorf("Location.Y %q", y)
 	}
 }
+
+func TestSheetWithoutRowsFails(t *testing.T) {
+	e := newEnv(t, nil)
+	e.drop("tarefas-vazia.xlsx", xlsxRows(t, nil))
+	if err := e.run(); err != nil {
+		t.Fatal(err)
+	}
+	if !e.exists("failed/tarefas-vazia.xlsx") || !e.exists("failed/tarefas-vazia.xlsx.report.xlsx") {
+		t.Fatal("an empty sheet should fail with its report")
+	}
+}

@@ -75,7 +75,6 @@ func (j *job) handle(ctx context.Context, rc *bridge.RunContext, in *Inbox, rec 
 			state = ledger.FileFailed
 			sum.Note = bad.msg
 			rc.Problem(set.where(), bad.msg)
-			rc.Count("files_failed", 1)
 			report, err = j.writeNoteReport(rec, bad.msg)
 		case err != nil:
 			if errors.Is(err, officetrack.ErrRunStopping) || errors.Is(err, officetrack.ErrTransient) {
@@ -86,6 +85,10 @@ func (j *job) handle(ctx context.Context, rc *bridge.RunContext, in *Inbox, rec 
 			return fmt.Errorf("%s: %w", set.where(), err)
 		case sum.Sent == 0 && (sum.Failed+sum.Rejected+sum.Held) > 0:
 			state = ledger.FileFailed
+		case sum.Sent+sum.Failed+sum.Rejected+sum.Held == 0:
+			state = ledger.FileFailed
+			sum.Note = j.msg(msgNoRows)
+			rc.Problem(set.where(), sum.Note)
 		}
 	}
 	if err != nil {
