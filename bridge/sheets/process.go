@@ -182,13 +182,9 @@ func (j *job) deliver(ctx context.Context, rc *bridge.RunContext, in *Inbox, rec
 			return "", sum, err
 		}
 	default:
-		done, err := doneRows(ctx, rc.Ledger, j.name, rec.SHA256)
+		doneSet, err := doneRows(ctx, rc.Ledger, j.name, rec.SHA256)
 		if err != nil {
 			return "", sum, err
-		}
-		doneSet := make(map[int]bool, len(done))
-		for k := range done {
-			doneSet[k] = true
 		}
 		rows, err := src.rows()
 		if err != nil {
@@ -197,10 +193,6 @@ func (j *job) deliver(ctx context.Context, rc *bridge.RunContext, in *Inbox, rec
 		ws := &webSend{api: j.api, ledger: rc.Ledger, job: j.name, runID: rc.Run.ID, sha: rec.SHA256,
 			conc: j.conc, rc: rc, now: rc.Now}
 		if _, err := ws.run(ctx, wrapRows(rows), doneSet); err != nil {
-			var bad *badFileError
-			if errors.As(err, &bad) {
-				return "", sum, err
-			}
 			return "", sum, err
 		}
 		err = rc.Ledger.ItemsWithPrefix(ctx, j.name, rec.SHA256+":", func(it ledger.Item) error {

@@ -276,14 +276,13 @@ func (w *webSend) commit(ctx context.Context, in <-chan ledger.Item, st *sendSta
 	return failed
 }
 
-// doneRows returns the rows of a file whose outcome is already recorded,
-// with their items.
-func doneRows(ctx context.Context, l ledger.Ledger, job, sha string) (map[int]ledger.Item, error) {
-	out := map[int]ledger.Item{}
+// doneRows returns the rows of a file whose outcome is already recorded.
+func doneRows(ctx context.Context, l ledger.Ledger, job, sha string) (map[int]bool, error) {
+	out := map[int]bool{}
 	err := l.ItemsWithPrefix(ctx, job, sha+":", func(it ledger.Item) error {
 		switch it.Outcome {
 		case OutcomeSent, OutcomeFailed, OutcomeRejected:
-			out[rowOfKey(it.Key)] = it
+			out[rowOfKey(it.Key)] = true
 		}
 		return nil
 	})
