@@ -265,7 +265,8 @@ func TestLockFileHalfWrittenCorruptDuplicate(t *testing.T) {
 }
 
 func TestHalfWrittenFileWaits(t *testing.T) {
-	e := newEnv(t, func(o *Options) { o.MinAge = bridge.Duration{Duration: 400 * time.Millisecond} })
+	// min_age well above the pauses of the writer, even on a busy machine.
+	e := newEnv(t, func(o *Options) { o.MinAge = bridge.Duration{Duration: 1500 * time.Millisecond} })
 	full := xlsxRows(t, goodRows(50, 900))
 	p := filepath.Join(e.inbox, "tarefas-slow.xlsx")
 	f, err := os.Create(p)
@@ -281,14 +282,15 @@ func TestHalfWrittenFileWaits(t *testing.T) {
 		}
 		f.Close()
 	}()
-	// Runs while the copy is going on must not take the file.
-	for range 3 {
-		time.Sleep(100 * time.Millisecond)
-		if err := e.run(); err != nil {
-			t.Fatal(err)
-		}
+	// A run while the copy is going on must not take the file (it waits
+	// up to 2×min_age for it, then leaves it).
+	if err := e.run(); err != nil {
+		t.Fatal(err)
 	}
 	<-done
+	if e.exists("done/tarefas-slow.xlsx") && e.fake.TaskCount() != 50 {
+		t.Fatal("half-written file was taken")
+	}
 	if err := e.run(); err != nil {
 		t.Fatal(err)
 	}
