@@ -110,9 +110,10 @@ func (j *job) WatchDirs() []string {
 // RescanEvery is how often local inboxes are rescanned (bridge.Watcher).
 func (j *job) RescanEvery() time.Duration { return j.opts.Rescan.Duration }
 
-// errWait marks a file left for a later run (service down, wrong
-// credentials); the run returns it.
-var errWait = errors.New("file left for a later run")
+var (
+	_ bridge.Job     = (*job)(nil)
+	_ bridge.Watcher = (*job)(nil)
+)
 
 // Run takes every ready file of every inbox, one at a time.
 func (j *job) Run(ctx context.Context, rc *bridge.RunContext) error {
