@@ -83,7 +83,7 @@ func (j *job) scanRemote(ctx context.Context, rc *bridge.RunContext, in *Inbox, 
 			old.Size == fi.Size && old.ModTime.Equal(fi.ModTime) {
 			switch old.State {
 			case ledger.FileDone, ledger.FileFailed, ledger.FileDuplicate:
-				set := &remoteSettler{t: t, in: in, name: name, marker: j.opts.DoneMarker, delete: j.opts.RemoteDelete}
+				set := &remoteSettler{t: t, in: in, name: name, size: old.Size, mod: old.ModTime, marker: j.opts.DoneMarker, delete: j.opts.RemoteDelete}
 				if err := set.moveSource(ctx, old.State); err != nil {
 					rc.Problem(set.where(), fmt.Sprintf("could not move the settled file: %v", err))
 				}
@@ -138,7 +138,7 @@ func (j *job) takeRemote(ctx context.Context, rc *bridge.RunContext, in *Inbox, 
 	if err := rc.Ledger.PutFile(ctx, &rec); err != nil {
 		return err
 	}
-	set := &remoteSettler{t: t, in: in, name: rec.Name, local: local, marker: j.opts.DoneMarker, delete: j.opts.RemoteDelete}
+	set := &remoteSettler{t: t, in: in, name: rec.Name, size: rec.Size, mod: rec.ModTime, local: local, marker: j.opts.DoneMarker, delete: j.opts.RemoteDelete}
 	return j.handle(ctx, rc, in, rec, local, set)
 }
 
@@ -175,9 +175,13 @@ func download(ctx context.Context, t transports.Transport, remote, local string)
 
 // remoteSettler settles a file of a remote inbox.
 type remoteSettler struct {
-	t      transports.Transport
-	in     *Inbox
-	name   string
+	t    transports.Transport
+	in   *Inbox
+	name string
+	// size and mod are the source's size and time when it was taken: a
+	// source replaced meanwhile is left in place, to be taken as new.
+	size   int64
+	mod    time.Time
 	local  string
 	marker string
 	delete bool
@@ -222,13 +226,24 @@ func (s *remoteSettler) putReport(ctx context.Context, state, report, reportName
 
 func (s *remoteSettler) moveSource(ctx context.Context, state string) error {
 	src := path.Join(s.in.Folder, s.name)
-	var err error
-	if s.delete {
+	fi, err := s.t.Stat(ctx, src)
+	switch {
+	case errors.Is(err, transports.ErrNotExist):
+		err = nil // moved or removed by someone else
+	case err != nil:
+		return err
+	case fi.Size != s.size || !fi.ModTime.Equal(s.mod):
+		// Replaced by a new version while this one was processed: leave
+		// it for the next poll.
+	case s.delete:
 		err = s.t.Remove(ctx, src)
-	} else {
+	default:
 		dst := path.Join(s.in.Folder, settledDir(state), s.name)
-		if _, serr := s.t.Stat(ctx, dst); serr == nil {
-			dst = path.Join(s.in.Folder, settledDir(state), transports.KeepBothName(s.name, int(time.Now().Unix()%100000)))
+		for n := 2; n < 1000; n++ {
+			if _, serr := s.t.Stat(ctx, dst); serr != nil {
+				break
+			}
+			dst = path.Join(s.in.Folder, settledDir(state), transports.KeepBothName(s.name, n))
 		}
 		err = s.t.Rename(ctx, src, dst)
 	}
