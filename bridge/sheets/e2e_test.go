@@ -1,9 +1,12 @@
 package sheets
 
 import (
+	"errors"
+
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/fieldbridge/fieldbridge/connectors/officetrack"
 	"os"
 	"path/filepath"
 	"strings"
@@ -398,5 +401,35 @@ func TestSheetWithoutRowsFails(t *testing.T) {
 	}
 	if !e.exists("failed/tarefas-vazia.xlsx") || !e.exists("failed/tarefas-vazia.xlsx.report.xlsx") {
 		t.Fatal("an empty sheet should fail with its report")
+	}
+}
+
+func TestServiceDownFileWaits(t *testing.T) {
+	e := newEnv(t, nil)
+	e.drop("tarefas-y.xlsx", xlsxRows(t, goodRows(20, 600)))
+	e.fake.FailNext(3, officetracktest.FaultTooMuchData) // retried by the client: absorbed
+	e.fake.FailEvery(7, officetracktest.FaultHTTP500)    // absorbed too
+	if err := e.run(); err != nil {
+		t.Fatalf("absorbed failures stopped the run: %v", err)
+	}
+	if e.fake.TaskCount() != 20 {
+		t.Fatalf("%d tasks", e.fake.TaskCount())
+	}
+	// Down for good: the file waits in processing/, and goes on later.
+	e.fake.FailEvery(1, officetracktest.FaultSOAPFault)
+	e.drop("tarefas-z.xlsx", xlsxRows(t, goodRows(20, 700)))
+	err := e.run()
+	if !errors.Is(err, officetrack.ErrTransient) {
+		t.Fatalf("err %v", err)
+	}
+	if !e.exists("processing/tarefas-z.xlsx") {
+		t.Fatal("file should wait in processing/")
+	}
+	e.fake.FailEvery(0, officetracktest.NoFault)
+	if err := e.run(); err != nil {
+		t.Fatal(err)
+	}
+	if !e.exists("done/tarefas-z.xlsx") || e.fake.TaskCount() != 40 {
+		t.Fatalf("%d tasks", e.fake.TaskCount())
 	}
 }
