@@ -333,11 +333,8 @@ func (s *localSettler) where() string {
 func (s *localSettler) settle(ctx context.Context, state, report, reportSuffix string, record func() error) error {
 	var reports []filelife.Report
 	if report != "" {
-		data, err := os.ReadFile(report)
-		if err != nil {
-			return err
-		}
-		reports = append(reports, filelife.Report{Suffix: reportSuffix, Data: data})
+		// Streamed from the work folder, never held in memory.
+		reports = append(reports, filelife.Report{Suffix: reportSuffix, From: report})
 	}
 	if _, err := s.folders.Settle(s.claimed, state != ledger.FileFailed, reports...); err != nil {
 		return err
