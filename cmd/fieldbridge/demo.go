@@ -17,7 +17,7 @@ import (
 // step in its own file cmd/fieldbridge/demo_<flow>.go and ONE line here.
 var demoSteps = []demoStep{
 	demoBoxSync,
-	// demoSheets,
+	demoSheets,
 	// demoResults,
 	// demoViability,
 }

@@ -4,6 +4,7 @@ import (
 	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/bridge/boxsync"
 	"github.com/fieldbridge/fieldbridge/bridge/fileconn"
+	"github.com/fieldbridge/fieldbridge/bridge/sheets"
 )
 
 // registry lists every job kind and connection type this binary knows.
@@ -16,6 +17,7 @@ func registry() *bridge.Registry {
 
 	// Job kinds (bridge/<flow>).
 	r.AddKind(boxsync.Kind())
+	r.AddKind(sheets.Kind())
 
 	// Connection types (transports/<backend>, connectors/<system>).
 	for _, c := range fileconn.ConnTypes() { // local, ftp, ftps, sftp
@@ -23,6 +25,7 @@ func registry() *bridge.Registry {
 	}
 	r.AddConn(boxsync.OZmapConnType()) // connectors/ozmap (also used by fortics-viability)
 	r.AddConn(boxsync.SytexConnType())
+	r.AddConn(sheets.ConnType()) // "officetrack" (web-service account)
 
 	for _, k := range extraKinds {
 		r.AddKind(k)
