@@ -6,7 +6,9 @@ import (
 	"log/slog"
 
 	"github.com/fieldbridge/fieldbridge/transports"
+	"github.com/fieldbridge/fieldbridge/transports/ftp"
 	"github.com/fieldbridge/fieldbridge/transports/local"
+	"github.com/fieldbridge/fieldbridge/transports/sftp"
 )
 
 // OpenConn opens a transport from a connection's type and decoded options
@@ -17,6 +19,14 @@ func OpenConn(ctx context.Context, typ string, opts any) (transports.Transport, 
 		return local.New(ctx, *o)
 	case local.Options:
 		return local.New(ctx, o)
+	case *ftp.Options:
+		return ftp.New(ctx, *o)
+	case ftp.Options:
+		return ftp.New(ctx, o)
+	case *sftp.Options:
+		return sftp.New(ctx, *o)
+	case sftp.Options:
+		return sftp.New(ctx, o)
 	}
 	return nil, fmt.Errorf("connection type %q (%T) is not a file transport (use local, ftp, ftps or sftp)", typ, opts)
 }

@@ -9,6 +9,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -61,7 +63,15 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 	if err != nil {
 		return err
 	}
-	listing, err := src.List(ctx, j.opts.SourceDir, j.opts.Recursive)
+	// Entries the backend leaves out for their names are reported too.
+	var mu sync.Mutex
+	skipped := map[string]error{}
+	lctx := transports.WithSkipFunc(ctx, func(p string, reason error) {
+		mu.Lock()
+		skipped[p] = reason
+		mu.Unlock()
+	})
+	listing, err := src.List(lctx, j.opts.SourceDir, j.opts.Recursive)
 	if err != nil {
 		return fmt.Errorf("listing %s (folder %q): %w", src, j.opts.SourceDir, err)
 	}
@@ -70,6 +80,11 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 	for _, fi := range listing {
 		if !fi.IsDir {
 			files[fi.Path] = fi
+		}
+	}
+	for _, p := range sortedKeys(skipped) {
+		if _, listed := files[p]; !listed {
+			j.refuse(ctx, rc, p, transports.FileInfo{Path: p}, fmt.Sprintf("the remote name %q is not a safe file name and was not taken (%v); rename or remove it on %s", p, skipped[p], src))
 		}
 	}
 	prev := j.loadObserved(ctx, rc)
@@ -157,19 +172,32 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 		return err
 	}
 
-	g, gctx := errgroup.WithContext(ctx)
+	// A plain group, not errgroup.WithContext: transports may keep pooled
+	// connections tied to the context they were opened with, so the
+	// context handed to them must not be cancelled when the poll ends.
+	var g errgroup.Group
 	g.SetLimit(j.opts.Connections)
+	var stop atomic.Bool
 	for _, c := range cleanup {
-		if gctx.Err() != nil {
+		if ctx.Err() != nil {
 			break
 		}
-		g.Go(func() error { j.settle(gctx, rc, src, c); return nil })
+		g.Go(func() error { j.settle(ctx, rc, src, c); return nil })
 	}
 	for _, c := range ready {
-		if gctx.Err() != nil {
+		if ctx.Err() != nil || stop.Load() {
 			break
 		}
-		g.Go(func() error { return j.take(gctx, rc, src, dst, c) })
+		g.Go(func() error {
+			if stop.Load() {
+				return nil
+			}
+			err := j.take(ctx, rc, src, dst, c)
+			if err != nil {
+				stop.Store(true)
+			}
+			return err
+		})
 	}
 	if err := g.Wait(); err != nil {
 		return err
@@ -222,6 +250,13 @@ func (j *Job) take(ctx context.Context, rc *bridge.RunContext, src, dst transpor
 		return fmt.Errorf("ledger: %w", err)
 	}
 	res, err := j.download(ctx, src, dst, c, tp, ow)
+	if err != nil && errors.Is(err, transports.ErrNotExist) && ctx.Err() == nil {
+		// Gone between listing and download (removed by its owner, or a
+		// listing line that names no real file).
+		rc.Count("vanished", 1)
+		rc.Log.Info("file vanished before it could be downloaded", "file", c.rel, "err", err)
+		return nil
+	}
 	if err != nil {
 		rc.Count("failed", 1)
 		if ctx.Err() == nil {
@@ -452,4 +487,13 @@ func (j *Job) saveObserved(ctx context.Context, rc *bridge.RunContext, m map[str
 		return fmt.Errorf("ledger: %w", err)
 	}
 	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
