@@ -332,8 +332,8 @@ func New(env *bridge.Env, spec bridge.JobSpec, o Options) (*Job, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
-	if env == nil || env.Ledger == nil {
-		return nil, errors.New("officetrack-results: the engine gave no ledger")
+	if env == nil {
+		return nil, errors.New("officetrack-results: no engine environment")
 	}
 	if spec.Name == "" {
 		return nil, errors.New("name: the job needs a name")

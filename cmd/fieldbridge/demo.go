@@ -18,7 +18,7 @@ import (
 var demoSteps = []demoStep{
 	// demoBoxSync,
 	// demoSheets,
-	// demoResults,
+	demoResults,
 	// demoViability,
 }
 

@@ -1,6 +1,9 @@
 package main
 
-import "github.com/fieldbridge/fieldbridge/bridge"
+import (
+	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/results"
+)
 
 // registry lists every job kind and connection type this binary knows.
 // Each flow and each transport/connector adds ONE line here:
@@ -11,6 +14,7 @@ func registry() *bridge.Registry {
 	r := &bridge.Registry{Kinds: map[string]bridge.Kind{}, Conns: map[string]bridge.ConnType{}}
 
 	// Job kinds (bridge/<flow>).
+	r.AddKind(results.Kind())
 
 	// Connection types (transports/<backend>, connectors/<system>).
 
