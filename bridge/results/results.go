@@ -320,6 +320,8 @@ type Job struct {
 	target transports.Transport
 
 	notify *notifier
+	// failures counts failed downloads per path, for reporting only.
+	failures map[string]int
 }
 
 var (
