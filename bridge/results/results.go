@@ -18,18 +18,28 @@
 //
 // # What the ledger holds
 //
-// Pickup: one ledger File per remote file, keyed by (job, source
-// connection, path) plus size and modification time. State "seen" holds
-// the last poll's observation (size and mtime) — that is how stability
-// across two polls survives restarts and `fieldbridge once`; "claimed"
-// is written before a download starts, with the target path it will be
-// written to in Message ("→ <path>"); "done" once the file (and its done
-// marker) is in the target. A remote file whose (path, size, mtime) has a
-// "done" record is never downloaded again: with after = "delete" or
-// "archive" the next run only removes or archives it (this is what a crash
-// between download and remote removal leads to), with after = "leave" it
-// is skipped. A file refused for its name is recorded "failed" and
-// reported once.
+// Pickup: one ledger Item per remote file, key
+// "file:<source connection>:<path under source_dir>", whose Hash is the
+// file's version "<size>:<mtime in unix ns>" as listed — together the
+// (path, size, mtime) key. Outcome "claimed" (RemoteID: the target path it
+// is written to) is durable before the file gets its final name in the
+// target; "done" (Message: its sha256) is durable before the remote copy
+// is deleted or archived. A remote file whose key is "done" is never
+// downloaded again: with after = "delete" or "archive" the next run only
+// removes or archives it (this is what a crash between download and remote
+// removal leads to), with after = "leave" it is skipped. A "claimed" file
+// found again was interrupted: it is downloaded again to the claimed path
+// (replacing a same-size file there, which is that attempt's), so an
+// interrupted download never leaves two copies. "failed" marks a file
+// refused for its name or size, reported once; "collision" one that
+// on_collision = "fail" keeps on the source (tried again each poll).
+// Items are written by a group committer: concurrent downloads share
+// transactions, so the ledger's fsync is not paid once per file.
+//
+// Stability across polls is judged from the last poll's observations
+// (size, mtime and since when they are unchanged) of the files not yet
+// taken, kept as one JSON job state ("pickup.observed") so that it
+// survives restarts and works with `fieldbridge once`.
 //
 // Notifications: one ledger Item per notification, key
 // "notification:<sha256 of the RequestString>", Outcome "writing" (with
