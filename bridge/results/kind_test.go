@@ -9,13 +9,15 @@ import (
 
 	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/bridge/bridgetest"
-	"github.com/fieldbridge/fieldbridge/transports/ftp"
+	"github.com/fieldbridge/fieldbridge/bridge/fileconn"
 )
 
 func registry() *bridge.Registry {
 	r := &bridge.Registry{Kinds: map[string]bridge.Kind{}, Conns: map[string]bridge.ConnType{}}
 	r.AddKind(Kind())
-	r.AddConn(bridge.ConnType{Name: "ftp", NewOptions: func() any { o := ftp.DefaultOptions(); return &o }})
+	for _, c := range fileconn.ConnTypes() {
+		r.AddConn(c)
+	}
 	return r
 }
 

@@ -64,6 +64,7 @@ import (
 	"time"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/fileconn"
 	"github.com/fieldbridge/fieldbridge/connectors/officetrack"
 	"github.com/fieldbridge/fieldbridge/transports"
 )
@@ -312,7 +313,7 @@ func cleanRel(p string) error {
 }
 
 // Opener builds a transport from a connection's type and decoded options.
-// The job uses OpenConn unless a test gives another.
+// The job uses fileconn.Open unless a test gives another.
 type Opener func(ctx context.Context, typ string, opts any) (transports.Transport, error)
 
 // Job is a configured officetrack-results job. It implements bridge.Job
@@ -350,7 +351,20 @@ func New(env *bridge.Env, spec bridge.JobSpec, o Options) (*Job, error) {
 	if spec.Name == "" {
 		return nil, errors.New("name: the job needs a name")
 	}
-	j := &Job{name: spec.Name, opts: o, env: env, open: OpenConn, now: time.Now}
+	if env.Config != nil {
+		var errs []error
+		for key, name := range map[string]string{"source": o.Source, "target": o.Target} {
+			if name != "" {
+				if err := fileconn.IsFileConn(env, name); err != nil {
+					errs = append(errs, bridge.OptionErrorf(key, "%v", err))
+				}
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+	}
+	j := &Job{name: spec.Name, opts: o, env: env, open: fileconn.Open, now: time.Now}
 	if o.Notifications.Path != "" {
 		j.notify = newNotifier(j)
 	}

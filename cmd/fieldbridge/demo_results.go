@@ -37,7 +37,7 @@ const (
 )
 
 func runDemoResults(ctx context.Context, d *demo) error {
-	reg := demoRegistryWithFileConns(d.Registry)
+	reg := d.Registry
 	conn, export, where, cleanup, err := demoExportFolder(d.Dir)
 	if err != nil {
 		return err
@@ -241,28 +241,4 @@ func readTestServersEnv(path string) (map[string]string, error) {
 		}
 	}
 	return out, sc.Err()
-}
-
-// demoRegistryWithFileConns returns reg, or a copy of it with the "ftp"
-// and "local" connection types added when the binary does not register
-// them yet, so that the demo's config can name an FTP folder.
-func demoRegistryWithFileConns(reg *bridge.Registry) *bridge.Registry {
-	_, hasFTP := reg.Conns["ftp"]
-	_, hasLocal := reg.Conns["local"]
-	if hasFTP && hasLocal {
-		return reg
-	}
-	cp := &bridge.Registry{Kinds: reg.Kinds, Conns: map[string]bridge.ConnType{}}
-	for k, v := range reg.Conns {
-		cp.Conns[k] = v
-	}
-	if !hasFTP {
-		cp.Conns["ftp"] = bridge.ConnType{Name: "ftp", NewOptions: func() any { o := ftp.DefaultOptions(); return &o },
-			Check: func(o any) error { return o.(*ftp.Options).Check() }}
-	}
-	if !hasLocal {
-		cp.Conns["local"] = bridge.ConnType{Name: "local", NewOptions: func() any { o := local.DefaultOptions(); return &o },
-			Check: func(o any) error { return o.(*local.Options).Check() }}
-	}
-	return cp
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/fileconn"
 	"github.com/fieldbridge/fieldbridge/bridge/results"
 )
 
@@ -17,6 +18,9 @@ func registry() *bridge.Registry {
 	r.AddKind(results.Kind())
 
 	// Connection types (transports/<backend>, connectors/<system>).
+	for _, c := range fileconn.ConnTypes() { // local, ftp, ftps, sftp
+		r.AddConn(c)
+	}
 
 	for _, k := range extraKinds {
 		r.AddKind(k)
