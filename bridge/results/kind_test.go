@@ -78,3 +78,24 @@ token = "short"
 		}
 	}
 }
+
+func TestMessagesInEveryLanguage(t *testing.T) {
+	for lang, list := range messages {
+		if len(list) != len(messages["pt-BR"]) {
+			t.Errorf("%s has %d messages, pt-BR %d", lang, len(list), len(messages["pt-BR"]))
+		}
+		for id, m := range list {
+			if m == "" {
+				t.Errorf("%s: message %d is empty", lang, id)
+			}
+		}
+	}
+	j := &Job{env: &bridge.Env{Config: &bridge.Config{Language: "es"}}}
+	if got := j.msg(msgTooLarge, "a.csv", "ftp://x", 10, 5); !strings.Contains(got, "más que max_file_size") {
+		t.Fatalf("es: %q", got)
+	}
+	j.env.Config.Language = "fr"
+	if got := j.msg(msgTooLarge, "a.csv", "ftp://x", 10, 5); !strings.Contains(got, "mais que max_file_size") {
+		t.Fatalf("fallback pt-BR: %q", got)
+	}
+}

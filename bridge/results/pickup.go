@@ -127,7 +127,7 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 	}
 	for _, p := range sortedKeys(skipped) {
 		if _, listed := files[p]; !listed {
-			j.refuse(ctx, rc, records, p, transports.FileInfo{Path: p}, fmt.Sprintf("the remote name %q is not a safe file name and was not taken (%v); rename or remove it on %s", p, skipped[p], src))
+			j.refuse(ctx, rc, records, p, transports.FileInfo{Path: p}, j.msg(msgUnsafeName, p, skipped[p], src))
 		}
 	}
 	prev := j.loadObserved(ctx, rc)
@@ -144,7 +144,7 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 			continue
 		}
 		if err := safeRel(rel); err != nil {
-			j.refuse(ctx, rc, records, rel, fi, fmt.Sprintf("the remote name %q is not a safe file name and was not taken (%v); rename or remove it on %s", rel, err, src))
+			j.refuse(ctx, rc, records, rel, fi, j.msg(msgUnsafeName, rel, err, src))
 			continue
 		}
 		if !j.wanted(rel) {
@@ -175,7 +175,7 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 			}
 		}
 		if j.opts.MaxFileSize > 0 && fi.Size > j.opts.MaxFileSize {
-			j.refuse(ctx, rc, records, rel, fi, fmt.Sprintf("%s on %s has %d bytes, more than max_file_size (%d); it was not taken", rel, src, fi.Size, j.opts.MaxFileSize))
+			j.refuse(ctx, rc, records, rel, fi, j.msg(msgTooLarge, rel, src, fi.Size, j.opts.MaxFileSize))
 			continue
 		}
 		if c.marker != "" {
@@ -265,7 +265,7 @@ func (j *Job) take(ctx context.Context, ps *pollState, c candidate) error {
 			}
 			rc.Count("failed", 1)
 			if first {
-				rc.Problem(c.rel, fmt.Sprintf("%s is already in %s and on_collision = \"fail\": the file stays on the source until the target's copy is moved away", j.targetPath(c.rel), dst))
+				rc.Problem(c.rel, j.msg(msgCollision, j.targetPath(c.rel), dst))
 			}
 			return nil
 		}
@@ -296,7 +296,7 @@ func (j *Job) take(ctx context.Context, ps *pollState, c candidate) error {
 			n := j.failedAttempt(c.rel)
 			rc.Log.Warn("download failed; it is tried again next poll", "file", c.rel, "attempt", n, "err", err)
 			if n == 3 {
-				rc.Problem(c.rel, fmt.Sprintf("downloading %s from %s failed %d times (last: %v); it is tried again every poll", c.rel, src, n, err))
+				rc.Problem(c.rel, j.msg(msgDownloadFailing, c.rel, src, n, err))
 			}
 		}
 		return nil
@@ -517,7 +517,11 @@ func (j *Job) settle(ctx context.Context, rc *bridge.RunContext, src transports.
 				return
 			}
 			rc.Count("settle_failed", 1)
-			rc.Problem(c.rel, fmt.Sprintf("%s is safely in the customer's folder but could not be %sd on %s: %v; it is tried again next poll", rel, j.opts.After, src, err))
+			id := msgDeleteFailed
+			if j.opts.After == AfterArchive {
+				id = msgArchiveFailed
+			}
+			rc.Problem(c.rel, j.msg(id, rel, src, err))
 			return
 		}
 	}

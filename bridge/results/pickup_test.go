@@ -373,7 +373,7 @@ func TestPickupHostileNamesRefusedAndReported(t *testing.T) {
 		t.Fatalf("%d problems, want %d:\n%s", n, len(hostile), problemsText(rc))
 	}
 	for _, p := range rc.Problems() {
-		if strings.ContainsAny(p.Item, "\n\x00\x01") || !strings.Contains(p.Message, "not a safe file name") {
+		if strings.ContainsAny(p.Item, "\n\x00\x01") || !strings.Contains(p.Message, "não é um nome de arquivo seguro") {
 			t.Errorf("problem not quoted or unclear: %q: %q", p.Item, p.Message)
 		}
 	}
