@@ -285,3 +285,53 @@ func TestRealServersHostileNames(t *testing.T) {
 		})
 	}
 }
+
+// The customer's folder can be their own server: here results go from
+// OfficeTrack's SFTP to the customer's FTP, keeping sub-folders, with done
+// markers, and notifications land there too.
+func TestRealServersToCustomerFTP(t *testing.T) {
+	so, ss := transporttest.SFTP(t)
+	from := sftpRemote(t, so, ss)
+	co, cs := transporttest.FTP(t)
+	to := ftpRemote(t, "customer-ftp", co, cs)
+	files := officetracktest.FieldResultFiles(12, 5000, 2)
+	for _, f := range files {
+		from.srv.WriteFile(t, "out/"+f.Path, f.Content)
+	}
+	o := pickupOptions()
+	o.SourceDir = "out"
+	o.Recursive = true
+	o.Target = "customer"
+	o.TargetDir = "inbox/officetrack"
+	o.WriteDoneMarker = ".ok"
+	o.Notifications.Path = "/n"
+	o.Notifications.Token = testToken
+	f := newFixture(t, nil, o, from.open(t, "", 0), "")
+	f.job.SetTransports(nil, to.open(t, "", 0))
+	f.poll(t)
+	rc := f.poll(t)
+	if c := rc.Counts()["downloaded"]; c != int64(len(files)) {
+		t.Fatalf("counts %v, problems %s", rc.Counts(), problemsText(rc))
+	}
+	got := tree(t, filepath.Join(cs.Dir, "inbox/officetrack"))
+	for _, fl := range files {
+		if got[fl.Path] != string(fl.Content) {
+			t.Fatalf("%s missing or different on the customer's FTP: %v", fl.Path, keys(got))
+		}
+		if _, ok := got[fl.Path+".ok"]; !ok {
+			t.Fatalf("no done marker for %s", fl.Path)
+		}
+	}
+	if len(got) != 2*len(files) {
+		t.Fatalf("unexpected files on the customer's FTP: %v", keys(got))
+	}
+	srv := serve(t, f)
+	doc := officetracktest.FieldResultNotificationXML(event(5))
+	if err := officetracktest.FieldResultPostNotification(context.Background(), nil, srv.URL+"/n?token="+testToken, doc); err != nil {
+		t.Fatal(err)
+	}
+	notes := tree(t, filepath.Join(cs.Dir, "inbox/officetrack/notifications"))
+	if len(notes) != 1 {
+		t.Fatalf("notifications on the customer's FTP: %v", keys(notes))
+	}
+}
