@@ -208,10 +208,12 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 	// A plain group, not errgroup.WithContext: transports may keep pooled
 	// connections tied to the context they were opened with, so the
 	// context handed to them must not be cancelled when the poll ends.
-	// Twice as many workers as connection slots: while one worker flushes
-	// a finished file (fsync, rename), another already downloads.
+	// More workers than connection slots: while finished files are being
+	// flushed (fsync, rename — the slow part on a busy disk, and several
+	// fsyncs in flight share the file system's journal commits), the
+	// connections already download the next ones.
 	var g errgroup.Group
-	g.SetLimit(2 * j.opts.Connections)
+	g.SetLimit(flushFactor * j.opts.Connections)
 	var stop atomic.Bool
 	for _, c := range cleanup {
 		if ctx.Err() != nil {
@@ -327,6 +329,10 @@ func (j *Job) take(ctx context.Context, ps *pollState, c candidate) error {
 	})
 	return nil
 }
+
+// flushFactor is how many files per connection slot may be in hand at
+// once (one downloading, the others being flushed to the target).
+const flushFactor = 4
 
 // errLedger marks a failure to record in the ledger: the run stops.
 var errLedger = errors.New("ledger")
