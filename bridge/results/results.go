@@ -154,7 +154,10 @@ type Options struct {
 	// "<name><suffix>" is written beside it, for customer systems that
 	// wait for one.
 	WriteDoneMarker string `toml:"write_done_marker"`
-	// Connections bounds how many files are downloaded at once. Default 4.
+	// Connections bounds how many files are downloaded at once (the
+	// source connection's own max_conns bounds its sessions too). Finished
+	// files are flushed to the target (fsync, rename) while the next ones
+	// download. Default 4.
 	Connections int `toml:"connections"`
 	// MaxFileSize, when > 0, refuses (and reports) larger remote files.
 	MaxFileSize int64 `toml:"max_file_size"`
