@@ -18,8 +18,7 @@ import (
 var demoSteps = []demoStep{
 	demoBoxSync,
 	demoSheets,
-	// demoResults,
-	// demoViability,
+	demoResults,
 }
 
 // demoStep is one flow's part of the demo.

@@ -4,6 +4,7 @@ import (
 	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/bridge/boxsync"
 	"github.com/fieldbridge/fieldbridge/bridge/fileconn"
+	"github.com/fieldbridge/fieldbridge/bridge/results"
 	"github.com/fieldbridge/fieldbridge/bridge/sheets"
 )
 
@@ -18,6 +19,7 @@ func registry() *bridge.Registry {
 	// Job kinds (bridge/<flow>).
 	r.AddKind(boxsync.Kind())
 	r.AddKind(sheets.Kind())
+	r.AddKind(results.Kind())
 
 	// Connection types (transports/<backend>, connectors/<system>).
 	for _, c := range fileconn.ConnTypes() { // local, ftp, ftps, sftp
