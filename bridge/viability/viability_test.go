@@ -30,6 +30,7 @@ type world struct {
 	bot    *forticstest.Bot
 	url    string
 	dir    string
+	cfg    *bridge.Config
 }
 
 // newWorld starts the OZmap and geocoder fakes, seeds them, builds the job
@@ -56,7 +57,9 @@ func newWorld(t *testing.T, edit func(*Options)) *world {
 		t.Fatal(err)
 	}
 	w.dir = t.TempDir()
-	env := &bridge.Env{Config: &bridge.Config{DataDir: w.dir, Timezone: "America/Sao_Paulo"}}
+	w.cfg = bridge.DefaultConfig()
+	w.cfg.DataDir = w.dir
+	env := &bridge.Env{Config: w.cfg}
 	w.job, err = NewWithNetwork(env, bridge.JobSpec{Name: "viability", Kind: KindName}, o, OZmapNetwork(client))
 	if err != nil {
 		t.Fatal(err)
@@ -323,7 +326,7 @@ func TestEveryAnswerRecorded(t *testing.T) {
 		t.Fatalf("today %+v %v", sum, err)
 	}
 	day := time.Now().In(w.job.qlog.loc).Format(time.DateOnly)
-	recs, _ := ReadDay(LogDir(w.dir, "viability"), day)
+	recs, _ := ReadDay(LogDir(w.cfg, "viability"), day)
 	var addr *fortics.Record
 	for i := range recs {
 		if recs[i].Input == fortics.InputAddress {
