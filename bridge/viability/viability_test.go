@@ -363,3 +363,39 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+func TestMetricsOnTheEngineRegistry(t *testing.T) {
+	m := bridge.NewMetrics()
+	w := newWorld(t, nil)
+	cfg := bridge.DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	var jobs []*Job
+	for _, name := range []string{"chat-a", "chat-b"} { // two jobs share the registry
+		o := DefaultOptions()
+		o.Token, o.RateLimit = testToken, 0
+		j, err := NewWithNetwork(&bridge.Env{Config: cfg, Metrics: m}, bridge.JobSpec{Name: name, Kind: KindName}, o, w.job.handler.Options().Network)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		jobs = append(jobs, j)
+	}
+	srv := httptest.NewServer(jobs[1].Handler())
+	defer srv.Close()
+	bot := &forticstest.Bot{URL: srv.URL + "/fortics/viability", Token: testToken}
+	if rp, err := bot.Ask(context.Background(), at(w.places.Found)); err != nil || rp.Answer.Status != "found" {
+		t.Fatalf("%v %s", err, rp.Raw)
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		`fieldbridge_viability_answers_total{job="chat-b",status="found"} 1`,
+		`fieldbridge_viability_answers_total{job="chat-a",status="found"} 0`,
+		`fieldbridge_viability_answer_seconds_count{cached="false",job="chat-b"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s\n%s", want, body)
+		}
+	}
+}
