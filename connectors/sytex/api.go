@@ -120,9 +120,14 @@ type Query struct {
 	CodeIContains   string
 	CodeIStartsWith string
 	NEType          int64
+	// Limit is the page size (default: the client's PageSize).
+	Limit int
 }
 
 func (q Query) values(limit int) url.Values {
+	if q.Limit > 0 {
+		limit = q.Limit
+	}
 	v := url.Values{"limit": {strconv.Itoa(limit)}, "offset": {"0"}}
 	if q.Q != "" {
 		v.Set("q", q.Q)

@@ -58,6 +58,7 @@ type Server struct {
 	dropN             int
 	dropAfterN        int
 	calls             map[string]int
+	first, last       time.Time // of the calls counted since ResetCalls
 }
 
 type rejection struct{ field, msg string }
@@ -251,7 +252,16 @@ func (s *Server) TotalCalls() int {
 func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	s.calls = map[string]int{}
+	s.first, s.last = time.Time{}, time.Time{}
 	s.mu.Unlock()
+}
+
+// CallSpan returns when the first and the last request since the last
+// ResetCalls arrived (zero when none did).
+func (s *Server) CallSpan() (first, last time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.first, s.last
 }
 
 // ---- index ----
@@ -336,6 +346,11 @@ func drop(w http.ResponseWriter) {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.calls[r.Method]++
+	now := time.Now()
+	if s.first.IsZero() {
+		s.first = now
+	}
+	s.last = now
 	latency := s.latency
 	dropBefore := s.dropN > 0
 	if dropBefore {

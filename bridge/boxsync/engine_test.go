@@ -1,0 +1,192 @@
+package boxsync_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/boxsync"
+	"github.com/fieldbridge/fieldbridge/bridge/ledger"
+	"github.com/fieldbridge/fieldbridge/connectors/ozmap"
+	"github.com/fieldbridge/fieldbridge/connectors/ozmap/ozmaptest"
+	"github.com/fieldbridge/fieldbridge/connectors/sytex/sytextest"
+	"github.com/fieldbridge/fieldbridge/transports/local"
+)
+
+func registry() *bridge.Registry {
+	reg := &bridge.Registry{Kinds: map[string]bridge.Kind{boxsync.KindName: boxsync.Kind()}, Conns: map[string]bridge.ConnType{}}
+	for _, c := range boxsync.ConnTypes() {
+		reg.Conns[c.Name] = c
+	}
+	return reg
+}
+
+// TestThroughTheEngine loads a config file the way the daemon does
+// (secrets from the environment), and runs the job with the engine.
+func TestThroughTheEngine(t *testing.T) {
+	oz := ozmaptest.New(ozmaptest.Options{})
+	defer oz.Close()
+	sy := sytextest.New(sytextest.Options{Organization: "42"})
+	defer sy.Close()
+	for i := range 25 {
+		oz.AddBox(ozmaptest.Box{Box: ozmap.Box{Name: fmt.Sprintf("CE-%02d", i), Implanted: true, Lat: -27.5, Lng: -48.5}})
+	}
+	t.Setenv("OZMAP_KEY", oz.Key())
+	t.Setenv("SYTEX_TOKEN", sy.Token())
+	dir := t.TempDir()
+	cfgText := fmt.Sprintf(`
+data_dir = %q
+language = "es"
+
+[connections.ozmap]
+type = "ozmap"
+base_url = %q
+key = "${OZMAP_KEY}"
+
+[connections.sytex]
+type = "sytex"
+base_url = %q
+token = "${SYTEX_TOKEN}"
+organization = "42"
+rate_limit = 500.0
+
+[[job]]
+name = "boxes"
+kind = "ozmap-sytex-boxes"
+schedule = "0 21 * * *"
+timezone = "America/Sao_Paulo"
+ozmap = "ozmap"
+sytex = "sytex"
+default_ne_type = 7
+report_to = "drop"
+report_dir = "sync/reports"
+
+[connections.drop]
+type = "local"
+root = %q
+`, dir, oz.URL(), sy.URL(), filepath.Join(dir, "drop"))
+	reg := registry()
+	reg.Conns["local"] = bridge.ConnType{Name: "local", NewOptions: func() any { o := local.DefaultOptions(); return &o }}
+	cfg, err := bridge.ParseConfig(filepath.Join(dir, "config.toml"), []byte(cfgText), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	eng, err := bridge.NewEngine(ctx, bridge.EngineOptions{Config: cfg, Registry: reg, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	rep, err := eng.RunOnce(ctx, "boxes", false)
+	if err != nil || rep.Err != nil {
+		t.Fatalf("run: %v / %v", err, rep.Err)
+	}
+	if rep.Run.Outcome != ledger.OutcomeOK || rep.Run.Counts["created"] != 25 || sy.Len() != 25 {
+		t.Fatalf("run %+v; Sytex has %d", rep.Run, sy.Len())
+	}
+	rep, _ = eng.RunOnce(ctx, "boxes", false)
+	if rep.Run.Counts["created"] != 0 || rep.Run.Counts["updated"] != 0 {
+		t.Fatalf("second run: %+v", rep.Run)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "drop", "sync", "reports", "boxsync-boxes-*.csv"))
+	if len(files) != 2 {
+		t.Fatalf("reports: %v", files)
+	}
+	sizes := map[int]bool{}
+	for _, f := range files {
+		rows := readCSV(t, f)
+		sizes[len(rows)] = true
+		if len(rows) == 26 && rows[1][3] != "created" {
+			t.Fatalf("first report: %v", rows)
+		}
+	}
+	if !sizes[26] || !sizes[1] { // 25 created; then only the header
+		t.Fatalf("report sizes: %v", sizes)
+	}
+
+	// a revoked token stops the run with a message in the configured language
+	sy.SetToken("other")
+	rep, _ = eng.RunOnce(ctx, "boxes", true)
+	if rep.Run.Outcome != ledger.OutcomeFailed || !strings.Contains(rep.Run.Message, `Sytex rechazó el token de la conexión "sytex"`) {
+		t.Fatalf("401 run: %+v", rep.Run)
+	}
+	if strings.Contains(rep.Run.Message, sy.Token()) {
+		t.Fatal("token in the message")
+	}
+}
+
+func TestConfigProblems(t *testing.T) {
+	cfgText := `
+[connections.oz]
+type = "ozmap"
+base_url = "https://acme.ozmap.com.br:9994/api/v2"
+
+[connections.sy]
+type = "sytex"
+base_url = "https://app.sytex.io"
+token = "t"
+organization = "x1"
+
+[[job]]
+name = "boxes"
+kind = "ozmap-sytex-boxes"
+schedule = "0 21 * * *"
+ozmap = "oz"
+sytex = "nope"
+code_template = "{nome}"
+`
+	_, err := bridge.ParseConfig("config.toml", []byte(cfgText), registry())
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"key: missing", `organization: "x1" is not a number`, `no connection named "nope"`, "unknown placeholder {nome}", "default_ne_type: missing"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("config error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+var optionLine = regexp.MustCompile(`^("[^"]+"|[a-z_]+) = `)
+
+// TestConfigExample keeps the documented example in step with the options.
+func TestConfigExample(t *testing.T) {
+	b, err := os.ReadFile("testdata/config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("OZMAP_KEY", "k")
+	t.Setenv("SYTEX_TOKEN", "t")
+	// uncomment every option line to check the commented ones too
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "# "); ok && optionLine.MatchString(rest) && !strings.HasPrefix(rest, "password") && !strings.HasPrefix(rest, "login") {
+			l = rest
+		}
+		if strings.HasPrefix(l, "# [job.") {
+			l = l[2:]
+		}
+		lines = append(lines, l)
+	}
+	full := strings.Join(lines, "\n")
+	full = strings.Replace(full, `ca_file = "/etc/ssl/acme-ca.pem"`, "", 1)
+	full = strings.Replace(full, `report_to = "reports-ftp"`, "", 1)
+	for _, text := range []string{string(b), full} {
+		cfg, err := bridge.ParseConfig("config.toml", []byte(text), registry())
+		if err != nil {
+			t.Fatalf("%v\n---\n%s", err, text)
+		}
+		jc, ok := cfg.Job("ozmap-sytex")
+		if !ok || jc.Options.(*boxsync.Options).DefaultNEType != 12 {
+			t.Fatalf("job = %+v", jc)
+		}
+		if text == full && len(jc.Options.(*boxsync.Options).NETypes) != 2 {
+			t.Fatalf("ne_types = %v", jc.Options.(*boxsync.Options).NETypes)
+		}
+	}
+}

@@ -1,0 +1,219 @@
+//go:build mappingready
+
+package sheets
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/fieldbridge/fieldbridge/bridge/ledger"
+	"github.com/fieldbridge/fieldbridge/connectors/officetrack"
+	"github.com/fieldbridge/fieldbridge/connectors/officetrack/officetracktest"
+)
+
+// buildBinary builds cmd/fieldbridge once per test binary run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("module root not found: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "fieldbridge")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/fieldbridge")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+const crashConfig = `data_dir = %q
+language = "en"
+
+[http]
+listen = "off"
+
+[connections.ot]
+type = "officetrack"
+url = %q
+user_name = "bridge"
+password = "${OT_PASSWORD}"
+retry_backoff = "20ms"
+max_backoff = "200ms"
+
+[[job]]
+name = "tarefas"
+kind = "sheet-officetrack"
+officetrack = "ot"
+mappings = %q
+min_age = "100ms"
+rescan = "200ms"
+
+[[job.inbox]]
+path = %q
+mapping = "tarefas"
+`
+
+// TestCrashKill9 kills the daemon (`fieldbridge run`, a real subprocess)
+// with SIGKILL at random moments while it sends a 5,000-row sheet, then
+// lets it finish: every row must end as exactly one task, re-sends only of
+// rows in flight at a kill, the sheet in done/ with a complete report.
+func TestCrashKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the kill -9 test")
+	}
+	const rows = 5000
+	const kills = 6
+	bin := buildBinary(t)
+	fake := officetracktest.NewServer(officetracktest.Options{Latency: 5 * time.Millisecond})
+	defer fake.Close()
+
+	root := t.TempDir()
+	inbox, data, maps := filepath.Join(root, "inbox"), filepath.Join(root, "data"), filepath.Join(root, "mappings")
+	for _, d := range []string{inbox, data, maps} {
+		os.MkdirAll(d, 0o755)
+	}
+	os.WriteFile(filepath.Join(maps, "tarefas.toml"), []byte(tasksMapping), 0o644)
+	cfg := filepath.Join(root, "config.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(crashConfig, data, fake.URL, maps, inbox)), 0o600)
+	sheet := xlsxRows(t, goodRows(rows, 1))
+	if err := os.WriteFile(filepath.Join(inbox, "tarefas-5000.xlsx"), sheet, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logf, _ := os.Create(filepath.Join(root, "daemon.log"))
+	defer logf.Close()
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "run", "-config", cfg)
+		cmd.Env = append(os.Environ(), "OT_PASSWORD=s3cret")
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	callsAtKill := []int{}
+	for i := 0; i < kills; i++ {
+		cmd := start()
+		// Random moments: from start-up (claiming) to well into sending.
+		time.Sleep(time.Duration(50+rng.IntN(1500)) * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		callsAtKill = append(callsAtKill, fake.Calls("CreateOrUpdateTask"))
+	}
+	cmd := start()
+	report := filepath.Join(inbox, "done", "tarefas-5000.xlsx.report.xlsx")
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if _, err := os.Stat(report); err == nil {
+			if _, err := os.Stat(filepath.Join(inbox, "done", "tarefas-5000.xlsx")); err == nil {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			b, _ := os.ReadFile(logf.Name())
+			t.Fatalf("sheet not settled; %d tasks; log:\n%s", fake.TaskCount(), tail(string(b), 3000))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+
+	// Exactly one task per row.
+	if n := fake.TaskCount(); n != rows {
+		t.Fatalf("%d tasks, want %d", n, rows)
+	}
+	resent := 0
+	for n := int64(1); n <= rows; n++ {
+		c := fake.TaskCalls(n)
+		if c == 0 {
+			t.Fatalf("task %d missing", n)
+		}
+		resent += c - 1
+	}
+	calls := fake.Calls("CreateOrUpdateTask")
+	conc := officetrack.DefaultOptions().Concurrency
+	// A kill loses at most the rows in flight plus those answered but not
+	// yet in a committed ledger batch (answers of the last ~20 ms).
+	limit := kills * (conc + 16)
+	t.Logf("kills at call counts %v; %d calls for %d rows; %d re-sends (limit %d)", callsAtKill, calls, rows, resent, limit)
+	if resent > limit {
+		t.Fatalf("%d re-sends, more than the rows in flight at %d kills (%d)", resent, kills, limit)
+	}
+	if _, err := os.Stat(filepath.Join(inbox, "processing", "tarefas-5000.xlsx")); err == nil {
+		t.Fatal("sheet still in processing/")
+	}
+
+	// The report has every row with a status, and the ledger agrees.
+	f, err := excelize.OpenFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	all, err := f.GetRows(f.GetSheetName(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	statusCol := -1
+	for i, h := range all[0] {
+		if strings.EqualFold(h, "status") {
+			statusCol = i
+		}
+	}
+	if statusCol < 0 {
+		t.Fatalf("no status column in %v", all[0])
+	}
+	statuses := map[string]int{}
+	for _, r := range all[1:] {
+		if len(r) > statusCol && r[statusCol] != "" {
+			statuses[r[statusCol]]++
+		}
+	}
+	if len(statuses) != 1 {
+		t.Fatalf("report statuses %v", statuses)
+	}
+	for _, n := range statuses {
+		if n != rows {
+			t.Fatalf("report has %d rows with a status", n)
+		}
+	}
+	l, err := ledger.OpenSQLite(context.Background(), filepath.Join(data, "ledger.db"))
+	if err != nil {
+		t.Logf("ledger not checked: %v", err)
+		return
+	}
+	defer l.Close()
+	sent := 0
+	l.ItemsWithPrefix(context.Background(), "tarefas", "", func(it ledger.Item) error {
+		if it.Outcome == OutcomeSent {
+			sent++
+		}
+		return nil
+	})
+	if sent != rows {
+		t.Fatalf("ledger: %d rows sent", sent)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}

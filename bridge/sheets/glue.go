@@ -1,0 +1,243 @@
+//go:build mappingready
+
+package sheets
+
+import (
+	"context"
+
+	"fmt"
+	"github.com/fieldbridge/fieldbridge/transports"
+	"github.com/fieldbridge/fieldbridge/transports/ftp"
+	"github.com/fieldbridge/fieldbridge/transports/sftp"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/fieldbridge/fieldbridge/bridge/ledger"
+	"github.com/fieldbridge/fieldbridge/connectors/officetrack"
+	"github.com/fieldbridge/fieldbridge/mapping"
+	"github.com/fieldbridge/fieldbridge/mapping/sheet"
+)
+
+// sheetSource is an opened sheet with its mapping: rows can be read
+// several times (validation pass, sending pass, report).
+type sheetSource interface {
+	// rows starts a new pass over the data rows.
+	rows() (func() (outRow, bool, error), error)
+	Close() error
+}
+
+// mappedSheet reads a sheet through a saved mapping into outRows.
+type mappedSheet struct {
+	j       *job
+	f       *sheet.File
+	m       *mapping.Mapping
+	sha     string
+	opts    mapping.Options
+	header  int
+	width   int
+	current *mapping.Reader
+}
+
+func (j *job) mappingOptions() mapping.Options {
+	return mapping.Options{Lang: j.lang()}
+}
+
+// openSheet chooses the file's mapping (bound to the inbox, or by file
+// name, or detected from the headers) and opens the sheet. A file that
+// cannot be read or fits no mapping is a *badFileError.
+func (j *job) openSheet(path string, rec ledger.File, in *Inbox) (sheetSource, error) {
+	set, err := mapping.LoadDir(j.opts.Mappings)
+	if err != nil {
+		// The mappings folder itself is wrong: not the file's fault.
+		return nil, fmt.Errorf("mappings folder %s: %w", j.opts.Mappings, err)
+	}
+	opts := j.mappingOptions()
+	// Choose matches globs against the path's base name; use the name
+	// the user gave the file.
+	m, err := set.Choose(path, in.Mapping, opts)
+	if err != nil {
+		return nil, &badFileError{j.explain(rec.Name, err)}
+	}
+	f, err := sheet.Open(path, opts.Sheet)
+	if err != nil {
+		return nil, &badFileError{j.explain(rec.Name, err)}
+	}
+	return &mappedSheet{j: j, f: f, m: m, sha: rec.SHA256, opts: opts}, nil
+}
+
+func (j *job) explain(name string, err error) string {
+	msg := mapping.Explain(err, j.lang())
+	if msg == "" {
+		msg = err.Error()
+	}
+	if !strings.Contains(msg, name) {
+		msg = name + ": " + msg
+	}
+	return msg
+}
+
+func (s *mappedSheet) Close() error {
+	if s.current != nil {
+		s.current.Close()
+		s.current = nil
+	}
+	return s.f.Close()
+}
+
+func (s *mappedSheet) rows() (func() (outRow, bool, error), error) {
+	if s.current != nil {
+		s.current.Close()
+		s.current = nil
+	}
+	r, err := mapping.NewReader(s.f, s.m, s.opts)
+	if err != nil {
+		return nil, &badFileError{s.j.explain(filepath.Base(s.f.Path), err)}
+	}
+	s.current = r
+	s.header = r.HeaderRow()
+	poi := s.m.Target == mapping.TargetPOI
+	return func() (outRow, bool, error) {
+		if !r.Next() {
+			s.width = max(s.width, r.Width())
+			if err := r.Err(); err != nil {
+				return outRow{}, false, &badFileError{s.j.explain(filepath.Base(s.f.Path), err)}
+			}
+			return outRow{}, false, nil
+		}
+		s.width = max(s.width, r.Width())
+		num := r.Row().Num
+		if probs := r.Problems(); len(probs) > 0 {
+			return outRow{Num: num, Problem: mapping.RejectMessage(probs, s.opts.Lang)}, true, nil
+		}
+		rec := r.Record()
+		if poi {
+			p, err := poiFromRecord(rec)
+			if err != nil {
+				return outRow{Num: num, Problem: err.Error()}, true, nil
+			}
+			return outRow{Num: num, POI: p}, true, nil
+		}
+		t, err := taskFromRecord(rec, s.sha, num)
+		if err != nil {
+			return outRow{Num: num, Problem: err.Error()}, true, nil
+		}
+		return outRow{Num: num, Task: t}, true, nil
+	}, nil
+}
+
+// taskFromRecord turns a mapped record into a task: every field the
+// mapping set is sent (HasValue true), the others are left alone. A row
+// without a TaskNumber gets DerivedTaskNumber(file sha, row).
+func taskFromRecord(rec mapping.Record, sha string, row int) (*officetrack.Task, error) {
+	var t officetrack.Task
+	for name, v := range rec.Fields {
+		if !v.Set {
+			continue
+		}
+		if err := t.Set(name, v.Text); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if t.TaskNumber == nil {
+		n := DerivedTaskNumber(sha, row)
+		t.TaskNumber = &n
+	}
+	return &t, nil
+}
+
+// poiFromRecord turns a mapped record into a point of interest.
+func poiFromRecord(rec mapping.Record) (*officetrack.POI, error) {
+	var p officetrack.POI
+	for name, v := range rec.Fields {
+		if !v.Set {
+			continue
+		}
+		if err := p.Set(name, v.Text); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if p.Type == "" {
+		p.Type = "POI"
+	}
+	return &p, nil
+}
+
+// reportStatus maps a row outcome to the report's status words.
+func reportStatus(s string) mapping.Status {
+	switch s {
+	case OutcomeSent:
+		return mapping.StatusSent
+	case OutcomeFailed, OutcomeRejected:
+		return mapping.StatusRejected
+	}
+	return mapping.StatusSkipped
+}
+
+// writeReport writes the result report (the original rows plus status and
+// message) into the work folder and returns its path.
+func (j *job) writeReport(src sheetSource, rec ledger.File, statusOf func(int) (rowStatus, bool), sum summary) (string, error) {
+	ms := src.(*mappedSheet)
+	if ms.current != nil {
+		ms.current.Close()
+		ms.current = nil
+	}
+	path := filepath.Join(j.workDir(), rec.SHA256[:16]+".report"+mapping.ReportExt(ms.f))
+	_, err := mapping.WriteReportFile(path, mapping.ReportSpec{
+		Source: ms.f, Sheet: string(ms.m.Sheet), HeaderRow: ms.header, Columns: ms.width, Lang: j.lang(),
+		Outcome: func(row int) (mapping.Outcome, bool) {
+			s, ok := statusOf(row)
+			if !ok {
+				return mapping.Outcome{}, false
+			}
+			return mapping.Outcome{Status: reportStatus(s.Status), Message: s.Message}, true
+		},
+	})
+	return path, err
+}
+
+// writeNoteReport writes a short text report for a file that was not
+// processed row by row (a duplicate, an unreadable file).
+func (j *job) writeNoteReport(rec ledger.File, note string) (string, error) {
+	path := filepath.Join(j.workDir(), rec.SHA256[:16]+".report.txt")
+	tmp := path + ".partial"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return "", err
+	}
+	_, err = fmt.Fprintf(f, "%s\r\n\r\n%s\r\nsha256 %s\r\n", rec.Name, note, rec.SHA256)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return path, nil
+}
+
+func configLanguage(j *job) string {
+	if j.env != nil && j.env.Config != nil {
+		return j.env.Config.Language
+	}
+	return ""
+}
+
+// openRemoteTransport opens FTP/FTPS and SFTP connections.
+func openRemoteTransport(ctx context.Context, opts any) (transports.Transport, bool, error) {
+	switch o := opts.(type) {
+	case *ftp.Options:
+		t, err := ftp.New(ctx, *o)
+		return t, true, err
+	case *sftp.Options:
+		t, err := sftp.New(ctx, *o)
+		return t, true, err
+	}
+	return nil, false, nil
+}

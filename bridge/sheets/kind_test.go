@@ -1,0 +1,83 @@
+package sheets
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/fieldbridge/fieldbridge/bridge"
+)
+
+func registry() *bridge.Registry {
+	return &bridge.Registry{
+		Kinds: map[string]bridge.Kind{KindName: Kind()},
+		Conns: map[string]bridge.ConnType{ConnTypeName: ConnType()},
+	}
+}
+
+func TestConfigDecodes(t *testing.T) {
+	t.Setenv("OT_PASSWORD", "pw")
+	cfg := `
+[connections.ot]
+type = "officetrack"
+url = "https://acme.officetrack.com/services/webservices.asmx"
+user_name = "u"
+password = "${OT_PASSWORD}"
+timeout = "10s"
+
+[[job]]
+name = "tarefas"
+kind = "sheet-officetrack"
+officetrack = "ot"
+mappings = "mappings"
+min_age = "2s"
+all_or_nothing = true
+
+[[job.inbox]]
+path = "inbox"
+mapping = "padrao"
+`
+	c, err := bridge.ParseConfig("/etc/fb/config.toml", []byte(cfg), registry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.Jobs[0].Options.(*Options)
+	if !o.AllOrNothing || o.MinAge.Seconds() != 2 || o.Inboxes[0].Mapping != "padrao" || o.Delivery != DeliveryWebService {
+		t.Fatalf("%+v", o)
+	}
+	j, err := newJob(&bridge.Env{Config: c}, c.Jobs[0].Spec, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.opts.Inboxes[0].Path != "/etc/fb/inbox" || j.opts.Mappings != "/etc/fb/mappings" || j.conc != 8 {
+		t.Fatalf("%+v conc %d", j.opts, j.conc)
+	}
+	if got := j.WatchDirs(); len(got) != 1 || got[0] != "/etc/fb/inbox" {
+		t.Fatalf("WatchDirs %v", got)
+	}
+}
+
+func TestConfigProblems(t *testing.T) {
+	cfg := `
+[connections.ot]
+type = "officetrack"
+url = "ftp://x"
+
+[[job]]
+name = "tarefas"
+kind = "sheet-officetrack"
+delivery = "carrier-pigeon"
+
+[[job.inbox]]
+path = "a"
+connection = "b"
+`
+	_, err := bridge.ParseConfig("", []byte(cfg), registry())
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{"user_name", "password", "url", "delivery", "mappings", "inbox[0]"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("no problem about %s in:\n%v", want, err)
+		}
+	}
+}

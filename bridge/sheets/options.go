@@ -1,0 +1,155 @@
+// Package sheets is the job kind `sheet-officetrack`: task sheets (XLSX or
+// CSV) dropped in inboxes — local folders or FTP/SFTP folders — are mapped
+// with a saved column mapping and sent to OfficeTrack, by web service
+// (CreateOrUpdateTask / InsertOrUpdatePointOfInterest, one call per row) or
+// as one normalised file dropped on OfficeTrack's FTP import folder. Each
+// sheet ends in done/ or failed/ with a result report beside it.
+//
+// A file's life (DESIGN.md): seen → ready (unchanged for min_age, or its
+// done marker exists) → claimed (moved to processing/, or downloaded and
+// recorded in the ledger for a remote inbox) → rows sent (each row's
+// outcome in the ledger under "<file sha256>:<row>") → settled (report
+// written, ledger updated, then the file moved to done/ or failed/).
+package sheets
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fieldbridge/fieldbridge/bridge"
+)
+
+// KindName is the job kind's name in the config.
+const KindName = "sheet-officetrack"
+
+// Deliveries.
+const (
+	DeliveryWebService = "webservice"
+	DeliveryFTP        = "ftp"
+)
+
+// Options are a sheet-officetrack job's keys.
+type Options struct {
+	// Delivery is "webservice" (default: one SOAP call per row) or "ftp"
+	// (one normalised file per sheet on OfficeTrack's FTP import folder).
+	Delivery string `toml:"delivery"`
+	// OfficeTrack names the connection (type "officetrack") used by the
+	// webservice delivery.
+	OfficeTrack string `toml:"officetrack"`
+	// Mappings is the folder of saved mappings (one TOML file each).
+	Mappings string `toml:"mappings"`
+	// Inboxes are where sheets arrive ([[job.inbox]] tables).
+	Inboxes []Inbox `toml:"inbox"`
+	// FTP is the import layout and place for the ftp delivery ([job.ftp]).
+	FTP ImportLayout `toml:"ftp"`
+	// AllOrNothing sends nothing from a file that has any invalid row
+	// (default false: invalid rows are reported, the rest is sent).
+	AllOrNothing bool `toml:"all_or_nothing"`
+	// Concurrency is how many web-service calls are in flight at once
+	// (default: the connection's concurrency, 8).
+	Concurrency int `toml:"concurrency"`
+	// MinAge is how long a file's size and time must stay unchanged
+	// before it is taken (default 5s). Ignored when DoneMarker is set.
+	MinAge bridge.Duration `toml:"min_age"`
+	// DoneMarker, when set, is a suffix ("ok", ".done"): a file is taken
+	// only when "<file name><suffix>" exists beside it; the marker is
+	// removed with the file.
+	DoneMarker string `toml:"done_marker"`
+	// Rescan is how often local inboxes are rescanned without events
+	// (default 30s); remote inboxes are polled on the job's interval.
+	Rescan bridge.Duration `toml:"rescan"`
+	// RemoteDelete deletes a remote inbox's file once settled instead of
+	// moving it to done/ or failed/ there (the report is still written).
+	RemoteDelete bool `toml:"remote_delete"`
+}
+
+// Inbox is one place sheets arrive, bound to a mapping.
+type Inbox struct {
+	// Path is a local folder (watched with fsnotify and rescanned).
+	Path string `toml:"path"`
+	// Connection names an FTP/SFTP connection; Folder is the folder on
+	// it (polled on the job's interval). Use either Path or Connection.
+	Connection string `toml:"connection"`
+	Folder     string `toml:"folder"`
+	// Mapping names the saved mapping for this inbox's files; empty: the
+	// mapping whose file-name pattern matches, or detected from headers.
+	Mapping string `toml:"mapping"`
+}
+
+// remote reports whether the inbox is an FTP/SFTP folder.
+func (in *Inbox) remote() bool { return in.Connection != "" }
+
+// source is the inbox's name in the ledger.
+func (in *Inbox) source() string {
+	if in.remote() {
+		return in.Connection + ":" + strings.Trim(in.Folder, "/")
+	}
+	return in.Path
+}
+
+// DefaultOptions returns a job's defaults.
+func DefaultOptions() *Options {
+	return &Options{
+		Delivery: DeliveryWebService,
+		MinAge:   bridge.Duration{Duration: 5 * time.Second},
+		Rescan:   bridge.Duration{Duration: 30 * time.Second},
+		FTP:      ImportLayout{Format: "csv", Separator: ";", Encoding: "utf-8", FileName: "{name}-{sha}.{ext}"},
+	}
+}
+
+// check validates options without I/O, every problem joined.
+func (o *Options) check(env *bridge.Env) error {
+	var errs []error
+	add := func(key, format string, args ...any) { errs = append(errs, bridge.OptionErrorf(key, format, args...)) }
+	switch o.Delivery {
+	case DeliveryWebService:
+		if o.OfficeTrack == "" {
+			add("officetrack", "missing: name the connection of type %q", ConnTypeName)
+		} else if env != nil && env.Config != nil {
+			if typ, _, err := env.Conn(o.OfficeTrack); err != nil {
+				add("officetrack", "%v", err)
+			} else if typ != ConnTypeName {
+				add("officetrack", "connection %q is of type %q, not %q", o.OfficeTrack, typ, ConnTypeName)
+			}
+		}
+	case DeliveryFTP:
+		o.FTP.withDefaults()
+		if err := o.FTP.check("ftp"); err != nil {
+			errs = append(errs, err)
+		}
+	default:
+		add("delivery", "%q is not %q or %q", o.Delivery, DeliveryWebService, DeliveryFTP)
+	}
+	if o.Mappings == "" {
+		add("mappings", "missing: the folder of saved mappings")
+	}
+	if len(o.Inboxes) == 0 {
+		add("inbox", "missing: add at least one [[job.inbox]] with path = \"/folder\" or connection + folder")
+	}
+	seen := map[string]bool{}
+	for i, in := range o.Inboxes {
+		key := fmt.Sprintf("inbox[%d]", i)
+		switch {
+		case in.Path != "" && in.Connection != "":
+			add(key, "give either path (a local folder) or connection + folder, not both")
+		case in.Path == "" && in.Connection == "":
+			add(key, "give path (a local folder) or connection + folder (FTP/SFTP)")
+		}
+		if seen[in.source()] {
+			add(key, "the same inbox is listed twice")
+		}
+		seen[in.source()] = true
+	}
+	if o.Concurrency < 0 || o.Concurrency > 256 {
+		add("concurrency", "must be between 1 and 256")
+	}
+	if o.MinAge.Duration < 0 {
+		add("min_age", "must not be negative")
+	}
+	if strings.ContainsAny(o.DoneMarker, `/\`) {
+		add("done_marker", "must be a suffix like \".ok\", not a path")
+	}
+	return errors.Join(errs...)
+}

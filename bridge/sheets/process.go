@@ -1,0 +1,329 @@
+package sheets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/ledger"
+	"github.com/fieldbridge/fieldbridge/connectors/officetrack"
+	"github.com/fieldbridge/fieldbridge/transports"
+)
+
+// rowStatus is one row's line in the result report.
+type rowStatus struct {
+	Status  string // OutcomeSent, OutcomeFailed, OutcomeRejected, OutcomeHeld, "duplicate"
+	Message string
+}
+
+// summary counts a file's rows for the report's one-line summary.
+type summary struct {
+	Sent, Failed, Rejected, Held int64
+	// Note replaces the counts (duplicate, unreadable file).
+	Note string
+}
+
+// workDir is the job's working folder in the data folder.
+func (j *job) workDir() string {
+	base := "data"
+	if j.env != nil && j.env.Config != nil && j.env.Config.DataDir != "" {
+		base = j.env.Config.DataDir
+	}
+	return filepath.Join(base, "sheets", safeName(j.name))
+}
+
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == ':' || r < ' ' {
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+// handle processes one claimed file (its local copy at path) and settles
+// it. It returns an error only when the file must wait for a later run
+// (wrong credentials, service down) or the run is cancelled.
+func (j *job) handle(ctx context.Context, rc *bridge.RunContext, in *Inbox, rec ledger.File, path string, set settler) error {
+	log := rc.Log.With("file", set.where())
+	switch rec.State {
+	case ledger.FileDone, ledger.FileFailed, ledger.FileDuplicate:
+		// Settled in the ledger by an earlier run that stopped before
+		// moving the file: finish the move.
+		return set.moveSource(ctx, rec.State)
+	}
+	if err := os.MkdirAll(j.workDir(), 0o755); err != nil {
+		return err
+	}
+
+	var (
+		state  = ledger.FileDone
+		report string
+		sum    summary
+		err    error
+	)
+	if prev, perr := rc.Ledger.FileBySHA256(ctx, j.name, rec.SHA256, ledger.FileDone); perr == nil && prev.ID != rec.ID {
+		state = ledger.FileDuplicate
+		sum.Note = j.msg(msgDuplicate, prev.Name, prev.Source, prev.Updated.In(j.location()).Format("02/01/2006 15:04"))
+		report, err = j.writeNoteReport(rec, sum.Note)
+		rc.Count("duplicate", 1)
+		rc.Problem(set.where(), sum.Note)
+	} else {
+		report, sum, err = j.deliver(ctx, rc, in, rec, path)
+		var bad *badFileError
+		switch {
+		case errors.As(err, &bad):
+			state = ledger.FileFailed
+			sum.Note = bad.msg
+			rc.Problem(set.where(), bad.msg)
+			rc.Count("files_failed", 1)
+			report, err = j.writeNoteReport(rec, bad.msg)
+		case err != nil:
+			if errors.Is(err, officetrack.ErrRunStopping) || errors.Is(err, officetrack.ErrTransient) {
+				msg := j.msg(msgWaiting, err.Error())
+				rc.Problem(set.where(), msg)
+				log.Warn("file left for a later run", "error", err)
+			}
+			return fmt.Errorf("%s: %w", set.where(), err)
+		case sum.Sent == 0 && (sum.Failed+sum.Rejected+sum.Held) > 0:
+			state = ledger.FileFailed
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s: writing the report: %w", set.where(), err)
+	}
+	reportName := j.reportName(rec.Name, report)
+	if err := set.putReport(ctx, state, report, reportName); err != nil {
+		return fmt.Errorf("%s: putting the report: %w", set.where(), err)
+	}
+	rec.State = state
+	rec.Message = summaryLine(j, sum)
+	rec.RunID = rc.Run.ID
+	rec.Updated = rc.Now()
+	if err := rc.Ledger.PutFile(ctx, &rec); err != nil {
+		return err
+	}
+	if err := set.moveSource(ctx, state); err != nil {
+		return fmt.Errorf("%s: moving to %s: %w", set.where(), state, err)
+	}
+	rc.Count("files_"+state, 1)
+	log.Info("sheet settled", "state", state, "summary", rec.Message, "report", reportName)
+	return nil
+}
+
+// reportName is the report's name beside the sheet: "<sheet>.report.<ext>"
+// with the extension of the written report.
+func (j *job) reportName(sheet, report string) string {
+	return sheet + ".report" + filepath.Ext(report)
+}
+
+// badFileError is a file that cannot be processed at all (unreadable,
+// no mapping): it goes to failed/ with a report saying why.
+type badFileError struct{ msg string }
+
+func (e *badFileError) Error() string { return e.msg }
+
+// deliver maps the file's rows and sends them; it returns the report it
+// wrote (a local temporary file) and the counts.
+func (j *job) deliver(ctx context.Context, rc *bridge.RunContext, in *Inbox, rec ledger.File, path string) (string, summary, error) {
+	var sum summary
+	src, err := j.openSheet(path, rec, in)
+	if err != nil {
+		return "", sum, err
+	}
+	defer src.Close()
+
+	invalid := int64(0)
+	if j.opts.AllOrNothing {
+		rows, err := src.rows()
+		if err != nil {
+			return "", sum, err
+		}
+		for {
+			r, ok, err := rows()
+			if err != nil {
+				return "", sum, &badFileError{err.Error()}
+			}
+			if !ok {
+				break
+			}
+			if r.Problem != "" {
+				invalid++
+			}
+		}
+	}
+
+	statuses := map[int]rowStatus{}
+	statusOf := func(row int) (rowStatus, bool) { s, ok := statuses[row]; return s, ok }
+	switch {
+	case invalid > 0:
+		// all_or_nothing: nothing is sent.
+		rows, err := src.rows()
+		if err != nil {
+			return "", sum, err
+		}
+		for {
+			r, ok, err := rows()
+			if err != nil {
+				return "", sum, &badFileError{err.Error()}
+			}
+			if !ok {
+				break
+			}
+			if r.Problem != "" {
+				statuses[r.Num] = rowStatus{OutcomeRejected, r.Problem}
+				sum.Rejected++
+			} else {
+				statuses[r.Num] = rowStatus{OutcomeHeld, j.msg(msgHeld, invalid)}
+				sum.Held++
+			}
+		}
+		rc.Count(OutcomeRejected, sum.Rejected)
+		rc.Count(OutcomeHeld, sum.Held)
+	case j.opts.Delivery == DeliveryFTP:
+		if err := j.deliverFTP(ctx, rc, rec, src, statuses, &sum); err != nil {
+			return "", sum, err
+		}
+	default:
+		done, err := doneRows(ctx, rc.Ledger, j.name, rec.SHA256)
+		if err != nil {
+			return "", sum, err
+		}
+		doneSet := make(map[int]bool, len(done))
+		for k := range done {
+			doneSet[k] = true
+		}
+		rows, err := src.rows()
+		if err != nil {
+			return "", sum, err
+		}
+		ws := &webSend{api: j.api, ledger: rc.Ledger, job: j.name, runID: rc.Run.ID, sha: rec.SHA256,
+			conc: j.conc, rc: rc, now: rc.Now}
+		if _, err := ws.run(ctx, wrapRows(rows), doneSet); err != nil {
+			var bad *badFileError
+			if errors.As(err, &bad) {
+				return "", sum, err
+			}
+			return "", sum, err
+		}
+		err = rc.Ledger.ItemsWithPrefix(ctx, j.name, rec.SHA256+":", func(it ledger.Item) error {
+			statuses[rowOfKey(it.Key)] = rowStatus{it.Outcome, it.Message}
+			switch it.Outcome {
+			case OutcomeSent:
+				sum.Sent++
+			case OutcomeFailed:
+				sum.Failed++
+			case OutcomeRejected:
+				sum.Rejected++
+			}
+			return nil
+		})
+		if err != nil {
+			return "", sum, err
+		}
+	}
+	report, err := j.writeReport(src, rec, statusOf, sum)
+	return report, sum, err
+}
+
+// wrapRows turns a read error into a badFileError (the file is unreadable
+// past some row), so the sender stops and the file goes to failed/.
+func wrapRows(next func() (outRow, bool, error)) func() (outRow, bool, error) {
+	return func() (outRow, bool, error) {
+		r, ok, err := next()
+		if err != nil {
+			return r, ok, &badFileError{err.Error()}
+		}
+		return r, ok, err
+	}
+}
+
+// deliverFTP writes the valid rows in the import layout and uploads the
+// file to OfficeTrack's FTP import folder, once per file content.
+func (j *job) deliverFTP(ctx context.Context, rc *bridge.RunContext, rec ledger.File, src sheetSource, statuses map[int]rowStatus, sum *summary) error {
+	key := rec.SHA256 + ":ftp"
+	l := &j.opts.FTP
+	remote := strings.TrimSuffix(l.Folder, "/")
+	name := l.remoteName(rec.Name, rec.SHA256)
+	if remote != "" {
+		remote += "/"
+	}
+	remote += name
+	uploaded := false
+	if it, err := rc.Ledger.GetItem(ctx, j.name, key); err == nil && it.Outcome == OutcomeSent {
+		uploaded = true
+		remote = it.RemoteID
+	}
+	rows, err := src.rows()
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(j.workDir(), fmt.Sprintf("%s.%d.import.partial", rec.SHA256[:16], time.Now().UnixNano()))
+	defer os.Remove(tmp)
+	valid := int64(0)
+	record := func() (outRow, bool, error) {
+		r, ok, err := rows()
+		if err != nil {
+			return r, ok, &badFileError{err.Error()}
+		}
+		if ok {
+			if r.Problem != "" {
+				statuses[r.Num] = rowStatus{OutcomeRejected, r.Problem}
+				sum.Rejected++
+			} else {
+				statuses[r.Num] = rowStatus{OutcomeSent, j.msg(msgInImportFile, name)}
+				valid++
+			}
+		}
+		return r, ok, nil
+	}
+	if _, err := l.writeImportFile(tmp, record); err != nil {
+		var bad *badFileError
+		if errors.As(err, &bad) {
+			return err
+		}
+		return fmt.Errorf("writing the import file: %w", err)
+	}
+	if valid > 0 && !uploaded {
+		t, err := j.openTransport(ctx, l.Connection)
+		if err != nil {
+			return fmt.Errorf("%w: opening %s: %w", officetrack.ErrTransient, l.Connection, err)
+		}
+		defer t.Close()
+		f, err := os.Open(tmp)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		fi, _ := f.Stat()
+		res, err := t.Write(ctx, remote, f, transports.WriteOptions{Overwrite: transports.Replace, Size: fi.Size()})
+		if err != nil {
+			if errors.Is(err, transports.ErrPermanent) {
+				return fmt.Errorf("%w: uploading %s to %s: %w", officetrack.ErrRunStopping, name, t, err)
+			}
+			return fmt.Errorf("%w: uploading %s to %s: %w", officetrack.ErrTransient, name, t, err)
+		}
+		if err := rc.Ledger.PutItem(ctx, ledger.Item{Job: j.name, Key: key, Hash: res.SHA256, Outcome: OutcomeSent,
+			Message: fmt.Sprintf("%d rows", valid), RemoteID: res.Path, RunID: rc.Run.ID, Updated: rc.Now()}); err != nil {
+			return err
+		}
+		rc.Count("uploaded", 1)
+	}
+	sum.Sent = valid
+	rc.Count(OutcomeSent, valid)
+	rc.Count(OutcomeRejected, sum.Rejected)
+	return nil
+}
+
+// location is the zone used in messages.
+func (j *job) location() *time.Location {
+	if j.env != nil && j.env.Config != nil {
+		return j.env.Config.Location()
+	}
+	return time.Local
+}

@@ -1,0 +1,223 @@
+package sheets
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/ledger"
+	"github.com/fieldbridge/fieldbridge/transports"
+)
+
+// A remote inbox (FTP/SFTP folder): files are listed on every run, taken
+// when unchanged for min_age (or when their done marker exists), downloaded
+// into the data folder and recorded in the ledger as processing (the claim);
+// the report is written back into done/ or failed/ beside them on the
+// server, and only after the ledger records the file as settled is the
+// source moved there (or deleted with remote_delete).
+
+func (j *job) runRemote(ctx context.Context, rc *bridge.RunContext, in *Inbox) error {
+	t, err := j.openTransport(ctx, in.Connection)
+	if err != nil {
+		return fmt.Errorf("inbox %s: %w", in.source(), err)
+	}
+	defer t.Close()
+	dir := filepath.Join(j.workDir(), "inbox", safeName(in.source()))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	// Files claimed by an earlier run that did not finish.
+	pending, err := rc.Ledger.Files(ctx, ledger.FileFilter{Job: j.name, Source: in.source(), State: ledger.FileProcessing, Limit: 1000})
+	if err != nil {
+		return err
+	}
+	resumed := map[string]bool{}
+	for _, rec := range pending {
+		resumed[rec.Name] = true
+		if err := j.takeRemote(ctx, rc, in, t, dir, rec, nil); err != nil {
+			return err
+		}
+	}
+	deadline := time.Now().Add(j.maxWaitInRun())
+	for {
+		wait, err := j.scanRemote(ctx, rc, in, t, dir, resumed)
+		if err != nil || wait <= 0 || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		if err := sleepCtx(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+func (j *job) scanRemote(ctx context.Context, rc *bridge.RunContext, in *Inbox, t transports.Transport, dir string, resumed map[string]bool) (time.Duration, error) {
+	list, err := t.List(ctx, in.Folder, false)
+	if err != nil {
+		return 0, fmt.Errorf("inbox %s: listing: %w", in.source(), err)
+	}
+	sortedNames(list)
+	names := map[string]bool{}
+	for _, fi := range list {
+		names[fi.Path] = true
+	}
+	var wait time.Duration
+	now := time.Now()
+	for _, fi := range list {
+		name := path.Base(fi.Path)
+		if fi.IsDir || j.ignoredName(name) || resumed[name] {
+			continue
+		}
+		// A file already settled whose move failed, or taken meanwhile.
+		if old, err := rc.Ledger.FileByName(ctx, j.name, in.source(), name); err == nil &&
+			old.Size == fi.Size && old.ModTime.Equal(fi.ModTime) && old.State != ledger.FileSeen {
+			continue
+		}
+		ready, w := j.readiness(in.source()+"\x00"+name, fi.Size, fi.ModTime, names[fi.Path+j.opts.DoneMarker], now)
+		if !ready {
+			if w > 0 && (wait == 0 || w < wait) {
+				wait = w
+			}
+			continue
+		}
+		rec := ledger.File{Job: j.name, Source: in.source(), Name: name, Size: fi.Size, ModTime: fi.ModTime,
+			State: ledger.FileSeen, RunID: rc.Run.ID, Created: rc.Now(), Updated: rc.Now()}
+		if err := j.takeRemote(ctx, rc, in, t, dir, rec, &fi); err != nil {
+			return 0, err
+		}
+	}
+	return wait, nil
+}
+
+// takeRemote downloads (when needed), claims, processes and settles one
+// remote file.
+func (j *job) takeRemote(ctx context.Context, rc *bridge.RunContext, in *Inbox, t transports.Transport, dir string, rec ledger.File, fi *transports.FileInfo) error {
+	remote := path.Join(in.Folder, rec.Name)
+	local := filepath.Join(dir, rec.Name)
+	if rec.ID != 0 {
+		// Resumed: the local copy must still match the claimed content.
+		if sha, _, err := hashFile(local); err != nil || sha != rec.SHA256 {
+			if _, err := download(ctx, t, remote, local); err != nil {
+				if errors.Is(err, transports.ErrNotExist) {
+					rec.State = ledger.FileFailed
+					rec.Message = "the file disappeared from the server before it was processed"
+					rc.Problem(t.String()+"/"+remote, rec.Message)
+					return rc.Ledger.PutFile(ctx, &rec)
+				}
+				return fmt.Errorf("inbox %s: downloading %s: %w", in.source(), rec.Name, err)
+			}
+		}
+		rec.Attempts++
+	} else {
+		sha, err := download(ctx, t, remote, local)
+		if err != nil {
+			return fmt.Errorf("inbox %s: downloading %s: %w", in.source(), rec.Name, err)
+		}
+		rec.SHA256 = sha
+		rec.State = ledger.FileProcessing
+		rec.Attempts = 1
+	}
+	rec.RunID = rc.Run.ID
+	rec.Updated = rc.Now()
+	if err := rc.Ledger.PutFile(ctx, &rec); err != nil {
+		return err
+	}
+	set := &remoteSettler{t: t, in: in, name: rec.Name, local: local, marker: j.opts.DoneMarker, delete: j.opts.RemoteDelete}
+	return j.handle(ctx, rc, in, rec, local, set)
+}
+
+// download copies remote to local through local.partial (fsync, rename)
+// and returns the sha256 of its bytes.
+func download(ctx context.Context, t transports.Transport, remote, local string) (string, error) {
+	rd, err := t.Open(ctx, remote)
+	if err != nil {
+		return "", err
+	}
+	defer rd.Close()
+	tmp := local + ".partial"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(f, h), rd)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, local)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// remoteSettler settles a file of a remote inbox.
+type remoteSettler struct {
+	t      transports.Transport
+	in     *Inbox
+	name   string
+	local  string
+	marker string
+	delete bool
+}
+
+func (s *remoteSettler) where() string { return s.t.String() + "/" + path.Join(s.in.Folder, s.name) }
+
+func (s *remoteSettler) putReport(ctx context.Context, state, report, reportName string) error {
+	if report == "" {
+		return nil
+	}
+	f, err := os.Open(report)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	dst := path.Join(s.in.Folder, settledDir(state), reportName)
+	if _, err := s.t.Write(ctx, dst, f, transports.WriteOptions{Overwrite: transports.Replace, Size: fi.Size()}); err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(report)
+}
+
+func (s *remoteSettler) moveSource(ctx context.Context, state string) error {
+	src := path.Join(s.in.Folder, s.name)
+	var err error
+	if s.delete {
+		err = s.t.Remove(ctx, src)
+	} else {
+		dst := path.Join(s.in.Folder, settledDir(state), s.name)
+		if _, serr := s.t.Stat(ctx, dst); serr == nil {
+			dst = path.Join(s.in.Folder, settledDir(state), transports.KeepBothName(s.name, int(time.Now().Unix()%100000)))
+		}
+		err = s.t.Rename(ctx, src, dst)
+	}
+	if err != nil && !errors.Is(err, transports.ErrNotExist) {
+		return err
+	}
+	if s.marker != "" {
+		_ = s.t.Remove(ctx, src+s.marker)
+	}
+	os.Remove(s.local)
+	return nil
+}
+
+var _ = strconv.Itoa

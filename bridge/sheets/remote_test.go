@@ -1,0 +1,117 @@
+//go:build mappingready
+
+package sheets
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/text/encoding/charmap"
+
+	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/transports"
+	"github.com/fieldbridge/fieldbridge/transports/ftp"
+	"github.com/fieldbridge/fieldbridge/transports/sftp"
+	"github.com/fieldbridge/fieldbridge/transports/transporttest"
+)
+
+// TestFTPDeliveryVsftpd delivers a sheet as one normalised CSV file to
+// OfficeTrack's FTP import folder on the real vsftpd.
+func TestFTPDeliveryVsftpd(t *testing.T) {
+	fo, srv := transporttest.FTP(t)
+	srv.MkdirAll(t, "import")
+	e := newEnv(t, func(o *Options) {
+		o.Delivery = DeliveryFTP
+		o.FTP = ImportLayout{Connection: "officetrack-ftp", Folder: "import", Encoding: "windows-1252",
+			Columns: []ImportColumn{{"NumeroTarefa", "TaskNumber"}, {"Descricao", "Description"},
+				{"DataHora", "DueDateTime"}, {"Tecnico", "EmployeeNumber"}, {"Cliente", "CustomerName"}}}
+	})
+	e.job.openTransport = func(ctx context.Context, conn string) (transports.Transport, error) {
+		if conn != "officetrack-ftp" {
+			t.Errorf("connection %q", conn)
+		}
+		return ftp.New(ctx, fo)
+	}
+	rows := goodRows(3, 4100)
+	rows = append(rows, []any{4199, "Sem data", "amanhã", "T9", "X"})
+	data := xlsxRows(t, rows)
+	e.drop("tarefas-ftp.xlsx", data)
+	if err := e.run(); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(filepath.Join(srv.Dir, "import"))
+	if err != nil || len(ents) != 1 {
+		t.Fatalf("import folder: %v %v", ents, err)
+	}
+	name := ents[0].Name()
+	if !strings.HasPrefix(name, "tarefas-ftp-") || !strings.HasSuffix(name, ".csv") {
+		t.Fatalf("uploaded %q", name)
+	}
+	raw, _ := os.ReadFile(filepath.Join(srv.Dir, "import", name))
+	text, _ := charmap.Windows1252.NewDecoder().String(string(raw))
+	want := "NumeroTarefa;Descricao;DataHora;Tecnico;Cliente\r\n" +
+		"4100;Instalação 0;202611231400;T17;José da Conceição\r\n" +
+		"4101;Instalação 1;202611231400;T17;José da Conceição\r\n" +
+		"4102;Instalação 2;202611231400;T17;José da Conceição\r\n"
+	if text != want {
+		t.Fatalf("import file:\n%q\nwant\n%q", text, want)
+	}
+	if !e.exists("done/tarefas-ftp.xlsx.report.xlsx") {
+		t.Fatal("no report")
+	}
+	if e.fake.Calls("CreateOrUpdateTask") != 0 {
+		t.Fatal("ftp delivery used the web service")
+	}
+	// The loader takes the file away; the same sheet dropped again is a
+	// duplicate and is not uploaded again.
+	os.Remove(filepath.Join(srv.Dir, "import", name))
+	e.drop("tarefas-ftp-copia.xlsx", data)
+	if err := e.run(); err != nil {
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(srv.Dir, "import")); len(ents) != 0 {
+		t.Fatalf("duplicate uploaded: %v", ents)
+	}
+	if !e.exists("done/tarefas-ftp-copia.xlsx.report.txt") {
+		t.Fatal("no duplicate report")
+	}
+}
+
+// TestSFTPInbox takes sheets from a folder on the real OpenSSH sftp
+// server: the report is written back there, the source moved to done/ only
+// after it is settled, the Office lock file left alone.
+func TestSFTPInbox(t *testing.T) {
+	so, srv := transporttest.SFTP(t)
+	e := newEnv(t, func(o *Options) {
+		o.Inboxes = []Inbox{{Connection: "cliente-sftp", Folder: "entrada", Mapping: "tarefas"}}
+		o.MinAge = bridge.Duration{Duration: 300 * time.Millisecond}
+	})
+	e.job.openTransport = func(ctx context.Context, conn string) (transports.Transport, error) {
+		return sftp.New(ctx, so)
+	}
+	srv.WriteFile(t, "entrada/lote-sftp.xlsx", xlsxRows(t, goodRows(7, 8800)))
+	srv.WriteFile(t, "entrada/~$lote-sftp.xlsx", []byte("lock"))
+	if err := e.run(); err != nil {
+		t.Fatal(err)
+	}
+	if e.fake.TaskCount() != 7 {
+		t.Fatalf("%d tasks", e.fake.TaskCount())
+	}
+	for _, p := range []string{"entrada/done/lote-sftp.xlsx", "entrada/done/lote-sftp.xlsx.report.xlsx", "entrada/~$lote-sftp.xlsx"} {
+		if _, err := os.Stat(filepath.Join(srv.Dir, p)); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(srv.Dir, "entrada/lote-sftp.xlsx")); err == nil {
+		t.Error("source still in the inbox")
+	}
+	// The local copy in the data folder is gone.
+	left, _ := filepath.Glob(filepath.Join(e.data, "sheets", "tarefas", "inbox", "*", "*.xlsx"))
+	if len(left) != 0 {
+		t.Errorf("local copies left: %v", left)
+	}
+}

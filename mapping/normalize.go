@@ -1,0 +1,81 @@
+package mapping
+
+import (
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+)
+
+// NormalizeHeader reduces a header to what matters when matching columns:
+// lower case, no accents, no spaces or punctuation, the ordinal signs º ª °
+// dropped, and the words "de/da/do/dos/das" and "numero/num/no/nº/n" kept
+// only as "n". So "Nº OS", "N° da OS" and "numero os" all become "nos".
+func NormalizeHeader(s string) string {
+	words := headerWords(s)
+	var b strings.Builder
+	for _, w := range words {
+		b.WriteString(w)
+	}
+	return b.String()
+}
+
+var stopWords = map[string]bool{"de": true, "da": true, "do": true, "dos": true, "das": true, "del": true, "of": true, "the": true}
+
+var numberWords = map[string]bool{"n": true, "no": true, "nº": true, "n°": true, "num": true, "numero": true, "nro": true, "nr": true, "number": true, "nu": true}
+
+// headerWords splits a header into normalized words.
+func headerWords(s string) []string {
+	s = StripAccents(strings.ToLower(s))
+	var words []string
+	var cur strings.Builder
+	flush := func() {
+		if cur.Len() == 0 {
+			return
+		}
+		w := cur.String()
+		cur.Reset()
+		switch {
+		case stopWords[w]:
+		case numberWords[w]:
+			words = append(words, "n")
+		default:
+			words = append(words, w)
+		}
+	}
+	for _, r := range s {
+		switch {
+		case r == 'º' || r == '°' || r == 'ª':
+			// "nº" → "n": the sign ends the word.
+			flush()
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			cur.WriteRune(r)
+		default:
+			flush()
+		}
+	}
+	flush()
+	return words
+}
+
+// StripAccents removes diacritics: "Número" → "Numero".
+func StripAccents(s string) string {
+	isASCII := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			isASCII = false
+			break
+		}
+	}
+	if isASCII {
+		return s
+	}
+	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	out, _, err := transform.String(t, s)
+	if err != nil {
+		return s
+	}
+	return out
+}

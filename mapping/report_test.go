@@ -1,0 +1,162 @@
+package mapping
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/charmap"
+
+	"github.com/fieldbridge/fieldbridge/mapping/sheet"
+)
+
+// runFlow maps a sample sheet like the sheets flow does, rejecting rows
+// with problems and "sending" the others, then writes the report.
+func runFlow(t *testing.T, file, mappingName, reportPath, lang string) Summary {
+	t.Helper()
+	set := loadSamples(t)
+	m, _ := set.Get(mappingName)
+	r, err := Open(file, m, Options{Lang: lang})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var out Outcomes
+	for r.Next() {
+		if ps := r.Problems(); len(ps) > 0 {
+			out.Set(r.Record().Row, StatusRejected, RejectMessage(ps, lang))
+		} else {
+			out.Set(r.Record().Row, StatusSent, "")
+		}
+	}
+	if r.Err() != nil {
+		t.Fatal(r.Err())
+	}
+	sum, err := WriteReportFile(reportPath, ReportSpec{Source: r.File, Sheet: string(m.Sheet), HeaderRow: r.HeaderRow(),
+		Columns: r.Width(), Lang: lang, Outcome: out.Get})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+func TestXLSXReport(t *testing.T) {
+	dir := t.TempDir()
+	rep := filepath.Join(dir, "tarefas-com-erros.resultado.xlsx")
+	sum := runFlow(t, filepath.Join(sampleSheets, "tarefas-com-erros.xlsx"), "tarefas", rep, LangPT)
+	if sum.Sent != 2 || sum.Rejected != 9 || sum.Text != "2 enviadas, 9 rejeitadas" {
+		t.Errorf("summary %+v", sum)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("temporary files left: %v", entries)
+	}
+	f, err := excelize.OpenFile(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if l := f.GetSheetList(); len(l) != 1 || l[0] != "Tarefas" {
+		t.Errorf("sheets %v", l)
+	}
+	rows, err := f.GetRows("Tarefas")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same row numbers as the original: title in row 1, header in row 3.
+	if !strings.HasPrefix(rows[0][0], "Ordens de serviço") || rows[2][13] != "status" || rows[2][14] != "mensagem" {
+		t.Errorf("header rows: %q / %q", rows[0], rows[2])
+	}
+	if rows[3][0] != "240201" || rows[3][13] != "enviada" {
+		t.Errorf("row 4: %q", rows[3])
+	}
+	if rows[4][13] != "rejeitada" || !strings.HasPrefix(rows[4][14], "Linha 5, coluna A (Nº OS): está vazio") {
+		t.Errorf("row 5: %q", rows[4])
+	}
+	last := rows[len(rows)-1]
+	if last[0] != "2 enviadas, 9 rejeitadas" {
+		t.Errorf("summary row %q", last)
+	}
+	// Date cells keep their format; rejected rows are highlighted.
+	if v, _ := f.GetCellValue("Tarefas", "I4"); v != "08/03/2024 09:00" {
+		t.Errorf("I4 shows %q", v)
+	}
+	fill := func(cell string) string {
+		id, _ := f.GetCellStyle("Tarefas", cell)
+		st, _ := f.GetStyle(id)
+		if st == nil || len(st.Fill.Color) == 0 {
+			return ""
+		}
+		return st.Fill.Color[0]
+	}
+	if c := fill("B5"); c != "FFC7CE" {
+		t.Errorf("rejected row fill %q", c)
+	}
+	if c := fill("B4"); c != "" {
+		t.Errorf("sent row fill %q", c)
+	}
+}
+
+func TestCSVReportKeepsEncodingAndDelimiter(t *testing.T) {
+	dir := t.TempDir()
+	rep := filepath.Join(dir, "r.csv")
+	sum := runFlow(t, filepath.Join(sampleSheets, "tarefas-cp1252.csv"), "tarefas-csv", rep, LangES)
+	if sum.Text != "3 enviadas, 0 rechazadas" {
+		t.Errorf("summary %q", sum.Text)
+	}
+	raw, _ := os.ReadFile(rep)
+	text, err := charmap.Windows1252.NewDecoder().Bytes(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(text), "\r\n")
+	if !strings.HasPrefix(lines[0], "Nº OS;Cliente;") || !strings.HasSuffix(lines[0], ";estado;mensaje") {
+		t.Errorf("header %q", lines[0])
+	}
+	if !strings.Contains(lines[1], "José Conceição") || !strings.HasSuffix(lines[1], ";enviada;") {
+		t.Errorf("row %q", lines[1])
+	}
+	if !strings.Contains(string(text), "3 enviadas, 0 rechazadas") {
+		t.Error("no summary line")
+	}
+	// The report is itself a readable sheet with the same cells.
+	f, err := sheet.Open(rep, sheet.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if f.CSV.Encoding != sheet.EncWindows1252 || f.CSV.Delimiter != ';' {
+		t.Errorf("report read as %+v", f.CSV)
+	}
+}
+
+func TestReportBOMAndWidthPass(t *testing.T) {
+	src, err := sheet.Open(filepath.Join(sampleSheets, "tarefas-utf8bom.csv"), sheet.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var buf bytes.Buffer
+	sum, err := WriteReport(&buf, ReportSpec{Source: src, HeaderRow: 1, Lang: LangEN,
+		Outcome: func(row int) (Outcome, bool) {
+			if row == 3 {
+				return Outcome{StatusFailed, "OfficeTrack did not answer"}, true
+			}
+			return Outcome{}, false
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Text != "0 sent, 0 rejected, 1 failed" {
+		t.Errorf("summary %q", sum.Text)
+	}
+	if !bytes.HasPrefix(buf.Bytes(), []byte("\xef\xbb\xbfNº OS,")) {
+		t.Errorf("no BOM / wrong start: %q", buf.Bytes()[:20])
+	}
+	if !strings.Contains(buf.String(), ",failed,OfficeTrack did not answer\r\n") {
+		t.Errorf("report:\n%s", buf.String())
+	}
+}
