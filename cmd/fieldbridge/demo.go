@@ -19,7 +19,7 @@ var demoSteps = []demoStep{
 	// demoBoxSync,
 	// demoSheets,
 	// demoResults,
-	// demoViability,
+	demoViability,
 }
 
 // demoStep is one flow's part of the demo.

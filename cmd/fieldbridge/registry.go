@@ -1,6 +1,10 @@
 package main
 
-import "github.com/fieldbridge/fieldbridge/bridge"
+import (
+	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/boxsync"
+	"github.com/fieldbridge/fieldbridge/bridge/viability"
+)
 
 // registry lists every job kind and connection type this binary knows.
 // Each flow and each transport/connector adds ONE line here:
@@ -11,8 +15,10 @@ func registry() *bridge.Registry {
 	r := &bridge.Registry{Kinds: map[string]bridge.Kind{}, Conns: map[string]bridge.ConnType{}}
 
 	// Job kinds (bridge/<flow>).
+	r.AddKind(viability.Kind())
 
 	// Connection types (transports/<backend>, connectors/<system>).
+	r.AddConn(boxsync.OZmapConnType()) // also boxsync's: keep one
 
 	for _, k := range extraKinds {
 		r.AddKind(k)
