@@ -220,7 +220,7 @@ func TestOZmapFailuresAnswer503WithinDeadline(t *testing.T) {
 			if rp.Code != 503 || rp.Answer.Status != "unavailable" || !strings.Contains(rp.Answer.Message, "Tente novamente") {
 				t.Fatalf("%d %s", rp.Code, rp.Raw)
 			}
-			if took > deadline+200*time.Millisecond {
+			if took > deadline+600*time.Millisecond { // slack for a loaded machine; the fault lasts 5 s or forever
 				t.Fatalf("answered after %v; deadline %v", took, deadline)
 			}
 		})
@@ -256,7 +256,7 @@ func TestCacheAgainstOZmapFake(t *testing.T) {
 
 func TestSingleflightAgainstOZmapFake(t *testing.T) {
 	w := newWorld(t, func(o *Options) { o.Cache = false })
-	w.fake.SetLatency(200 * time.Millisecond)
+	w.fake.SetLatency(750 * time.Millisecond)
 	const n = 40
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -277,8 +277,8 @@ func TestSingleflightAgainstOZmapFake(t *testing.T) {
 	if statuses["found"] != n {
 		t.Fatalf("statuses %v", statuses)
 	}
-	// The questions arrive within a few ms; the first flight lasts 400 ms
-	// (two calls of 200 ms), so all of them share it.
+	// The questions arrive within a few ms; the first flight lasts 1.5 s
+	// (two calls of 750 ms), so all of them share it.
 	if p, f := w.fake.Calls("/poles"), w.fake.Calls("/ftth-viability/radius"); p != 1 || f != 1 {
 		t.Fatalf("%d concurrent identical questions: %d pole and %d feasibility calls, want 1 and 1", n, p, f)
 	}
