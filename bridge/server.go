@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -238,7 +239,18 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 
 // RunDaemon runs the engine's jobs and, unless [http] listen is "off", the
 // HTTP server, until ctx is done; then it stops both (see Engine.Run).
+//
+// Only one daemon may use a data folder: a second one fails with an error
+// wrapping ErrBusy.
 func RunDaemon(ctx context.Context, e *Engine) error {
+	unlock, err := lockFile(filepath.Join(e.cfg.DataDir, "locks", "daemon.lock"))
+	if err != nil {
+		if errors.Is(err, ErrBusy) {
+			return fmt.Errorf("another fieldbridge daemon already uses %s: %w", e.cfg.DataDir, ErrBusy)
+		}
+		return err
+	}
+	defer unlock()
 	var srvErr chan error
 	if e.cfg.HTTP.Listen != "off" {
 		s, err := NewServer(e)
@@ -262,7 +274,7 @@ func RunDaemon(ctx context.Context, e *Engine) error {
 		}()
 		ctx = sctx
 	}
-	err := e.Run(ctx)
+	err = e.Run(ctx)
 	if srvErr != nil {
 		if serr := <-srvErr; err == nil && serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 			err = serr

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/bridge/boxsync"
+	"github.com/fieldbridge/fieldbridge/bridge/fileconn"
 	"github.com/fieldbridge/fieldbridge/bridge/viability"
 )
 
@@ -18,6 +19,9 @@ func registry() *bridge.Registry {
 	r.AddKind(viability.Kind())
 
 	// Connection types (transports/<backend>, connectors/<system>).
+	for _, c := range fileconn.ConnTypes() { // local, ftp, ftps, sftp
+		r.AddConn(c)
+	}
 	r.AddConn(boxsync.OZmapConnType()) // also boxsync's: keep one
 
 	for _, k := range extraKinds {
