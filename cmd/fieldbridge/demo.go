@@ -19,6 +19,7 @@ var demoSteps = []demoStep{
 	demoBoxSync,
 	demoSheets,
 	demoResults,
+	demoViability,
 }
 
 // demoStep is one flow's part of the demo.

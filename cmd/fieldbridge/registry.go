@@ -6,6 +6,7 @@ import (
 	"github.com/fieldbridge/fieldbridge/bridge/fileconn"
 	"github.com/fieldbridge/fieldbridge/bridge/results"
 	"github.com/fieldbridge/fieldbridge/bridge/sheets"
+	"github.com/fieldbridge/fieldbridge/bridge/viability"
 )
 
 // registry lists every job kind and connection type this binary knows.
@@ -20,6 +21,7 @@ func registry() *bridge.Registry {
 	r.AddKind(boxsync.Kind())
 	r.AddKind(sheets.Kind())
 	r.AddKind(results.Kind())
+	r.AddKind(viability.Kind())
 
 	// Connection types (transports/<backend>, connectors/<system>).
 	for _, c := range fileconn.ConnTypes() { // local, ftp, ftps, sftp
