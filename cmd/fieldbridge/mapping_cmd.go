@@ -44,14 +44,15 @@ func runMapping(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, mappingUsage)
+		fmt.Fprint(stderr, mappingUsage)
 		return 0
 	}
 	fmt.Fprintf(stderr, "fieldbridge mapping: unknown subcommand %q\n%s", args[0], mappingUsage)
 	return 2
 }
 
-const mappingUsage = `usage:
+const mappingUsage = `Usage: fieldbridge mapping check | init | targets
+
   fieldbridge mapping check [-dir DIR] [-mapping NAME|FILE.toml] [-lang pt-BR|es|en] [-rows N] FILE
       show how the first rows of FILE map and every problem; nothing is sent
   fieldbridge mapping init [-target officetrack-task|officetrack-poi] [-sheet S] [-name N] [-o OUT.toml] FILE
