@@ -698,8 +698,10 @@ func reportUnknown(md toml.MetaData, fields map[string]toml.Primitive, raw map[s
 		if base == "" && (rel[0] == "connections" || rel[0] == "job") || ps.failed[joinPath(base, rel[0])] {
 			continue
 		}
-		undecoded[rel.String()] = true
-		rels = append(rels, rel)
+		if !undecoded[rel.String()] { // Undecoded names a key once per array element
+			undecoded[rel.String()] = true
+			rels = append(rels, rel)
+		}
 	}
 	for _, rel := range rels {
 		parentUnknown := false
