@@ -545,40 +545,20 @@ func addOptionErrors(err error, kl keyLines, base, w string, ps *problems) {
 	}
 }
 
-// lineOfMentionedKey finds the first key of the table base named in msg.
+// lineOfMentionedKey finds the line of the option an error is about, by
+// the convention "key: what is wrong" (also "a, b: ..." or "a or b: ...":
+// the first of those keys that is written in the table). 0 when none is.
 func lineOfMentionedKey(msg string, kl keyLines, base string) int {
-	best, bestAt := 0, len(msg)+1
-	for path, line := range kl {
-		if !strings.HasPrefix(path, base+".") {
-			continue
-		}
-		key := path[len(base)+1:]
-		at := indexWord(msg, key)
-		if at >= 0 && (at < bestAt || (at == bestAt && line > best)) {
-			best, bestAt = line, at
+	head, _, ok := strings.Cut(msg, ": ")
+	if !ok {
+		return 0
+	}
+	for _, tok := range strings.FieldsFunc(head, func(r rune) bool { return r == ' ' || r == ',' || r == '"' || r == '\'' }) {
+		if l, ok := kl[base+"."+tok]; ok {
+			return l
 		}
 	}
-	return best
-}
-
-func indexWord(s, w string) int {
-	for off := 0; ; {
-		i := strings.Index(s[off:], w)
-		if i < 0 {
-			return -1
-		}
-		i += off
-		before := i == 0 || !isWordByte(s[i-1])
-		after := i+len(w) == len(s) || !isWordByte(s[i+len(w)])
-		if before && after {
-			return i
-		}
-		off = i + 1
-	}
-}
-
-func isWordByte(c byte) bool {
-	return c == '_' || c == '.' || c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	return 0
 }
 
 // decodeFields decodes a table field by field into the struct ptr points

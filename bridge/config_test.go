@@ -51,7 +51,7 @@ func testRegistry() *Registry {
 						}
 					}
 					if opts.Limit < 0 {
-						errs = append(errs, errors.New("limit must not be negative"))
+						errs = append(errs, errors.New("limit: must not be negative"))
 					}
 					return nopJob{}, errors.Join(errs...)
 				},
@@ -340,14 +340,14 @@ limit = "ten"
 		{26, `name "y z"`},
 		{29, `timezone "Nowhere/City"`},
 		{31, `set schedule or interval, not both`},
-		{32, `limit must not be negative`},
+		{32, `limit: must not be negative`},
 		{38, `job "t": limit: incompatible types`},
 	})
 }
 
 func TestConfigKindErrorLine(t *testing.T) {
-	// A plain error (not an OptionError) from New is placed on the line of
-	// the key it mentions.
+	// A plain error (not an OptionError) from New that starts with a key
+	// ("limit: ...") is placed on that key's line.
 	_, ce := parse(t, `[connections.f]
 type = "ftp"
 host = "h"
@@ -358,7 +358,7 @@ connection = "f"
 
 limit = -5
 `)
-	wantProblems(t, ce, []pw{{9, "limit must not be negative"}})
+	wantProblems(t, ce, []pw{{9, "limit: must not be negative"}})
 }
 
 func TestConfigSyntaxError(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -187,15 +188,23 @@ func (e *Engine) Metrics() *Metrics { return e.metrics }
 // Config returns the engine's configuration.
 func (e *Engine) Config() *Config { return e.cfg }
 
-// Close closes the ledger if the engine opened it.
+// Close closes the jobs that implement io.Closer (e.g. to flush a log),
+// then the ledger if the engine opened it.
 func (e *Engine) Close() error {
-	var err error
+	var errs []error
 	e.closeOnce.Do(func() {
+		for _, js := range e.jobs {
+			if c, ok := js.job.(io.Closer); ok {
+				if err := c.Close(); err != nil {
+					errs = append(errs, fmt.Errorf("job %q: %w", js.cfg.Spec.Name, err))
+				}
+			}
+		}
 		if e.ownsLed && e.ledger != nil {
-			err = e.ledger.Close()
+			errs = append(errs, e.ledger.Close())
 		}
 	})
-	return err
+	return errors.Join(errs...)
 }
 
 // Ready reports whether Run has started every job's triggers.
@@ -275,7 +284,8 @@ func (e *Engine) execute(ctx context.Context, js *jobState, full bool, reason st
 		run.Outcome = ledger.OutcomePartial
 	case runErr == nil:
 		run.Outcome = ledger.OutcomeOK
-	case ctx.Err() != nil && errors.Is(runErr, ctx.Err()):
+	case ctx.Err() != nil:
+		// Stopped by shutdown (whatever error the interruption surfaced as).
 		run.Outcome = ledger.OutcomeStopped
 	default:
 		run.Outcome = ledger.OutcomeFailed
@@ -306,6 +316,12 @@ func (e *Engine) execute(ctx context.Context, js *jobState, full bool, reason st
 	problems := rc.Problems()
 	for i := range problems {
 		problems[i].Message = e.scrub(problems[i].Message)
+		if i < 20 {
+			log.Warn("problem", "item", problems[i].Item, "problem", problems[i].Message)
+		}
+	}
+	if len(problems) > 20 {
+		log.Warn("more problems not logged", "count", len(problems)-20)
 	}
 	return &RunReport{Run: run, Problems: problems, Err: runErr}, nil
 }
@@ -543,8 +559,9 @@ func (e *Engine) cronLoop(ctx context.Context, js *jobState) {
 			t.Stop()
 			return
 		case <-t.C:
-			// Timers may fire a little early relative to e.now; wait for it.
-			for d := next.Sub(e.now()); d > 0; d = next.Sub(e.now()) {
+			// Timers may fire a little early relative to the wall clock;
+			// a run must start at or after its fire time (catch-up compares).
+			if d := next.Sub(e.now()); d > 0 && d < time.Second {
 				time.Sleep(d)
 			}
 			js.trigger("schedule")
@@ -567,13 +584,25 @@ func (e *Engine) startWatch(ctx context.Context, js *jobState, w Watcher, wg *sy
 		e.log.Warn("folder events unavailable; rescanning only", "job", name, "err", err)
 		fw = nil
 	}
-	if fw != nil {
+	watched := map[string]bool{}
+	addWatches := func(warn bool) {
+		if fw == nil {
+			return
+		}
 		for _, d := range w.WatchDirs() {
-			if err := fw.Add(d); err != nil {
-				e.log.Warn("cannot watch folder; rescanning only", "job", name, "dir", d, "err", err)
+			if watched[d] {
+				continue
 			}
+			if err := fw.Add(d); err != nil {
+				if warn {
+					e.log.Warn("cannot watch folder yet; rescanning it, and retrying the watch at each rescan", "job", name, "dir", d, "err", err)
+				}
+				continue
+			}
+			watched[d] = true
 		}
 	}
+	addWatches(true)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -609,6 +638,11 @@ func (e *Engine) startWatch(ctx context.Context, js *jobState, w Watcher, wg *sy
 				if ev.Op == fsnotify.Chmod {
 					continue
 				}
+				if ev.Op.Has(fsnotify.Remove) || ev.Op.Has(fsnotify.Rename) {
+					if watched[ev.Name] { // the folder itself: watch again once it is back
+						watched[ev.Name] = false
+					}
+				}
 				if quiet == nil {
 					quiet = time.NewTimer(e.debounce)
 				} else {
@@ -625,6 +659,7 @@ func (e *Engine) startWatch(ctx context.Context, js *jobState, w Watcher, wg *sy
 				quietC = nil
 				js.trigger("watch")
 			case <-rescan.C:
+				addWatches(false) // folders the job created meanwhile
 				js.state.Lock()
 				js.next = e.now().Add(every)
 				js.state.Unlock()
@@ -644,6 +679,8 @@ type JobStatus struct {
 	Running bool
 	Next    time.Time
 	Last    *ledger.Run
+	// Summary is the job's own line (jobs implementing Summarizer).
+	Summary string
 }
 
 // Status lists every job with its trigger, last run and next fire time.
@@ -657,6 +694,9 @@ func (e *Engine) Status(ctx context.Context) []JobStatus {
 		js.state.Unlock()
 		if r, err := e.ledger.LastRun(ctx, s.Name); err == nil {
 			s.Last = &r
+		}
+		if sm, ok := js.job.(Summarizer); ok {
+			s.Summary = sm.StatusSummary()
 		}
 		out = append(out, s)
 	}

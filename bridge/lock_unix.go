@@ -13,11 +13,16 @@ import (
 // lockJob takes the job's lock file in dataDir/locks, so that a job never
 // runs twice at once even across processes (the daemon and `once`).
 func lockJob(dataDir, job string) (unlock func(), err error) {
-	dir := filepath.Join(dataDir, "locks")
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	return lockFile(filepath.Join(dataDir, "locks", job+".lock"))
+}
+
+// lockFile takes an exclusive flock on path (created if needed) without
+// waiting; a lock held elsewhere gives ErrBusy.
+func lockFile(path string) (unlock func(), err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(dir, job+".lock"), os.O_CREATE|os.O_RDWR, 0o640)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o640)
 	if err != nil {
 		return nil, err
 	}

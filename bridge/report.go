@@ -20,6 +20,9 @@ var reportWords = map[string]map[string]string{
 		"ok": "ok", "partial": "partial (some items failed)", "failed": "failed", "stopped": "stopped (resumes on the next run)", "running": "running"},
 }
 
+// maxReportProblems bounds the problems a printed report lists.
+const maxReportProblems = 100
+
 // WriteReport prints a run report for a person, in lang ("pt-BR", "es",
 // "en"; others fall back to pt-BR) with times in loc.
 func WriteReport(w io.Writer, r *RunReport, lang string, loc *time.Location) {
@@ -45,13 +48,20 @@ func WriteReport(w io.Writer, r *RunReport, lang string, loc *time.Location) {
 	fmt.Fprintf(w, "%s: %s\n", words["counts"], counts)
 	if len(r.Problems) > 0 {
 		fmt.Fprintf(w, "%s (%d):\n", words["problems"], len(r.Problems))
-		for _, p := range r.Problems {
+		shown := r.Problems
+		if len(shown) > maxReportProblems {
+			shown = shown[:maxReportProblems]
+		}
+		for _, p := range shown {
 			item := p.Item
 			if item != "" {
 				item += ": "
 			}
 			fmt.Fprintf(w, "  - %s%s\n", item, strings.ReplaceAll(p.Message, "\n", "\n    "))
 		}
+	}
+	if len(r.Problems) > maxReportProblems {
+		fmt.Fprintf(w, "  … +%d\n", len(r.Problems)-maxReportProblems)
 	}
 	if r.Err != nil {
 		fmt.Fprintf(w, "%s: %s\n", words["error"], r.Run.Message)

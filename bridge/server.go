@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -219,6 +220,7 @@ var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
 {{range .Jobs}}<tr><td>{{.Name}}{{if not .Enabled}} (disabled){{end}}</td><td>{{.Kind}}</td><td>{{.Trigger}}</td>
 <td>{{if .Running}}<span class="running">running</span>{{else}}{{when .Next $.Loc}}{{end}}</td>
 {{with .Last}}<td>#{{.ID}} {{when .Started $.Loc}}</td><td class="{{.Outcome}}">{{.Outcome}}</td><td>{{.Message}}</td>{{else}}<td>never</td><td></td><td></td>{{end}}</tr>
+{{if .Summary}}<tr><td></td><td colspan="6">{{.Summary}}</td></tr>{{end}}
 {{end}}</table></body></html>
 `))
 
@@ -237,7 +239,18 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 
 // RunDaemon runs the engine's jobs and, unless [http] listen is "off", the
 // HTTP server, until ctx is done; then it stops both (see Engine.Run).
+//
+// Only one daemon may use a data folder: a second one fails with an error
+// wrapping ErrBusy.
 func RunDaemon(ctx context.Context, e *Engine) error {
+	unlock, err := lockFile(filepath.Join(e.cfg.DataDir, "locks", "daemon.lock"))
+	if err != nil {
+		if errors.Is(err, ErrBusy) {
+			return fmt.Errorf("another fieldbridge daemon already uses %s: %w", e.cfg.DataDir, ErrBusy)
+		}
+		return err
+	}
+	defer unlock()
 	var srvErr chan error
 	if e.cfg.HTTP.Listen != "off" {
 		s, err := NewServer(e)
@@ -261,7 +274,7 @@ func RunDaemon(ctx context.Context, e *Engine) error {
 		}()
 		ctx = sctx
 	}
-	err := e.Run(ctx)
+	err = e.Run(ctx)
 	if srvErr != nil {
 		if serr := <-srvErr; err == nil && serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 			err = serr

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -150,6 +151,10 @@ func TestRunDaemonStops(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- RunDaemon(ctx, te.Engine) }()
 	waitFor(t, "ready", te.Ready)
+	// A second daemon on the same data folder refuses to start.
+	if err := RunDaemon(context.Background(), te.Engine); !errors.Is(err, ErrBusy) {
+		t.Fatalf("second daemon: %v", err)
+	}
 	cancel()
 	select {
 	case err := <-done:

@@ -139,6 +139,33 @@ func (l *SQLite) Ping(ctx context.Context) error {
 	return nil
 }
 
+// IntegrityCheck runs SQLite's integrity check and returns an error
+// listing what it found wrong.
+func (l *SQLite) IntegrityCheck(ctx context.Context) error {
+	rows, err := l.r.QueryContext(ctx, `PRAGMA integrity_check`)
+	if err != nil {
+		return fmt.Errorf("ledger: integrity check: %w", err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return fmt.Errorf("ledger: integrity check: %w", err)
+		}
+		if s != "ok" {
+			problems = append(problems, s)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("ledger: integrity check: %w", err)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("ledger: %s is damaged: %s", l.path, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
 // Close closes the database, checkpointing the write-ahead log.
 func (l *SQLite) Close() error {
 	var errs []error

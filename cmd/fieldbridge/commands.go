@@ -156,6 +156,9 @@ func cmdCheck(ctx context.Context, a *app, args []string) int {
 		if j.Spec.Enabled != nil && !*j.Spec.Enabled {
 			state = " (disabled)"
 		}
+		if len(trig) == 0 {
+			trig = append(trig, "on its own trigger or with once")
+		}
 		fmt.Fprintf(a.stdout, "  job %-24s %-22s %s%s\n", j.Spec.Name, j.Kind.Name, strings.Join(trig, ", "), state)
 	}
 	for _, c := range cfg.Conns {
