@@ -284,7 +284,7 @@ func writeTemp(ctx context.Context, r *os.Root, n string, src io.Reader, modTime
 		}
 	}()
 	h := transports.NewHashingReader(transports.CtxReader(ctx, src))
-	if _, err = io.CopyBuffer(file, struct{ io.Reader }{h}, make([]byte, transports.BufferSize)); err != nil {
+	if _, err = h.WriteTo(file); err != nil {
 		return "", 0, "", fmt.Errorf("write %s: %w", n, err)
 	}
 	if err = file.Sync(); err != nil {
