@@ -51,7 +51,7 @@ func runMapping(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-const mappingUsage = `Usage: fieldbridge mapping check|init|targets [flags] [FILE]
+const mappingUsage = `Usage: fieldbridge mapping check | init | targets
 
   fieldbridge mapping check [-dir DIR] [-mapping NAME|FILE.toml] [-lang pt-BR|es|en] [-rows N] FILE
       show how the first rows of FILE map and every problem; nothing is sent
