@@ -878,7 +878,12 @@ func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date190
 		if f.typ == Date {
 			t = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
 		}
-		out, num = t.Format(m.layout), float64(t.Unix())
+		if m.datef != nil {
+			out = m.datef.format(t)
+		} else {
+			out = t.Format(m.layout)
+		}
+		num = float64(t.Unix())
 	case LatLng:
 		var lat, lng float64
 		var err error
