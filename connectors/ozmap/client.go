@@ -47,13 +47,7 @@ type APIError struct {
 	Message string
 }
 
-func (e *APIError) Error() string {
-	msg := fmt.Sprintf("ozmap: %s: HTTP %d %s", e.Op, e.Status, http.StatusText(e.Status))
-	if e.Message != "" {
-		msg += ": " + e.Message
-	}
-	return msg
-}
+func (e *APIError) Error() string { return httpapi.ErrorText("ozmap", e.Op, e.Status, e.Message) }
 
 // Unwrap lets errors.Is match ErrUnauthorized, ErrForbidden and ErrNotFound.
 func (e *APIError) Unwrap() error {
@@ -70,7 +64,7 @@ func (e *APIError) Unwrap() error {
 
 // Temporary reports whether the call may succeed when retried (429, 5xx).
 func (e *APIError) Temporary() bool {
-	return e.Status == http.StatusTooManyRequests || e.Status >= 500
+	return httpapi.TemporaryStatus(e.Status)
 }
 
 // Options configure a Client. The zero value of every field but BaseURL and

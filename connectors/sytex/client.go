@@ -61,13 +61,7 @@ type APIError struct {
 	Fields map[string][]string
 }
 
-func (e *APIError) Error() string {
-	msg := fmt.Sprintf("sytex: %s: HTTP %d %s", e.Op, e.Status, http.StatusText(e.Status))
-	if e.Message != "" {
-		msg += ": " + e.Message
-	}
-	return msg
-}
+func (e *APIError) Error() string { return httpapi.ErrorText("sytex", e.Op, e.Status, e.Message) }
 
 // Unwrap maps the status to a sentinel error.
 func (e *APIError) Unwrap() error {
@@ -86,7 +80,7 @@ func (e *APIError) Unwrap() error {
 
 // Temporary reports whether a retry may succeed (429, 5xx).
 func (e *APIError) Temporary() bool {
-	return e.Status == http.StatusTooManyRequests || e.Status >= 500
+	return httpapi.TemporaryStatus(e.Status)
 }
 
 // Defaults.

@@ -140,6 +140,22 @@ func ReadLimited(r io.Reader, limit int64) ([]byte, error) {
 	return b, nil
 }
 
+// ErrorText is the message of a connector's API error:
+// "<name>: <op>: HTTP <status> <status text>[: <message>]".
+func ErrorText(name, op string, status int, message string) string {
+	msg := fmt.Sprintf("%s: %s: HTTP %d %s", name, op, status, http.StatusText(status))
+	if message != "" {
+		msg += ": " + message
+	}
+	return msg
+}
+
+// TemporaryStatus reports whether an answer with status may be followed
+// by a success when the call is retried (429 and 5xx).
+func TemporaryStatus(status int) bool {
+	return status == http.StatusTooManyRequests || status >= 500
+}
+
 // Snippet returns an error body as a short readable message: trimmed and
 // cut to 300 bytes.
 func Snippet(b []byte) string {

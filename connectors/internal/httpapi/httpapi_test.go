@@ -364,3 +364,17 @@ func TestSnippet(t *testing.T) {
 		t.Fatalf("Snippet(400) = %q", got)
 	}
 }
+
+func TestErrorTextAndTemporaryStatus(t *testing.T) {
+	if got := ErrorText("svc", "GET /x", 404, ""); got != "svc: GET /x: HTTP 404 Not Found" {
+		t.Errorf("ErrorText = %q", got)
+	}
+	if got := ErrorText("svc", "GET /x", 503, "down"); got != "svc: GET /x: HTTP 503 Service Unavailable: down" {
+		t.Errorf("ErrorText = %q", got)
+	}
+	for status, want := range map[int]bool{200: false, 400: false, 401: false, 404: false, 429: true, 500: true, 502: true, 503: true} {
+		if TemporaryStatus(status) != want {
+			t.Errorf("TemporaryStatus(%d) = %v", status, !want)
+		}
+	}
+}
