@@ -106,10 +106,8 @@ func DefaultOptions() Options {
 // each naming its option key.
 func (o Options) Check() error {
 	var errs []error
-	if o.BaseURL == "" {
-		errs = append(errs, errors.New("base_url: missing (e.g. https://acme.ozmap.com.br:9994/api/v2)"))
-	} else if u, err := url.Parse(o.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("base_url: %q is not an http(s) URL (e.g. https://acme.ozmap.com.br:9994/api/v2)", o.BaseURL))
+	if err := httpapi.CheckURL("base_url", o.BaseURL, "https://acme.ozmap.com.br:9994/api/v2"); err != nil {
+		errs = append(errs, err)
 	}
 	if o.Key == "" && (o.Login == "" || o.Password == "") {
 		errs = append(errs, errors.New("key: missing (set key, or login and password)"))

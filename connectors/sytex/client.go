@@ -139,10 +139,8 @@ func DefaultOptions() Options {
 // Check validates o without I/O, returning every problem, joined.
 func (o Options) Check() error {
 	var errs []error
-	if o.BaseURL == "" {
-		errs = append(errs, errors.New("base_url: missing (e.g. https://app.sytex.io)"))
-	} else if u, err := url.Parse(o.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("base_url: %q is not an http(s) URL (e.g. https://app.sytex.io)", o.BaseURL))
+	if err := httpapi.CheckURL("base_url", o.BaseURL, "https://app.sytex.io"); err != nil {
+		errs = append(errs, err)
 	}
 	if o.Token == "" {
 		errs = append(errs, errors.New("token: missing (a Sytex user's API token)"))

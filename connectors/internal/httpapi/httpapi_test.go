@@ -378,3 +378,19 @@ func TestErrorTextAndTemporaryStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckURL(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"https://x.example/api", ""},
+		{"http://127.0.0.1:8080", ""},
+		{"", "base_url: missing (e.g. https://e.g)"},
+		{"ftp://x", `base_url: "ftp://x" is not an http(s) URL (e.g. https://e.g)`},
+		{"x.example", `base_url: "x.example" is not an http(s) URL (e.g. https://e.g)`},
+		{"https://", `base_url: "https://" is not an http(s) URL (e.g. https://e.g)`},
+	} {
+		err := CheckURL("base_url", tc.in, "https://e.g")
+		if (err == nil && tc.want != "") || (err != nil && err.Error() != tc.want) {
+			t.Errorf("CheckURL(%q) = %v, want %q", tc.in, err, tc.want)
+		}
+	}
+}

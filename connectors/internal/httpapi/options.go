@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 )
@@ -97,6 +98,18 @@ func (o Options) Check() []error {
 		}
 	}
 	return errs
+}
+
+// CheckURL validates the http(s) URL v of option key, nil when it is
+// one; the error names key and shows example.
+func CheckURL(key, v, example string) error {
+	if v == "" {
+		return fmt.Errorf("%s: missing (e.g. %s)", key, example)
+	}
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s: %q is not an http(s) URL (e.g. %s)", key, v, example)
+	}
+	return nil
 }
 
 // TLSConfig returns the TLS configuration o asks for: nil when neither
