@@ -69,6 +69,9 @@ func runMappingCheck(args []string, stdout, stderr io.Writer) int {
 	lang := fs.String("lang", "pt-BR", "language of messages: pt-BR, es, en")
 	rows := fs.Int("rows", 3, "mapped rows to show")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() != 1 {
@@ -110,6 +113,9 @@ func runMappingInit(args []string, stdout, stderr io.Writer) int {
 	name := fs.String("name", "", "mapping name (default from the file name)")
 	out := fs.String("o", "", "write the draft to this file instead of the standard output (refuses to overwrite)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() != 1 {
