@@ -156,11 +156,7 @@ func New(o Options) (*Client, error) {
 			return nil, err
 		}
 	}
-	log := o.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Client{o: o, base: base, api: o.Client("ozmap", hc), retry: o.Retry("ozmap", log), token: o.Key}, nil
+	return &Client{o: o, base: base, api: o.Client("ozmap", hc), retry: o.Retry("ozmap", o.Log), token: o.Key}, nil
 }
 
 // Options returns the client's options with defaults filled in.
