@@ -636,7 +636,7 @@ func fieldIndex(t reflect.Type) map[string][]int {
 	out := map[string][]int{}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if f.Anonymous && f.Tag.Get("toml") == "" && f.Type.Kind() == reflect.Struct {
+		if flattened(f) {
 			for k, idx := range fieldIndex(f.Type) {
 				if _, dup := out[k]; !dup {
 					out[k] = append([]int{i}, idx...)
@@ -921,6 +921,12 @@ func tomlName(f reflect.StructField) string {
 
 func isSecret(f reflect.StructField) bool { return f.Tag.Get("secret") == "true" }
 
+// flattened reports whether f is an untagged embedded struct, whose keys
+// stand in the table of the struct embedding it (as BurntSushi/toml does).
+func flattened(f reflect.StructField) bool {
+	return f.Anonymous && f.Tag.Get("toml") == "" && f.Type.Kind() == reflect.Struct
+}
+
 // expandStruct replaces ${VAR} in every string option, and file:/path in
 // secret ones, reporting missing variables and unreadable files.
 func expandStruct(v reflect.Value, prefix string, cfg *Config, kl keyLines, base string, ps *problems) {
@@ -930,6 +936,10 @@ func expandStruct(v reflect.Value, prefix string, cfg *Config, kl keyLines, base
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
+		if flattened(f) {
+			expandStruct(v.Field(i), prefix, cfg, kl, base, ps)
+			continue
+		}
 		name := tomlName(f)
 		if name == "" {
 			continue
@@ -1011,6 +1021,10 @@ func checkRequired(v reflect.Value, prefix string, kl keyLines, base, w string, 
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
+		if flattened(f) {
+			checkRequired(v.Field(i), prefix, kl, base, w, ps)
+			continue
+		}
 		name := tomlName(f)
 		if name == "" {
 			continue
@@ -1108,6 +1122,16 @@ func redactValue(v reflect.Value) any {
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
+		if flattened(f) {
+			if m, ok := redactValue(v.Field(i)).(map[string]any); ok {
+				for k, r := range m {
+					if _, dup := out[k]; !dup {
+						out[k] = r
+					}
+				}
+			}
+			continue
+		}
 		name := tomlName(f)
 		if name == "" {
 			continue
