@@ -19,6 +19,15 @@
 // with the same atomic, size-checked Write. Duration is the options' text
 // duration type. transports/transporttest has the real test servers and a
 // conformance suite every backend passes.
+//
+// The backends share their protocol-independent logic through this
+// package: CleanFilePath and CleanRenamePaths check their arguments; Place
+// applies the overwrite policy; the server backends (FTP, SFTP) upload
+// with AtomicWrite (temporary name, size checks, placing, clean-up)
+// driven by an Uploader (retries that rewind an io.Seeker, removal of
+// what a broken connection left), list with Walk, and check and default
+// their options with CheckServer, CheckRoot, CheckDurations, RetryPolicy,
+// HostPort and ServerURL.
 package transports
 
 import (
