@@ -433,3 +433,37 @@ func TestServiceDownFileWaits(t *testing.T) {
 		t.Fatalf("%d tasks", e.fake.TaskCount())
 	}
 }
+
+// TestRecoverSettledRecord: a crash between moving a sheet to done/ and
+// recording it leaves the record "processing"; the next run completes it,
+// so a later copy of the sheet is still known as a duplicate.
+func TestRecoverSettledRecord(t *testing.T) {
+	e := newEnv(t, nil)
+	data := xlsxRows(t, goodRows(3, 50))
+	e.drop("tarefas-r.xlsx", data)
+	if err := e.run(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rec, err := e.l.FileByName(ctx, "tarefas", e.inbox, "tarefas-r.xlsx")
+	if err != nil || rec.State != ledger.FileDone {
+		t.Fatalf("%+v %v", rec, err)
+	}
+	rec.State = ledger.FileProcessing // as if killed before the record
+	if err := e.l.PutFile(ctx, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.run(); err != nil {
+		t.Fatal(err)
+	}
+	if rec, _ = e.l.FileByName(ctx, "tarefas", e.inbox, "tarefas-r.xlsx"); rec.State != ledger.FileDone {
+		t.Fatalf("record not recovered: %+v", rec)
+	}
+	e.drop("tarefas-r-copia.xlsx", data)
+	if err := e.run(); err != nil {
+		t.Fatal(err)
+	}
+	if !e.exists("done/tarefas-r-copia.xlsx.report.txt") {
+		t.Fatal("copy not reported as a duplicate")
+	}
+}
