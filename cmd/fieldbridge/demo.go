@@ -16,7 +16,7 @@ import (
 // demoSteps is what `fieldbridge demo` plays, in order. Each flow adds its
 // step in its own file cmd/fieldbridge/demo_<flow>.go and ONE line here.
 var demoSteps = []demoStep{
-	// demoBoxSync,
+	demoBoxSync,
 	demoSheets,
 	// demoResults,
 	// demoViability,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/boxsync"
 	"github.com/fieldbridge/fieldbridge/bridge/fileconn"
 	"github.com/fieldbridge/fieldbridge/bridge/sheets"
 )
@@ -15,12 +16,15 @@ func registry() *bridge.Registry {
 	r := &bridge.Registry{Kinds: map[string]bridge.Kind{}, Conns: map[string]bridge.ConnType{}}
 
 	// Job kinds (bridge/<flow>).
+	r.AddKind(boxsync.Kind())
 	r.AddKind(sheets.Kind())
 
 	// Connection types (transports/<backend>, connectors/<system>).
 	for _, c := range fileconn.ConnTypes() { // local, ftp, ftps, sftp
 		r.AddConn(c)
 	}
+	r.AddConn(boxsync.OZmapConnType()) // connectors/ozmap (also used by fortics-viability)
+	r.AddConn(boxsync.SytexConnType())
 	r.AddConn(sheets.ConnType()) // "officetrack" (web-service account)
 
 	for _, k := range extraKinds {
