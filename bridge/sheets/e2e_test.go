@@ -467,3 +467,19 @@ func TestRecoverSettledRecord(t *testing.T) {
 		t.Fatal("copy not reported as a duplicate")
 	}
 }
+
+func TestNoMappingFits(t *testing.T) {
+	e := newEnv(t, nil)
+	e.drop("planilha.csv", []byte("Fruta;Preço\r\nBanana;3,50\r\n"))
+	if err := e.run(); err != nil {
+		t.Fatal(err)
+	}
+	if !e.exists("failed/planilha.csv") {
+		t.Fatal("a sheet no mapping fits should fail")
+	}
+	rep := e.read("failed/planilha.csv.report.txt")
+	t.Logf("report:\n%s", rep)
+	if !strings.Contains(rep, "planilha.csv") || e.fake.Calls("CreateOrUpdateTask") != 0 {
+		t.Fatalf("report: %s", rep)
+	}
+}
