@@ -123,3 +123,26 @@ var (
 	// file, permission denied, authentication failed, host key mismatch).
 	ErrPermanent = errors.New("permanent error")
 )
+
+// SkipFunc is told about an entry that List leaves out because of its
+// name: its path (relative to the listed folder, as FileInfo.Path would
+// be) and why (an error wrapping ErrUnsafeName).
+type SkipFunc func(path string, reason error)
+
+type skipKey struct{}
+
+// WithSkipFunc returns a context under which List calls fn for every entry
+// it leaves out because its name is unsafe, so that a flow can report
+// files it will never take instead of ignoring them silently. A backend
+// that retries a listing may report an entry more than once.
+func WithSkipFunc(ctx context.Context, fn SkipFunc) context.Context {
+	return context.WithValue(ctx, skipKey{}, fn)
+}
+
+// Skipped is called by backends' List for each entry left out because of
+// its name; it does nothing unless ctx carries a SkipFunc.
+func Skipped(ctx context.Context, path string, reason error) {
+	if fn, ok := ctx.Value(skipKey{}).(SkipFunc); ok && fn != nil {
+		fn(path, reason)
+	}
+}

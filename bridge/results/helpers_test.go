@@ -28,7 +28,7 @@ type fixture struct {
 	run       int64
 }
 
-func openLedger(t *testing.T, dir string) ledger.Ledger {
+func openLedger(t testing.TB, dir string) ledger.Ledger {
 	t.Helper()
 	l, err := ledger.OpenSQLite(context.Background(), filepath.Join(dir, "ledger.db"))
 	if err != nil {
@@ -38,7 +38,7 @@ func openLedger(t *testing.T, dir string) ledger.Ledger {
 	return l
 }
 
-func localT(t *testing.T, dir string) transports.Transport {
+func localT(t testing.TB, dir string) transports.Transport {
 	t.Helper()
 	fs, err := local.New(context.Background(), local.Options{Root: dir})
 	if err != nil {
@@ -47,7 +47,7 @@ func localT(t *testing.T, dir string) transports.Transport {
 	return fs
 }
 
-func testLog(t *testing.T) *slog.Logger {
+func testLog(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -56,7 +56,7 @@ func testLog(t *testing.T) *slog.Logger {
 
 // newFixture builds a job from opts (Source/Target names are set when
 // empty) with the given source transport (nil: none) and a local target.
-func newFixture(t *testing.T, l ledger.Ledger, opts Options, source transports.Transport, targetDir string) *fixture {
+func newFixture(t testing.TB, l ledger.Ledger, opts Options, source transports.Transport, targetDir string) *fixture {
 	t.Helper()
 	if l == nil {
 		l = openLedger(t, t.TempDir())
@@ -81,7 +81,7 @@ func newFixture(t *testing.T, l ledger.Ledger, opts Options, source transports.T
 }
 
 // poll runs the job once and returns its run context.
-func (f *fixture) poll(t *testing.T) *bridge.RunContext {
+func (f *fixture) poll(t testing.TB) *bridge.RunContext {
 	t.Helper()
 	ctx := context.Background()
 	run, err := f.ledger.BeginRun(ctx, "results", f.job.now())
@@ -98,7 +98,7 @@ func (f *fixture) poll(t *testing.T) *bridge.RunContext {
 
 // tree lists the regular files under dir (slash paths) with their
 // contents, skipping nothing: a leftover temporary file shows up too.
-func tree(t *testing.T, dir string) map[string]string {
+func tree(t testing.TB, dir string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
@@ -131,7 +131,7 @@ func keys(m map[string]string) []string {
 	return out
 }
 
-func writeFile(t *testing.T, dir, rel, content string) {
+func writeFile(t testing.TB, dir, rel, content string) {
 	t.Helper()
 	p := filepath.Join(dir, filepath.FromSlash(rel))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

@@ -423,7 +423,7 @@ func (n *notifier) forwardOne(ctx context.Context, hash string, rc *bridge.RunCo
 		j.logger().Warn("forwarding a notification failed; it is tried again at the next run", "job", j.name, "file", it.RemoteID, "err", last)
 		if rc != nil {
 			rc.Count("forward_failed", 1)
-			rc.Problem(it.RemoteID, fmt.Sprintf("forwarding to %s failed: %v; it is tried again at the next run", redactURL(o.ForwardURL), last))
+			rc.Problem(it.RemoteID, j.msg(msgForwardFailed, redactURL(o.ForwardURL), last))
 		}
 	}
 	if err := l.PutItem(ctx, it); err != nil {

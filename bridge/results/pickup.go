@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -22,9 +25,25 @@ import (
 // observations of files not yet taken, as JSON.
 const stateObserved = "pickup.observed"
 
-// claimPrefix starts the Message of a "claimed" or "done" file record; the
-// target path follows.
-const claimPrefix = "→ "
+// File record states (Item.Outcome of a "file:" item).
+const (
+	StateClaimed   = "claimed"   // a download started; RemoteID is its target path
+	StateDone      = "done"      // in the target (and its marker written)
+	StateFailed    = "failed"    // refused for good (name, size): reported once
+	StateCollision = "collision" // on_collision = "fail" and the name is taken
+)
+
+// filePrefix starts the ledger item key of a remote file:
+// "file:<source connection>:<path under source_dir>".
+const filePrefix = "file:"
+
+func (j *Job) fileKey(rel string) string { return filePrefix + j.opts.Source + ":" + rel }
+
+// version is the part of a file's key that changes with its content: size
+// and modification time as listed ("<size>:<unix nanoseconds>").
+func version(fi transports.FileInfo) string {
+	return fmt.Sprintf("%d:%d", fi.Size, fi.ModTime.UnixNano())
+}
 
 // observation is what a poll saw of a file not yet taken.
 type observation struct {
@@ -37,7 +56,9 @@ type observation struct {
 type candidate struct {
 	rel  string // relative to SourceDir
 	info transports.FileInfo
-	rec  ledger.File // ID 0 when new
+	// rec is the ledger's record of this very version (same size and
+	// mtime); zero when there is none.
+	rec ledger.Item
 	// marker is the remote done marker's path (relative to SourceDir)
 	// when it exists.
 	marker string
@@ -51,6 +72,22 @@ func (j *Job) full(rel string) string {
 	return path.Join(j.opts.SourceDir, rel)
 }
 
+// pollState is what one poll's workers share.
+type pollState struct {
+	rc     *bridge.RunContext
+	src    transports.Transport
+	dst    transports.Transport
+	commit *committer
+	// slots bounds the downloads in flight (options.connections).
+	slots chan struct{}
+	// settles removes or archives remote files whose "done" is durable.
+	settles errgroup.Group
+	// reserved holds target paths chosen in this poll (keep_both), so
+	// that two files never pick the same free name.
+	mu       sync.Mutex
+	reserved map[string]bool
+}
+
 // poll is one run of the FTP pickup.
 func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 	src, err := j.sourceT(ctx)
@@ -61,7 +98,15 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 	if err != nil {
 		return err
 	}
-	listing, err := src.List(ctx, j.opts.SourceDir, j.opts.Recursive)
+	// Entries the backend leaves out for their names are reported too.
+	var mu sync.Mutex
+	skipped := map[string]error{}
+	lctx := transports.WithSkipFunc(ctx, func(p string, reason error) {
+		mu.Lock()
+		skipped[p] = reason
+		mu.Unlock()
+	})
+	listing, err := src.List(lctx, j.opts.SourceDir, j.opts.Recursive)
 	if err != nil {
 		return fmt.Errorf("listing %s (folder %q): %w", src, j.opts.SourceDir, err)
 	}
@@ -72,17 +117,25 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 			files[fi.Path] = fi
 		}
 	}
+	records := map[string]ledger.Item{}
+	prefix := j.fileKey("")
+	if err := rc.Ledger.ItemsWithPrefix(ctx, j.name, prefix, func(it ledger.Item) error {
+		records[strings.TrimPrefix(it.Key, prefix)] = it
+		return nil
+	}); err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	for _, p := range sortedKeys(skipped) {
+		if _, listed := files[p]; !listed {
+			j.refuse(ctx, rc, records, p, transports.FileInfo{Path: p}, j.msg(msgUnsafeName, p, skipped[p], src))
+		}
+	}
 	prev := j.loadObserved(ctx, rc)
 	next := make(map[string]observation)
 	archiveRel := j.archiveRel()
 
 	var ready, cleanup []candidate
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, rel := range names {
+	for _, rel := range sortedKeys(files) {
 		fi := files[rel]
 		if archiveRel != "" && (rel == archiveRel || strings.HasPrefix(rel, archiveRel+"/")) {
 			continue
@@ -91,7 +144,7 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 			continue
 		}
 		if err := safeRel(rel); err != nil {
-			j.refuse(ctx, rc, rel, fi, fmt.Sprintf("the remote name %q is not a safe file name and was not taken (%v); rename or remove it on %s", rel, err, src))
+			j.refuse(ctx, rc, records, rel, fi, j.msg(msgUnsafeName, rel, err, src))
 			continue
 		}
 		if !j.wanted(rel) {
@@ -104,36 +157,25 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 				c.marker = rel + j.opts.DoneMarker
 			}
 		}
-		rec, err := rc.Ledger.FileByName(ctx, j.name, j.opts.Source, rel)
-		switch {
-		case err == nil && sameKey(rec, fi):
+		if rec, ok := records[rel]; ok && rec.Hash == version(fi) {
 			c.rec = rec
-			switch rec.State {
-			case ledger.FileDone:
+			switch rec.Outcome {
+			case StateDone:
 				if j.opts.After != AfterLeave {
 					cleanup = append(cleanup, c)
 				}
 				continue
-			case ledger.FileFailed:
-				if !strings.HasPrefix(rec.Message, collisionMsg) {
-					continue // refused for good; reported when it happened
-				}
-				// A name collision in the target: try again, it may be gone.
-				ready = append(ready, c)
-				continue
-			case ledger.FileClaimed, ledger.FileProcessing:
-				// An interrupted download: it was stable then, take it again.
+			case StateFailed:
+				continue // refused for good; reported when it happened
+			case StateCollision, StateClaimed:
+				// A name collision that may be gone, or an interrupted
+				// download (the file was stable then): take it again.
 				ready = append(ready, c)
 				continue
 			}
-		case err == nil:
-			// An older file of the same name: this one is new.
-		case errors.Is(err, ledger.ErrNotFound):
-		default:
-			return fmt.Errorf("ledger: %w", err)
 		}
 		if j.opts.MaxFileSize > 0 && fi.Size > j.opts.MaxFileSize {
-			j.refuse(ctx, rc, rel, fi, fmt.Sprintf("%s on %s has %d bytes, more than max_file_size (%d); it was not taken", rel, src, fi.Size, j.opts.MaxFileSize))
+			j.refuse(ctx, rc, records, rel, fi, j.msg(msgTooLarge, rel, src, fi.Size, j.opts.MaxFileSize))
 			continue
 		}
 		if c.marker != "" {
@@ -156,59 +198,76 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 	if err := j.saveObserved(ctx, rc, next); err != nil {
 		return err
 	}
+	if len(ready) == 0 && len(cleanup) == 0 {
+		return nil
+	}
 
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(j.opts.Connections)
+	ps := &pollState{rc: rc, src: src, dst: dst, commit: newCommitter(rc.Ledger), reserved: map[string]bool{},
+		slots: make(chan struct{}, j.opts.Connections)}
+	ps.settles.SetLimit(j.opts.Connections)
+	// A plain group, not errgroup.WithContext: transports may keep pooled
+	// connections tied to the context they were opened with, so the
+	// context handed to them must not be cancelled when the poll ends.
+	// More workers than connection slots: while finished files are being
+	// flushed (fsync, rename — the slow part on a busy disk, and several
+	// fsyncs in flight share the file system's journal commits), the
+	// connections already download the next ones.
+	var g errgroup.Group
+	g.SetLimit(flushFactor * j.opts.Connections)
+	var stop atomic.Bool
 	for _, c := range cleanup {
-		if gctx.Err() != nil {
+		if ctx.Err() != nil {
 			break
 		}
-		g.Go(func() error { j.settle(gctx, rc, src, c); return nil })
+		g.Go(func() error { j.settle(ctx, rc, src, c); return nil })
 	}
 	for _, c := range ready {
-		if gctx.Err() != nil {
+		if ctx.Err() != nil || stop.Load() {
 			break
 		}
-		g.Go(func() error { return j.take(gctx, rc, src, dst, c) })
+		g.Go(func() error {
+			if stop.Load() {
+				return nil
+			}
+			err := j.take(ctx, ps, c)
+			if err != nil {
+				stop.Store(true)
+			}
+			return err
+		})
 	}
-	if err := g.Wait(); err != nil {
+	err = g.Wait()
+	if serr := ps.settles.Wait(); err == nil {
+		err = serr
+	}
+	ps.commit.close()
+	if err != nil {
 		return err
 	}
 	return ctx.Err()
 }
 
-// sameKey reports whether a ledger record is about this very file (same
-// size and modification time).
-func sameKey(rec ledger.File, fi transports.FileInfo) bool {
-	return rec.Size == fi.Size && rec.ModTime.Equal(fi.ModTime)
-}
-
-// collisionMsg starts the Message of a file refused for a name collision.
-const collisionMsg = "collision: "
-
 // take downloads one ready file into the target, records it and settles
 // the remote copy. Failures are counted and reported; the file is tried
 // again next poll. Only a ledger failure stops the run.
-func (j *Job) take(ctx context.Context, rc *bridge.RunContext, src, dst transports.Transport, c candidate) error {
-	rec := c.rec
-	if rec.ID == 0 || !sameKey(rec, c.info) {
-		rec = ledger.File{Job: j.name, Source: j.opts.Source, Name: c.rel, Size: c.info.Size, ModTime: c.info.ModTime}
-	}
+func (j *Job) take(ctx context.Context, ps *pollState, c candidate) error {
+	rc, src, dst := ps.rc, ps.src, ps.dst
+	rec := ledger.Item{Job: j.name, Key: j.fileKey(c.rel), Hash: version(c.info), RunID: rc.Run.ID}
 	var recorded string
-	if rec.State == ledger.FileClaimed && strings.HasPrefix(rec.Message, claimPrefix) {
-		recorded = strings.TrimPrefix(rec.Message, claimPrefix)
+	if c.rec.Outcome == StateClaimed {
+		recorded = c.rec.RemoteID
 	}
-	tp, ow, err := j.placeTarget(ctx, dst, j.targetPath(c.rel), recorded, c.info.Size)
+	tp, ow, err := j.placeTarget(ctx, ps, j.targetPath(c.rel), recorded, c.info.Size)
 	if err != nil {
 		if errors.Is(err, transports.ErrExist) {
-			first := rec.State != ledger.FileFailed
-			rec.State, rec.Message, rec.RunID = ledger.FileFailed, collisionMsg+err.Error(), rc.Run.ID
-			if perr := rc.Ledger.PutFile(ctx, &rec); perr != nil {
+			first := c.rec.Outcome != StateCollision
+			rec.Outcome, rec.Message = StateCollision, err.Error()
+			if perr := ps.commit.put(ctx, rec); perr != nil {
 				return fmt.Errorf("ledger: %w", perr)
 			}
 			rc.Count("failed", 1)
 			if first {
-				rc.Problem(c.rel, fmt.Sprintf("%s is already in %s and on_collision = \"fail\": the file stays on the source until the target's copy is moved away", j.targetPath(c.rel), dst))
+				rc.Problem(c.rel, j.msg(msgCollision, j.targetPath(c.rel), dst))
 			}
 			return nil
 		}
@@ -216,22 +275,37 @@ func (j *Job) take(ctx context.Context, rc *bridge.RunContext, src, dst transpor
 		rc.Log.Warn("target not ready", "file", c.rel, "err", err)
 		return nil
 	}
-	rec.State, rec.Message, rec.RunID = ledger.FileClaimed, claimPrefix+tp, rc.Run.ID
-	rec.Attempts++
-	if err := rc.Ledger.PutFile(ctx, &rec); err != nil {
-		return fmt.Errorf("ledger: %w", err)
+	// The claim (with the target path) must be durable before the file
+	// gets its final name in the target, not before the download starts:
+	// it is committed while the bytes flow, and the source reader waits for
+	// it at the end of the stream, before Write renames.
+	rec.Outcome, rec.RemoteID = StateClaimed, tp
+	claimed := ps.commit.async(rec)
+	res, err := j.download(ctx, ps, c, tp, ow, claimed)
+	if errors.Is(err, errLedger) {
+		return err
 	}
-	res, err := j.download(ctx, src, dst, c, tp, ow)
+	if err != nil && errors.Is(err, transports.ErrNotExist) && ctx.Err() == nil {
+		// Gone between listing and download (removed by its owner, or a
+		// listing line that names no real file).
+		rc.Count("vanished", 1)
+		rc.Log.Info("file vanished before it could be downloaded", "file", c.rel, "err", err)
+		return nil
+	}
 	if err != nil {
 		rc.Count("failed", 1)
 		if ctx.Err() == nil {
-			rc.Log.Warn("download failed; it is tried again next poll", "file", c.rel, "attempt", rec.Attempts, "err", err)
-			if rec.Attempts == 3 {
-				rc.Problem(c.rel, fmt.Sprintf("downloading %s from %s failed %d times (last: %v); it is tried again every poll", c.rel, src, rec.Attempts, err))
+			n := j.failedAttempt(c.rel)
+			rc.Log.Warn("download failed; it is tried again next poll", "file", c.rel, "attempt", n, "err", err)
+			if n == 3 {
+				rc.Problem(c.rel, j.msg(msgDownloadFailing, c.rel, src, n, err))
 			}
 		}
 		return nil
 	}
+	j.mu.Lock()
+	delete(j.failures, c.rel)
+	j.mu.Unlock()
 	if j.opts.WriteDoneMarker != "" {
 		if _, err := dst.Write(ctx, tp+j.opts.WriteDoneMarker, bytes.NewReader(nil), transports.WriteOptions{Overwrite: transports.Replace, Size: 0}); err != nil {
 			rc.Count("failed", 1)
@@ -239,33 +313,123 @@ func (j *Job) take(ctx context.Context, rc *bridge.RunContext, src, dst transpor
 			return nil
 		}
 	}
-	rec.State, rec.SHA256, rec.Message = ledger.FileDone, res.SHA256, claimPrefix+res.Path
-	if err := rc.Ledger.PutFile(ctx, &rec); err != nil {
-		return fmt.Errorf("ledger: %w", err)
-	}
+	// The remote copy is settled only once "done" is durable; the worker
+	// goes on with the next file meanwhile.
+	rec.Outcome, rec.RemoteID, rec.Message = StateDone, res.Path, "sha256 "+res.SHA256
+	done := ps.commit.async(rec)
 	rc.Count("downloaded", 1)
 	rc.Count("bytes", res.Size)
 	rc.Log.Debug("downloaded", "file", c.rel, "to", res.Path, "bytes", res.Size)
-	j.settle(ctx, rc, src, c)
+	ps.settles.Go(func() error {
+		if err := <-done; err != nil {
+			return fmt.Errorf("%w: %w", errLedger, err)
+		}
+		j.settle(ctx, rc, src, c)
+		return nil
+	})
 	return nil
 }
 
-// download streams the remote file into the target at tp.
-func (j *Job) download(ctx context.Context, src, dst transports.Transport, c candidate, tp string, ow transports.Overwrite) (transports.WriteResult, error) {
+// flushFactor is how many files per connection slot may be in hand at
+// once (one downloading, the others being flushed to the target).
+const flushFactor = 4
+
+// errLedger marks a failure to record in the ledger: the run stops.
+var errLedger = errors.New("ledger")
+
+// gatedReader passes a remote file's bytes to the target's Write. At the
+// end of the stream, before Write may fsync and rename, it closes the
+// remote file (an FTP transfer's final reply is read there: a failed
+// transfer fails the Write), gives the connection slot back so another
+// download can start while this file is flushed, and waits until the claim
+// is durable (a failed claim fails the Write too).
+type gatedReader struct {
+	r     io.Reader
+	atEOF func() error
+	gate  <-chan error
+	err   error
+	done  bool
+}
+
+func (g *gatedReader) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	n, err := g.r.Read(p)
+	if err == io.EOF && !g.done {
+		g.done = true
+		if cerr := g.atEOF(); cerr != nil {
+			g.err = cerr
+		}
+		if gerr := <-g.gate; gerr != nil && g.err == nil {
+			g.err = fmt.Errorf("%w: %w", errLedger, gerr)
+		}
+	}
+	if g.err != nil {
+		return n, g.err
+	}
+	return n, err
+}
+
+// onceCloser closes once and remembers the result.
+type onceCloser struct {
+	c    io.Closer
+	once sync.Once
+	err  error
+}
+
+func (o *onceCloser) Close() error {
+	o.once.Do(func() { o.err = o.c.Close() })
+	return o.err
+}
+
+// download streams the remote file into the target at tp. It holds one of
+// the poll's connection slots from opening the remote file to its end.
+func (j *Job) download(ctx context.Context, ps *pollState, c candidate, tp string, ow transports.Overwrite, gate <-chan error) (transports.WriteResult, error) {
+	src, dst := ps.src, ps.dst
+	waitGate := func() error {
+		if gerr := <-gate; gerr != nil {
+			return fmt.Errorf("%w: %w", errLedger, gerr)
+		}
+		return nil
+	}
+	select {
+	case ps.slots <- struct{}{}:
+	case <-ctx.Done():
+		if err := waitGate(); err != nil {
+			return transports.WriteResult{}, err
+		}
+		return transports.WriteResult{}, ctx.Err()
+	}
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { <-ps.slots }) }
+	defer release()
 	r, err := src.Open(ctx, j.full(c.rel))
 	if err != nil {
+		if gerr := waitGate(); gerr != nil {
+			return transports.WriteResult{}, gerr
+		}
 		return transports.WriteResult{}, err
 	}
-	defer r.Close()
-	res, err := dst.Write(ctx, tp, r, transports.WriteOptions{Overwrite: ow, Size: c.info.Size, ModTime: c.info.ModTime})
+	rc := &onceCloser{c: r}
+	defer rc.Close()
+	gr := &gatedReader{r: r, gate: gate, atEOF: func() error {
+		err := rc.Close()
+		release()
+		if err != nil {
+			return fmt.Errorf("closing %s: %w", c.rel, err)
+		}
+		return nil
+	}}
+	res, err := dst.Write(ctx, tp, gr, transports.WriteOptions{Overwrite: ow, Size: c.info.Size, ModTime: c.info.ModTime})
+	if !gr.done { // Write gave up before the end: still wait for the claim
+		gr.done = true
+		if gerr := waitGate(); gerr != nil {
+			return res, gerr
+		}
+	}
 	if err != nil {
 		return res, err
-	}
-	if err := r.Close(); err != nil {
-		// The bytes were all there and size-checked; a failing close of the
-		// FTP data connection still makes the transfer doubtful.
-		_ = dst.Remove(ctx, res.Path)
-		return res, fmt.Errorf("closing %s: %w", c.rel, err)
 	}
 	if res.Size != c.info.Size {
 		_ = dst.Remove(ctx, res.Path)
@@ -279,17 +443,20 @@ func (j *Job) download(ctx context.Context, src, dst transports.Transport, c can
 // an interrupted earlier attempt claimed ("" for none): a file found there
 // with the expected size is taken to be that attempt's and is replaced, so
 // an interrupted download never leaves two copies. With keep_both a free
-// name with a suffix is chosen; with fail an occupied name gives an error
-// wrapping transports.ErrExist.
-func (j *Job) placeTarget(ctx context.Context, dst transports.Transport, want, recorded string, size int64) (string, transports.Overwrite, error) {
+// name with a suffix is chosen (and reserved for this poll); with fail an
+// occupied name gives an error wrapping transports.ErrExist.
+func (j *Job) placeTarget(ctx context.Context, ps *pollState, want, recorded string, size int64) (string, transports.Overwrite, error) {
 	if j.opts.OnCollision == CollisionReplace {
 		return want, transports.Replace, nil
 	}
+	dst := ps.dst
 	if recorded != "" {
 		fi, err := dst.Stat(ctx, recorded)
 		switch {
 		case errors.Is(err, transports.ErrNotExist):
-			return recorded, transports.Fail, nil
+			if ps.reserve(recorded) {
+				return recorded, transports.Fail, nil
+			}
 		case err != nil:
 			return "", 0, err
 		case fi.Size == size:
@@ -301,7 +468,9 @@ func (j *Job) placeTarget(ctx context.Context, dst transports.Transport, want, r
 		_, err := dst.Stat(ctx, p)
 		switch {
 		case errors.Is(err, transports.ErrNotExist):
-			return p, transports.Fail, nil
+			if ps.reserve(p) {
+				return p, transports.Fail, nil
+			}
 		case err != nil:
 			return "", 0, err
 		}
@@ -310,6 +479,17 @@ func (j *Job) placeTarget(ctx context.Context, dst transports.Transport, want, r
 		}
 	}
 	return "", 0, fmt.Errorf("%s: no free name: %w", want, transports.ErrExist)
+}
+
+// reserve marks p as chosen in this poll; false when it already was.
+func (ps *pollState) reserve(p string) bool {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.reserved[p] {
+		return false
+	}
+	ps.reserved[p] = true
+	return true
 }
 
 // settle deletes or archives the remote file (and its done marker) once it
@@ -343,7 +523,11 @@ func (j *Job) settle(ctx context.Context, rc *bridge.RunContext, src transports.
 				return
 			}
 			rc.Count("settle_failed", 1)
-			rc.Problem(c.rel, fmt.Sprintf("%s is safely in the customer's folder but could not be %sd on %s: %v; it is tried again next poll", rel, j.opts.After, src, err))
+			id := msgDeleteFailed
+			if j.opts.After == AfterArchive {
+				id = msgArchiveFailed
+			}
+			rc.Problem(c.rel, j.msg(id, rel, src, err))
 			return
 		}
 	}
@@ -368,17 +552,17 @@ func (j *Job) archiveRel() string {
 
 // refuse records a remote file that will not be taken and reports it once
 // (until it changes).
-func (j *Job) refuse(ctx context.Context, rc *bridge.RunContext, rel string, fi transports.FileInfo, msg string) {
+func (j *Job) refuse(ctx context.Context, rc *bridge.RunContext, records map[string]ledger.Item, rel string, fi transports.FileInfo, msg string) {
 	rc.Count("refused", 1)
-	rec, err := rc.Ledger.FileByName(ctx, j.name, j.opts.Source, rel)
-	if err == nil && sameKey(rec, fi) && rec.State == ledger.FileFailed {
+	v := version(fi)
+	if rec, ok := records[rel]; ok && rec.Hash == v && rec.Outcome == StateFailed {
 		return
 	}
-	rec = ledger.File{Job: j.name, Source: j.opts.Source, Name: rel, Size: fi.Size, ModTime: fi.ModTime,
-		State: ledger.FileFailed, Message: msg, RunID: rc.Run.ID}
-	if err := rc.Ledger.PutFile(ctx, &rec); err != nil {
+	it := ledger.Item{Job: j.name, Key: j.fileKey(rel), Hash: v, Outcome: StateFailed, Message: msg, RunID: rc.Run.ID}
+	if err := rc.Ledger.PutItem(ctx, it); err != nil {
 		rc.Log.Error("ledger", "err", err)
 	}
+	records[rel] = it
 	rc.Problem(fmt.Sprintf("%q", rel), msg)
 	rc.Log.Warn("remote file refused", "file", fmt.Sprintf("%q", rel), "reason", msg)
 }
@@ -452,4 +636,25 @@ func (j *Job) saveObserved(ctx context.Context, rc *bridge.RunContext, m map[str
 		return fmt.Errorf("ledger: %w", err)
 	}
 	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// failedAttempt counts a failed download of rel and returns the count
+// (in memory: only for reporting).
+func (j *Job) failedAttempt(rel string) int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.failures == nil {
+		j.failures = map[string]int{}
+	}
+	j.failures[rel]++
+	return j.failures[rel]
 }

@@ -111,9 +111,9 @@ func TestPickupWholeAndOnce(t *testing.T) {
 		t.Fatalf("source after: %v", keys(left))
 	}
 	for _, n := range []string{"a.csv", "forms/2026/b.xml"} {
-		rec, err := f.ledger.FileByName(context.Background(), "results", "export", n)
-		if err != nil || rec.State != ledger.FileDone || rec.SHA256 == "" {
-			t.Fatalf("ledger %s: %+v %v", n, rec, err)
+		it, err := f.ledger.GetItem(context.Background(), "results", "file:export:"+n)
+		if err != nil || it.Outcome != StateDone || !strings.HasPrefix(it.Message, "sha256 ") || it.RemoteID != n {
+			t.Fatalf("ledger %s: %+v %v", n, it, err)
 		}
 	}
 	// Same name again, new content: a new file, kept beside the first.
@@ -340,9 +340,9 @@ func TestPickupInterruptedBeforeDoneNoSecondCopy(t *testing.T) {
 	writeFile(t, src, "a.csv", "alpha")
 	writeFile(t, f.targetDir, "a.csv", "alpha") // what the interrupted attempt wrote
 	fi, _ := os.Stat(filepath.Join(src, "a.csv"))
-	rec := ledger.File{Job: "results", Source: "export", Name: "a.csv", Size: fi.Size(), ModTime: fi.ModTime(),
-		State: ledger.FileClaimed, Message: claimPrefix + "a.csv", Attempts: 1}
-	if err := f.ledger.PutFile(context.Background(), &rec); err != nil {
+	it := ledger.Item{Job: "results", Key: "file:export:a.csv", Hash: version(transports.FileInfo{Size: fi.Size(), ModTime: fi.ModTime()}),
+		Outcome: StateClaimed, RemoteID: "a.csv"}
+	if err := f.ledger.PutItem(context.Background(), it); err != nil {
 		t.Fatal(err)
 	}
 	f.poll(t)
@@ -373,7 +373,7 @@ func TestPickupHostileNamesRefusedAndReported(t *testing.T) {
 		t.Fatalf("%d problems, want %d:\n%s", n, len(hostile), problemsText(rc))
 	}
 	for _, p := range rc.Problems() {
-		if strings.ContainsAny(p.Item, "\n\x00\x01") || !strings.Contains(p.Message, "not a safe file name") {
+		if strings.ContainsAny(p.Item, "\n\x00\x01") || !strings.Contains(p.Message, "não é um nome de arquivo seguro") {
 			t.Errorf("problem not quoted or unclear: %q: %q", p.Item, p.Message)
 		}
 	}

@@ -18,18 +18,28 @@
 //
 // # What the ledger holds
 //
-// Pickup: one ledger File per remote file, keyed by (job, source
-// connection, path) plus size and modification time. State "seen" holds
-// the last poll's observation (size and mtime) — that is how stability
-// across two polls survives restarts and `fieldbridge once`; "claimed"
-// is written before a download starts, with the target path it will be
-// written to in Message ("→ <path>"); "done" once the file (and its done
-// marker) is in the target. A remote file whose (path, size, mtime) has a
-// "done" record is never downloaded again: with after = "delete" or
-// "archive" the next run only removes or archives it (this is what a crash
-// between download and remote removal leads to), with after = "leave" it
-// is skipped. A file refused for its name is recorded "failed" and
-// reported once.
+// Pickup: one ledger Item per remote file, key
+// "file:<source connection>:<path under source_dir>", whose Hash is the
+// file's version "<size>:<mtime in unix ns>" as listed — together the
+// (path, size, mtime) key. Outcome "claimed" (RemoteID: the target path it
+// is written to) is durable before the file gets its final name in the
+// target; "done" (Message: its sha256) is durable before the remote copy
+// is deleted or archived. A remote file whose key is "done" is never
+// downloaded again: with after = "delete" or "archive" the next run only
+// removes or archives it (this is what a crash between download and remote
+// removal leads to), with after = "leave" it is skipped. A "claimed" file
+// found again was interrupted: it is downloaded again to the claimed path
+// (replacing a same-size file there, which is that attempt's), so an
+// interrupted download never leaves two copies. "failed" marks a file
+// refused for its name or size, reported once; "collision" one that
+// on_collision = "fail" keeps on the source (tried again each poll).
+// Items are written by a group committer: concurrent downloads share
+// transactions, so the ledger's fsync is not paid once per file.
+//
+// Stability across polls is judged from the last poll's observations
+// (size, mtime and since when they are unchanged) of the files not yet
+// taken, kept as one JSON job state ("pickup.observed") so that it
+// survives restarts and works with `fieldbridge once`.
 //
 // Notifications: one ledger Item per notification, key
 // "notification:<sha256 of the RequestString>", Outcome "writing" (with
@@ -54,6 +64,7 @@ import (
 	"time"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/fileconn"
 	"github.com/fieldbridge/fieldbridge/connectors/officetrack"
 	"github.com/fieldbridge/fieldbridge/transports"
 )
@@ -143,7 +154,10 @@ type Options struct {
 	// "<name><suffix>" is written beside it, for customer systems that
 	// wait for one.
 	WriteDoneMarker string `toml:"write_done_marker"`
-	// Connections bounds how many files are downloaded at once. Default 4.
+	// Connections bounds how many files are downloaded at once (the
+	// source connection's own max_conns bounds its sessions too). Finished
+	// files are flushed to the target (fsync, rename) while the next ones
+	// download. Default 4.
 	Connections int `toml:"connections"`
 	// MaxFileSize, when > 0, refuses (and reports) larger remote files.
 	MaxFileSize int64 `toml:"max_file_size"`
@@ -302,7 +316,7 @@ func cleanRel(p string) error {
 }
 
 // Opener builds a transport from a connection's type and decoded options.
-// The job uses OpenConn unless a test gives another.
+// The job uses fileconn.Open unless a test gives another.
 type Opener func(ctx context.Context, typ string, opts any) (transports.Transport, error)
 
 // Job is a configured officetrack-results job. It implements bridge.Job
@@ -320,6 +334,8 @@ type Job struct {
 	target transports.Transport
 
 	notify *notifier
+	// failures counts failed downloads per path, for reporting only.
+	failures map[string]int
 }
 
 var (
@@ -332,13 +348,26 @@ func New(env *bridge.Env, spec bridge.JobSpec, o Options) (*Job, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
-	if env == nil || env.Ledger == nil {
-		return nil, errors.New("officetrack-results: the engine gave no ledger")
+	if env == nil {
+		return nil, errors.New("officetrack-results: no engine environment")
 	}
 	if spec.Name == "" {
 		return nil, errors.New("name: the job needs a name")
 	}
-	j := &Job{name: spec.Name, opts: o, env: env, open: OpenConn, now: time.Now}
+	if env.Config != nil {
+		var errs []error
+		for key, name := range map[string]string{"source": o.Source, "target": o.Target} {
+			if name != "" {
+				if err := fileconn.IsFileConn(env, name); err != nil {
+					errs = append(errs, bridge.OptionErrorf(key, "%v", err))
+				}
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+	}
+	j := &Job{name: spec.Name, opts: o, env: env, open: fileconn.Open, now: time.Now}
 	if o.Notifications.Path != "" {
 		j.notify = newNotifier(j)
 	}

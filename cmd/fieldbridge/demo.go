@@ -18,8 +18,8 @@ import (
 var demoSteps = []demoStep{
 	demoBoxSync,
 	demoSheets,
-	// demoResults,
-	// demoViability,
+	demoResults,
+	demoViability,
 }
 
 // demoStep is one flow's part of the demo.

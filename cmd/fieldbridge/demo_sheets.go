@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io/fs"
@@ -175,7 +174,7 @@ func runOK(ctx context.Context, d *demo, cfg, job string) error {
 // plain-FTP vsftpd of scripts/test-servers when its env file is there,
 // else a local folder.
 func demoFTPTarget(dir string) (conn, where, folder string, cleanup func(), err error) {
-	env := readTestServersEnv()
+	env, _ := readTestServersEnv(testServersEnvFile())
 	if addr := env["FB_TEST_FTP_ADDR"]; addr != "" && env["FB_TEST_ROOT"] != "" {
 		host, port, _ := strings.Cut(addr, ":")
 		rel := "demo-" + transports.RandomToken()
@@ -196,27 +195,6 @@ func demoFTPTarget(dir string) (conn, where, folder string, cleanup func(), err 
 	}
 	conn = fmt.Sprintf("[connections.officetrack-ftp]\ntype = \"local\"\nroot = %q\n", folder)
 	return conn, "a local folder standing in for it (start scripts/test-servers for a real vsftpd): " + folder, folder, func() {}, nil
-}
-
-// readTestServersEnv reads scripts/test-servers' env file, if any.
-func readTestServersEnv() map[string]string {
-	p := os.Getenv("FIELDBRIDGE_TEST_SERVERS")
-	if p == "" {
-		p = "/tmp/fieldbridge-test-servers/env"
-	}
-	f, err := os.Open(p)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	out := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // printSettled lists done/ and failed/ of an inbox with each report's

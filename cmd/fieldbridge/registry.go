@@ -4,7 +4,9 @@ import (
 	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/bridge/boxsync"
 	"github.com/fieldbridge/fieldbridge/bridge/fileconn"
+	"github.com/fieldbridge/fieldbridge/bridge/results"
 	"github.com/fieldbridge/fieldbridge/bridge/sheets"
+	"github.com/fieldbridge/fieldbridge/bridge/viability"
 )
 
 // registry lists every job kind and connection type this binary knows.
@@ -18,6 +20,8 @@ func registry() *bridge.Registry {
 	// Job kinds (bridge/<flow>).
 	r.AddKind(boxsync.Kind())
 	r.AddKind(sheets.Kind())
+	r.AddKind(results.Kind())
+	r.AddKind(viability.Kind())
 
 	// Connection types (transports/<backend>, connectors/<system>).
 	for _, c := range fileconn.ConnTypes() { // local, ftp, ftps, sftp

@@ -428,8 +428,9 @@ func mapErr(err error, what string) error {
 
 func isDir(e *ftp.Entry) bool { return e.Type == ftp.EntryTypeFolder }
 
-// list returns the safe entries of an absolute folder.
-func (f *Fs) list(s *session, dir string) ([]*ftp.Entry, error) {
+// list returns the safe entries of an absolute folder; entries left out
+// for their names are passed to skipped, when given.
+func (f *Fs) list(s *session, dir string, skipped ...func(name string, err error)) ([]*ftp.Entry, error) {
 	ents, err := s.sc.List(dir)
 	if err != nil {
 		var tp *textproto.Error
@@ -447,7 +448,13 @@ func (f *Fs) list(s *session, dir string) ([]*ftp.Entry, error) {
 	}
 	out := ents[:0]
 	for _, e := range ents {
-		if e.Name == "." || e.Name == ".." || transports.ValidName(e.Name) != nil {
+		if e.Name == "." || e.Name == ".." {
+			continue
+		}
+		if err := transports.ValidName(e.Name); err != nil {
+			for _, fn := range skipped {
+				fn(e.Name, err)
+			}
 			continue
 		}
 		if e.Type == ftp.EntryTypeLink {
@@ -484,7 +491,9 @@ func (f *Fs) List(ctx context.Context, dir string, recursive bool) ([]transports
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			ents, err := f.list(s, s.abs(r))
+			ents, err := f.list(s, s.abs(r), func(name string, err error) {
+				transports.Skipped(ctx, path.Join(prefix, name), err)
+			})
 			if err != nil {
 				return mapErr(err, "list "+r)
 			}

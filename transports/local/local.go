@@ -177,7 +177,8 @@ func (f *Fs) List(ctx context.Context, dir string, recursive bool) ([]transports
 			return mapErr(err)
 		}
 		for _, e := range ents {
-			if transports.ValidName(e.Name()) != nil {
+			if err := transports.ValidName(e.Name()); err != nil {
+				transports.Skipped(ctx, path.Join(prefix, e.Name()), err)
 				continue
 			}
 			full := path.Join(d, e.Name())

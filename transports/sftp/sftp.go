@@ -487,7 +487,11 @@ func (f *Fs) List(ctx context.Context, dir string, recursive bool) ([]transports
 				return mapErr(err, "list "+path.Join(dir, prefix))
 			}
 			for _, e := range ents {
-				if e.Name() == "." || e.Name() == ".." || transports.ValidName(e.Name()) != nil || e.Mode()&fs.ModeSymlink != 0 {
+				if e.Name() == "." || e.Name() == ".." || e.Mode()&fs.ModeSymlink != 0 {
+					continue
+				}
+				if err := transports.ValidName(e.Name()); err != nil {
+					transports.Skipped(ctx, path.Join(prefix, e.Name()), err)
 					continue
 				}
 				p := path.Join(prefix, e.Name())

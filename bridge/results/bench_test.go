@@ -1,0 +1,206 @@
+package results
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/fieldbridge/fieldbridge/transports/ftp"
+	"github.com/fieldbridge/fieldbridge/transports/transporttest"
+)
+
+// BenchmarkPickupFTP picks up result files from the real vsftpd (plain
+// FTP on loopback) into a local customer folder — 2,000 files of 100 KiB,
+// then one file of 512 MiB — and runs `lftp mirror` (and curl for the big
+// file) on the same server in the same run, each baseline doing the same
+// work: download and remove the source. Ours includes the ledger (SQLite,
+// synchronous=FULL), fsync of every file and its folder, and the
+// observation poll that stability needs.
+//
+//	scripts/bench-results   (RESULTS_BENCH_FILES, RESULTS_BENCH_LARGE_MIB,
+//	                         RESULTS_BENCH_CONNS to change the sizes)
+func BenchmarkPickupFTP(b *testing.B) {
+	if _, err := exec.LookPath("lftp"); err != nil {
+		b.Skip("lftp is not installed (apt-get install -y lftp); the comparison needs it")
+	}
+	nFiles := envInt("RESULTS_BENCH_FILES", 2000)
+	largeMiB := envInt("RESULTS_BENCH_LARGE_MIB", 512)
+	conns := envInt("RESULTS_BENCH_CONNS", 4)
+
+	b.Run(fmt.Sprintf("small_%dx100KiB", nFiles), func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			benchPickup(b, nFiles, 100<<10, conns)
+		}
+	})
+	b.Run(fmt.Sprintf("large_1x%dMiB", largeMiB), func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			benchPickup(b, 1, int64(largeMiB)<<20, 1)
+		}
+	})
+}
+
+func envInt(key string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(key)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func benchPickup(b *testing.B, n int, size int64, conns int) {
+	b.StopTimer()
+	o, srv := transporttest.FTP(b)
+	o.MaxConns = conns
+	total := float64(n) * float64(size)
+	fill := func() {
+		chunk := make([]byte, 1<<20)
+		_, _ = rand.Read(chunk)
+		for i := 0; i < n; i++ {
+			p := filepath.Join(srv.MkdirAll(b, "export"), fmt.Sprintf("r%05d.bin", i))
+			f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o666)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for left := size; left > 0; {
+				k := min(left, int64(len(chunk)))
+				if _, err := f.Write(chunk[:k]); err != nil {
+					b.Fatal(err)
+				}
+				left -= k
+			}
+			f.Close()
+			_ = os.Lchown(p, srv.UID, srv.GID)
+		}
+		// Let the mtimes settle so both sides see finished files.
+		past := time.Now().Add(-time.Minute)
+		_ = filepath.Walk(filepath.Join(srv.Dir, "export"), func(p string, _ os.FileInfo, _ error) error {
+			_ = os.Chtimes(p, past, past)
+			return nil
+		})
+	}
+	// Every run starts with nothing waiting to be written back: a run
+	// that leaves dirty pages (lftp and curl do not fsync) would otherwise
+	// make the next run's fsyncs pay for them.
+	syncAll := func() time.Duration {
+		t0 := time.Now()
+		if out, err := exec.Command("sync").CombinedOutput(); err != nil {
+			b.Fatalf("sync: %v %s", err, out)
+		}
+		return time.Since(t0)
+	}
+	check := func(what, dir string) {
+		var cnt int
+		var bytes int64
+		_ = filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+			if err == nil && fi.Mode().IsRegular() {
+				cnt++
+				bytes += fi.Size()
+			}
+			return nil
+		})
+		if cnt != n || bytes != int64(total) {
+			b.Fatalf("%s: %d files / %d bytes, want %d / %.0f", what, cnt, bytes, n, total)
+		}
+		left, _ := os.ReadDir(filepath.Join(srv.Dir, "export"))
+		if len(left) != 0 {
+			b.Fatalf("%s left %d files on the server", what, len(left))
+		}
+	}
+
+	// lftp mirror, removing the source files like our after = "delete".
+	lftpRun := func() (time.Duration, time.Duration) {
+		fill()
+		syncAll()
+		dst := filepath.Join(b.TempDir(), "lftp")
+		par := conns
+		script := fmt.Sprintf("set cmd:fail-exit yes; set net:max-retries 2; set xfer:clobber on; open -u %s --env-password -p %d %s; mirror --parallel=%d --Remove-source-files %s/export %s",
+			o.User, o.Port, o.Host, par, o.Root, dst)
+		cmd := exec.Command("lftp", "-c", script)
+		cmd.Env = append(os.Environ(), "LFTP_PASSWORD="+o.Password)
+		t0 := time.Now()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("lftp: %v\n%s", err, out)
+		}
+		d := time.Since(t0)
+		check("lftp", dst)
+		return d, d + syncAll()
+	}
+	// curl for a single file (download, then DELE in the same session).
+	curlRun := func() time.Duration {
+		fill()
+		syncAll()
+		dst := filepath.Join(b.TempDir(), "curl")
+		os.MkdirAll(dst, 0o755)
+		t0 := time.Now()
+		for i := 0; i < n; i++ {
+			name := fmt.Sprintf("r%05d.bin", i)
+			u := fmt.Sprintf("ftp://%s:%d/%s/export/%s", o.Host, o.Port, o.Root, name)
+			cmd := exec.Command("curl", "-sS", "--fail", "-u", o.User+":"+o.Password, "-Q", "-DELE "+name, "-o", filepath.Join(dst, name), u)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("curl: %v\n%s", err, out)
+			}
+		}
+		d := time.Since(t0)
+		check("curl", dst)
+		syncAll()
+		return d
+	}
+	oursRun := func() (all, take time.Duration) {
+		fill()
+		syncAll()
+		opts := pickupOptions()
+		opts.SourceDir = "export"
+		opts.Connections = conns
+		src, err := ftp.New(context.Background(), o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f := newFixture(b, nil, opts, src, filepath.Join(b.TempDir(), "ours"))
+		t0 := time.Now()
+		rc := f.poll(b)
+		t1 := time.Now()
+		rc = f.poll(b)
+		t2 := time.Now()
+		if c := rc.Counts()["downloaded"]; c != int64(n) {
+			b.Fatalf("ours: downloaded %d of %d: %v %s", c, n, rc.Counts(), problemsText(rc))
+		}
+		check("fieldbridge", f.targetDir)
+		syncAll()
+		return t2.Sub(t0), t2.Sub(t1)
+	}
+
+	lftp1, lftp1s := lftpRun()
+	ours, take := oursRun()
+	lftp2, lftp2s := lftpRun()
+	best := min(lftp1, lftp2)
+	var curl time.Duration
+	if n == 1 {
+		curl = curlRun()
+	}
+	mb := total / 1e6
+	rate := func(d time.Duration) string {
+		return fmt.Sprintf("%7.1f files/s %8.1f MB/s", float64(n)/d.Seconds(), mb/d.Seconds())
+	}
+	b.Logf("%d files x %d bytes from vsftpd, %d connection(s):", n, size, conns)
+	b.Logf("  fieldbridge (2 polls)   %8s %s", ours.Round(time.Millisecond), rate(ours))
+	b.Logf("  fieldbridge take poll   %8s %s", take.Round(time.Millisecond), rate(take))
+	b.Logf("  lftp mirror (run 1)     %8s %s", lftp1.Round(time.Millisecond), rate(lftp1))
+	b.Logf("  lftp mirror (run 2)     %8s %s", lftp2.Round(time.Millisecond), rate(lftp2))
+	b.Logf("  lftp mirror + sync (1)  %8s %s", lftp1s.Round(time.Millisecond), rate(lftp1s))
+	b.Logf("  lftp mirror + sync (2)  %8s %s", lftp2s.Round(time.Millisecond), rate(lftp2s))
+	if curl > 0 {
+		b.Logf("  curl                    %8s %s", curl.Round(time.Millisecond), rate(curl))
+		best = min(best, curl)
+	}
+	bestSynced := min(lftp1s, lftp2s)
+	b.Logf("  ratio to the best baseline (no fsync): %.2fx (take poll alone: %.2fx)", best.Seconds()/ours.Seconds(), best.Seconds()/take.Seconds())
+	b.Logf("  ratio to lftp + sync (data on disk, as ours): %.2fx (take poll alone: %.2fx)", bestSynced.Seconds()/ours.Seconds(), bestSynced.Seconds()/take.Seconds())
+	b.ReportMetric(float64(n)/ours.Seconds(), "files/s")
+	b.ReportMetric(mb/ours.Seconds(), "MB/s")
+	b.ReportMetric(best.Seconds()/ours.Seconds(), "x_baseline")
+}
