@@ -30,6 +30,7 @@ func BenchmarkWebService20k(b *testing.B) {
 	for range b.N {
 		e := newEnv(b, func(o *Options) { o.MinAge = bridge.Duration{Duration: 500 * time.Millisecond} })
 		e.fake.SetLatency(latency)
+		e.timeout = 10 * time.Minute
 		start := time.Now()
 		e.drop("tarefas-20k.xlsx", data)
 		if err := e.run(); err != nil {

@@ -50,6 +50,8 @@ type env struct {
 	maps  string
 	l     ledger.Ledger
 	job   *job
+	// timeout bounds one run (default 60s).
+	timeout time.Duration
 }
 
 func newEnv(t testing.TB, mutate func(*Options)) *env {
@@ -108,7 +110,11 @@ max_backoff = "50ms"
 func (e *env) run() error {
 	e.t.Helper()
 	rc := bridge.NewRunContext(ledger.Run{ID: 1, Job: "tarefas"}, e.l, nil, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	timeout := e.timeout
+	if timeout == 0 {
+		timeout = 60 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return e.job.Run(ctx, rc)
 }
