@@ -14,10 +14,11 @@
 // duplicate key: content already done is not sent again), and an Item per
 // row under "<file sha256>:<row, 8 digits>" with the row's outcome (sent,
 // failed = refused by OfficeTrack, rejected = failed validation). With the
-// webservice delivery, at most `concurrency` rows are in flight, and a
-// worker records its row's outcome (group commits) before it sends the
-// next: a crash re-sends at most the rows in flight, as upserts of the
-// same TaskNumber (AutoSelect). Rows without a TaskNumber get
+// webservice delivery, at most `concurrency` calls are in flight, and a
+// worker's outcome is durable (group commits) before its next outcome is
+// handed over, so at most 2×concurrency rows are sent but unrecorded at any
+// moment: a crash re-sends at most those, as upserts of the same TaskNumber
+// (AutoSelect). Rows without a TaskNumber get
 // DerivedTaskNumber(file sha256, row). The ftp delivery records one item
 // "<file sha256>:ftp" once the import file is uploaded.
 //

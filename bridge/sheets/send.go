@@ -100,9 +100,12 @@ func (w *webSend) run(ctx context.Context, next func() (outRow, bool, error), do
 	go func() { committed <- w.commit(ctx, results, &st, cancel) }()
 
 	// A fixed pool of conc workers takes rows from a short queue. A worker
-	// waits until its row's outcome is durable in the ledger before it
-	// sends the next row, so at any moment at most conc rows are sent and
-	// not yet recorded: a crash re-sends only those.
+	// hands each outcome to the committer and starts its next call at
+	// once, but waits for the previous outcome to be durable before it
+	// hands over the next: per worker at most two rows are unrecorded (one
+	// being committed, one in flight), so a crash re-sends at most 2×conc
+	// rows, and the ledger's commit time overlaps the next call instead of
+	// adding to it.
 	work := make(chan outRow, conc)
 	var wg sync.WaitGroup
 	for range conc {
@@ -110,11 +113,22 @@ func (w *webSend) run(ctx context.Context, next func() (outRow, bool, error), do
 		go func() {
 			defer wg.Done()
 			ack := make(chan error, 1)
+			waiting := false // an outcome of this worker awaits its commit
+			awaitAck := func() {
+				if waiting {
+					if err := <-ack; err != nil {
+						cancel(err)
+					}
+					waiting = false
+				}
+			}
+			defer awaitAck()
 			for r := range work {
 				if ctx.Err() != nil {
 					continue // stopping: drain the queue unsent
 				}
 				outcome, msg, err := w.sendOne(ctx, &r)
+				awaitAck()
 				if err != nil {
 					cancel(err)
 					continue
@@ -123,9 +137,7 @@ func (w *webSend) run(ctx context.Context, next func() (outRow, bool, error), do
 				// is being stopped, so the row is not sent again. The
 				// committer drains results until it is closed.
 				results <- pendingOutcome{w.item(r, outcome, msg), ack}
-				if err := <-ack; err != nil {
-					cancel(err)
-				}
+				waiting = true
 			}
 		}()
 	}
