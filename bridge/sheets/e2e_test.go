@@ -489,3 +489,21 @@ func TestNoMappingFits(t *testing.T) {
 		t.Fatalf("report: %s", rep)
 	}
 }
+
+func TestDoneMarker(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.DoneMarker = ".ok" })
+	e.drop("tarefas-m.xlsx", xlsxRows(t, goodRows(2, 10)))
+	if err := e.run(); err != nil {
+		t.Fatal(err)
+	}
+	if !e.exists("tarefas-m.xlsx") || e.fake.TaskCount() != 0 {
+		t.Fatal("taken without its done marker")
+	}
+	e.drop("tarefas-m.xlsx.ok", nil)
+	if err := e.run(); err != nil {
+		t.Fatal(err)
+	}
+	if !e.exists("done/tarefas-m.xlsx") || e.exists("tarefas-m.xlsx.ok") || e.fake.TaskCount() != 2 {
+		t.Fatalf("marker: %d tasks", e.fake.TaskCount())
+	}
+}
