@@ -228,6 +228,9 @@ func (n *notifier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		log.Info("notification already stored (re-post)", "job", j.name, "file", name)
 	} else {
 		log.Info("notification stored", "job", j.name, "file", name, "event", note.EventType, "entry", note.EntryID)
+		if j.opts.Notifications.TriggerPickup && j.opts.Source != "" {
+			j.env.Trigger("officetrack notification")
+		}
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusOK)

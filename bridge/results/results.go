@@ -181,6 +181,10 @@ type NotifyOptions struct {
 	Dir string `toml:"dir"`
 	// MaxBytes bounds the RequestString. Default 1 MiB.
 	MaxBytes int64 `toml:"max_bytes"`
+	// TriggerPickup asks the engine for a poll of the source after each
+	// stored notification (runs coalesce), so that files OfficeTrack
+	// exported with the event are seen sooner than the next interval.
+	TriggerPickup bool `toml:"trigger_pickup"`
 	// ForwardURL, when set, receives every written notification as
 	// OfficeTrack sent it (POST form RequestString), after the 200 went
 	// out. A 2xx answer is success.
