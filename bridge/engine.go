@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -187,15 +188,23 @@ func (e *Engine) Metrics() *Metrics { return e.metrics }
 // Config returns the engine's configuration.
 func (e *Engine) Config() *Config { return e.cfg }
 
-// Close closes the ledger if the engine opened it.
+// Close closes the jobs that implement io.Closer (e.g. to flush a log),
+// then the ledger if the engine opened it.
 func (e *Engine) Close() error {
-	var err error
+	var errs []error
 	e.closeOnce.Do(func() {
+		for _, js := range e.jobs {
+			if c, ok := js.job.(io.Closer); ok {
+				if err := c.Close(); err != nil {
+					errs = append(errs, fmt.Errorf("job %q: %w", js.cfg.Spec.Name, err))
+				}
+			}
+		}
 		if e.ownsLed && e.ledger != nil {
-			err = e.ledger.Close()
+			errs = append(errs, e.ledger.Close())
 		}
 	})
-	return err
+	return errors.Join(errs...)
 }
 
 // Ready reports whether Run has started every job's triggers.
@@ -670,6 +679,8 @@ type JobStatus struct {
 	Running bool
 	Next    time.Time
 	Last    *ledger.Run
+	// Summary is the job's own line (jobs implementing Summarizer).
+	Summary string
 }
 
 // Status lists every job with its trigger, last run and next fire time.
@@ -683,6 +694,9 @@ func (e *Engine) Status(ctx context.Context) []JobStatus {
 		js.state.Unlock()
 		if r, err := e.ledger.LastRun(ctx, s.Name); err == nil {
 			s.Last = &r
+		}
+		if sm, ok := js.job.(Summarizer); ok {
+			s.Summary = sm.StatusSummary()
 		}
 		out = append(out, s)
 	}

@@ -100,6 +100,13 @@ type Handler interface {
 	Routes() []Route
 }
 
+// Summarizer is implemented by jobs with something to show on the status
+// page besides their runs (e.g. the day's viability questions). The line
+// must be cheap to make.
+type Summarizer interface {
+	StatusSummary() string
+}
+
 // Route is one HTTP route a job serves.
 type Route struct {
 	Pattern string

@@ -220,6 +220,7 @@ var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
 {{range .Jobs}}<tr><td>{{.Name}}{{if not .Enabled}} (disabled){{end}}</td><td>{{.Kind}}</td><td>{{.Trigger}}</td>
 <td>{{if .Running}}<span class="running">running</span>{{else}}{{when .Next $.Loc}}{{end}}</td>
 {{with .Last}}<td>#{{.ID}} {{when .Started $.Loc}}</td><td class="{{.Outcome}}">{{.Outcome}}</td><td>{{.Message}}</td>{{else}}<td>never</td><td></td><td></td>{{end}}</tr>
+{{if .Summary}}<tr><td></td><td colspan="6">{{.Summary}}</td></tr>{{end}}
 {{end}}</table></body></html>
 `))
 

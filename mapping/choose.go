@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/fieldbridge/fieldbridge/mapping/sheet"
@@ -53,14 +54,13 @@ func Detect(f *sheet.File, cands []*Mapping, opts Options) (*Mapping, error) {
 	for _, m := range cands {
 		r, err := NewReader(f, m, opts)
 		if err != nil {
-			if _, ok := err.(*sheet.Error); ok {
-				if se := err.(*sheet.Error); se.Kind != sheet.ErrNoSheet {
-					return nil, err
-				}
+			var se *sheet.Error
+			if errors.As(err, &se) && se.Kind != sheet.ErrNoSheet {
+				return nil, err // the file itself is unreadable
 			}
-			continue
+			continue // the sheet does not fit this mapping
 		}
-		score := 0
+		var score int
 		hdr := sheet.Row{}
 		for _, h := range r.headers {
 			hdr.Cells = append(hdr.Cells, sheet.Cell{Value: h, Kind: sheet.String})

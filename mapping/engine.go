@@ -2,13 +2,12 @@ package mapping
 
 import (
 	"errors"
-	"fmt"
-	"hash/fnv"
 	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fieldbridge/fieldbridge/mapping/sheet"
 )
@@ -137,11 +136,90 @@ type Reader struct {
 	pending   []sheet.Row // rows read while looking for the header
 	row       sheet.Row
 	rec       Record
+	recBuilt  bool
+	vals      []namedValue
 	problems  []Problem
 	uniq      map[string]map[uint64]uint32
 	date1904  bool
 	width     int
 	err       error
+
+	// Rows are read (decompressed and scanned) by a goroutine, in batches,
+	// while the caller maps the previous ones.
+	batches chan rowBatch
+	stop    chan struct{}
+	done    chan struct{}
+	batch   []sheet.Row
+}
+
+type rowBatch struct {
+	rows  []sheet.Row
+	width int
+	err   error
+}
+
+const batchRows = 512
+
+// prefetch reads rows ahead in a goroutine. Cells are copied into each
+// batch, so rows stay valid while the reader goes on.
+func (r *Reader) prefetch() {
+	r.batches = make(chan rowBatch, 4)
+	r.stop = make(chan struct{})
+	r.done = make(chan struct{})
+	go func() {
+		defer close(r.done)
+		defer close(r.batches)
+		send := func(b rowBatch) bool {
+			select {
+			case r.batches <- b:
+				return true
+			case <-r.stop:
+				return false
+			}
+		}
+		var b rowBatch
+		var cells []sheet.Cell
+		for r.rows.Next() {
+			row := r.rows.Row()
+			if cap(cells)-len(cells) < len(row.Cells) {
+				cells = make([]sheet.Cell, 0, max(8192, len(row.Cells)))
+			}
+			start := len(cells)
+			cells = append(cells, row.Cells...)
+			b.rows = append(b.rows, sheet.Row{Num: row.Num, Cells: cells[start:len(cells):len(cells)]})
+			if len(row.Cells) > b.width {
+				b.width = len(row.Cells)
+			}
+			if len(b.rows) == batchRows {
+				if !send(b) {
+					return
+				}
+				b = rowBatch{rows: make([]sheet.Row, 0, batchRows)}
+			}
+		}
+		b.err = r.rows.Err()
+		send(b)
+	}()
+}
+
+// nextRaw returns the next row read by the prefetching goroutine.
+func (r *Reader) nextRaw() (sheet.Row, bool) {
+	for len(r.batch) == 0 {
+		b, ok := <-r.batches
+		if !ok {
+			return sheet.Row{}, false
+		}
+		if b.width > r.width {
+			r.width = b.width
+		}
+		if b.err != nil {
+			r.err = b.err
+		}
+		r.batch = b.rows
+	}
+	row := r.batch[0]
+	r.batch = r.batch[1:]
+	return row, true
 }
 
 // Width returns the widest row seen so far, in columns (after the last
@@ -173,7 +251,8 @@ func Open(path string, m *Mapping, opts Options) (*Reader, error) {
 }
 
 // NewReader reads an already opened file with mapping m (the file stays
-// open after r.Close; the caller closes it).
+// open after r.Close; the caller closes it). Rows are read ahead by a
+// goroutine: always Close the reader, even after an error from Next.
 func NewReader(f *sheet.File, m *Mapping, opts Options) (*Reader, error) {
 	rows, err := f.Rows(string(m.Sheet))
 	if err != nil {
@@ -184,6 +263,7 @@ func NewReader(f *sheet.File, m *Mapping, opts Options) (*Reader, error) {
 		rows.Close()
 		return nil, err
 	}
+	r.prefetch()
 	return r, nil
 }
 
@@ -377,25 +457,31 @@ func (r *Reader) Next() bool {
 	for {
 		if len(r.pending) > 0 {
 			r.row, r.pending = r.pending[0], r.pending[1:]
-		} else if r.rows.Next() {
-			r.row = r.rows.Row()
-			if len(r.row.Cells) > r.width {
-				r.width = len(r.row.Cells)
-			}
+		} else if row, ok := r.nextRaw(); ok {
+			r.row = row
 		} else {
-			r.err = r.rows.Err()
 			return false
 		}
 		if r.row.Empty() {
 			continue
 		}
-		r.rec, r.problems = r.Mapping.mapRow(r.row, r.bound, r.headers, r.uniq, r.date1904)
+		r.vals, r.problems = r.Mapping.mapRow(r.row, r.bound, r.headers, r.uniq, r.date1904, r.vals[:0])
+		r.recBuilt = false
 		return true
 	}
 }
 
 // Record returns the current row's record. Use it only when Problems is empty.
-func (r *Reader) Record() Record { return r.rec }
+func (r *Reader) Record() Record {
+	if !r.recBuilt {
+		r.rec = Record{Row: r.row.Num, Fields: make(map[string]Value, len(r.vals))}
+		for _, nv := range r.vals {
+			r.rec.Fields[nv.name] = nv.v
+		}
+		r.recBuilt = true
+	}
+	return r.rec
+}
 
 // Problems returns what is wrong with the current row (nil when it is good).
 func (r *Reader) Problems() []Problem { return r.problems }
@@ -406,8 +492,17 @@ func (r *Reader) Row() sheet.Row { return r.row }
 // Err returns the error that stopped reading, if any.
 func (r *Reader) Err() error { return r.err }
 
-// Close closes the rows (and the file, when Open opened it).
+// Close stops reading and closes the rows (and the file, when Open
+// opened it).
 func (r *Reader) Close() error {
+	if r.stop != nil {
+		select {
+		case <-r.stop:
+		default:
+			close(r.stop)
+		}
+		<-r.done
+	}
 	err := r.rows.Close()
 	if r.ownFile {
 		if e := r.File.Close(); err == nil {
@@ -534,12 +629,21 @@ func (m *Mapping) MapRow(row sheet.Row, headers []string) (Record, []Problem, er
 	if err := r.bind(); err != nil {
 		return Record{}, nil, err
 	}
-	rec, probs := m.mapRow(row, r.bound, headers, map[string]map[uint64]uint32{}, false)
+	vals, probs := m.mapRow(row, r.bound, headers, map[string]map[uint64]uint32{}, false, nil)
+	rec := Record{Row: row.Num, Fields: map[string]Value{}}
+	for _, nv := range vals {
+		rec.Fields[nv.name] = nv.v
+	}
 	return rec, probs, nil
 }
 
-func (m *Mapping) mapRow(row sheet.Row, bs []bound, headers []string, uniq map[string]map[uint64]uint32, date1904 bool) (Record, []Problem) {
-	rec := Record{Row: row.Num, Fields: make(map[string]Value, len(bs)+1)}
+// namedValue is one field's value while a row is mapped.
+type namedValue struct {
+	name string
+	v    Value
+}
+
+func (m *Mapping) mapRow(row sheet.Row, bs []bound, headers []string, uniq map[string]map[uint64]uint32, date1904 bool, vals []namedValue) ([]namedValue, []Problem) {
 	var probs []Problem
 	for _, b := range bs {
 		f := b.f
@@ -555,10 +659,15 @@ func (m *Mapping) mapRow(row sheet.Row, bs []bound, headers []string, uniq map[s
 			cell = sheet.Cell{Value: text, Kind: sheet.String}
 		case b.col >= 0:
 			cell = row.Cell(b.col)
-			text = cellText(cell, date1904)
-			p.Col, p.Header = b.col+1, headerAt(headers, b.col)
+			switch {
+			case cell.Kind == sheet.Date && len(f.spec.Transforms) == 0 && f.mapNorm == nil:
+				text = cell.Value // shown as a date only in messages
+			default:
+				text = cellText(cell, date1904)
+			}
+			p.Col = b.col + 1
 		}
-		p.Value = text
+		shown := cell
 		if len(f.spec.Transforms) > 0 {
 			text = applyTransforms(text, f.spec.Transforms)
 			if text != cell.Value {
@@ -566,7 +675,10 @@ func (m *Mapping) mapRow(row sheet.Row, bs []bound, headers []string, uniq map[s
 			}
 		}
 		if f.mapNorm != nil {
-			if v, ok := f.mapNorm[normValue(text)]; ok {
+			if v, ok := f.spec.Map[text]; ok {
+				text = v
+				cell = sheet.Cell{Value: text, Kind: sheet.String}
+			} else if v, ok := f.mapNorm[normValue(text)]; ok {
 				text = v
 				cell = sheet.Cell{Value: text, Kind: sheet.String}
 			}
@@ -584,7 +696,7 @@ func (m *Mapping) mapRow(row sheet.Row, bs []bound, headers []string, uniq map[s
 		if empty {
 			if f.required {
 				p.key, p.args = mRequired, []any{f.name}
-				probs = append(probs, p)
+				probs = append(probs, p.fill(shown, headers, date1904))
 			}
 			continue
 		}
@@ -594,14 +706,15 @@ func (m *Mapping) mapRow(row sheet.Row, bs []bound, headers []string, uniq map[s
 		}
 		if key != "" {
 			p.key, p.args = key, args
-			probs = append(probs, p)
+			probs = append(probs, p.fill(shown, headers, date1904))
 			continue
 		}
-		out = canonical(f.oneOf, out)
+		if len(f.oneOf) > 0 {
+			out = canonical(f.oneOf, out)
+		}
 		if f.typ == LatLng {
 			lat, lng, _ := strings.Cut(out, "\x00")
-			rec.Fields[f.tf.Pair[0]] = Value{Set: true, Text: lat}
-			rec.Fields[f.tf.Pair[1]] = Value{Set: true, Text: lng}
+			vals = append(vals, namedValue{f.tf.Pair[0], Value{Set: true, Text: lat}}, namedValue{f.tf.Pair[1], Value{Set: true, Text: lng}})
 			continue
 		}
 		if f.unique {
@@ -610,19 +723,37 @@ func (m *Mapping) mapRow(row sheet.Row, bs []bound, headers []string, uniq map[s
 				seen = map[uint64]uint32{}
 				uniq[f.name] = seen
 			}
-			h := fnv.New64a()
-			h.Write([]byte(out))
-			k := h.Sum64()
+			k := fnv64(out)
 			if first, dup := seen[k]; dup {
 				p.key, p.args = mDuplicate, []any{int(first)}
-				probs = append(probs, p)
+				probs = append(probs, p.fill(shown, headers, date1904))
 				continue
 			}
 			seen[k] = uint32(row.Num)
 		}
-		rec.Fields[f.name] = Value{Set: true, Text: out}
+		vals = append(vals, namedValue{f.name, Value{Set: true, Text: out}})
 	}
-	return rec, probs
+	return vals, probs
+}
+
+// fill completes a problem with the column header and the value as the
+// user sees it.
+func (p Problem) fill(c sheet.Cell, headers []string, date1904 bool) Problem {
+	if p.Col > 0 {
+		p.Header = headerAt(headers, p.Col-1)
+	}
+	p.Value = cellText(c, date1904)
+	return p
+}
+
+// fnv64 is FNV-1a of s.
+func fnv64(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 func headerAt(h []string, i int) string {
@@ -653,10 +784,13 @@ func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date190
 	switch f.typ {
 	case Text:
 		out = text
-		if cell.Kind == sheet.Number {
+		switch cell.Kind {
+		case sheet.Number:
 			out = numberText(cell.Value)
+		case sheet.Date:
+			out = cellText(cell, date1904)
 		}
-		num = float64(len([]rune(out)))
+		num = float64(utf8.RuneCountInString(out))
 	case Integer:
 		var n int64
 		var err error
@@ -779,6 +913,9 @@ func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date190
 // numberText renders a number cell's stored value the way it is typed:
 // "1.2345E+5" → "123450", "12.0" → "12".
 func numberText(v string) string {
+	if isPlainInt(v) {
+		return v
+	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil {
 		return v
@@ -789,16 +926,40 @@ func numberText(v string) string {
 	return strconv.FormatFloat(f, 'f', -1, 64)
 }
 
+func isPlainInt(v string) bool {
+	if len(v) == 0 || len(v) > 15 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			if !(i == 0 && v[i] == '-' && len(v) > 1) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func (m *Mapping) validate(f *field, out string, num float64) (msgKey, []any) {
 	if f.pattern != nil && !f.pattern.MatchString(out) {
 		return mPattern, []any{f.spec.Pattern}
 	}
 	if len(f.oneOf) > 0 {
 		ok := false
+		t := strings.TrimSpace(out)
 		for _, v := range f.oneOf {
-			if strings.EqualFold(v, strings.TrimSpace(out)) || normValue(v) == normValue(out) {
+			if strings.EqualFold(v, t) {
 				ok = true
 				break
+			}
+		}
+		if !ok {
+			nv := normValue(out)
+			for _, v := range f.oneOf {
+				if normValue(v) == nv {
+					ok = true
+					break
+				}
 			}
 		}
 		if !ok {
@@ -818,7 +979,7 @@ func (m *Mapping) validate(f *field, out string, num float64) (msgKey, []any) {
 		}
 		return mMax, []any{*f.spec.Max}
 	}
-	if f.tf.MaxLen > 0 && len([]rune(out)) > f.tf.MaxLen {
+	if f.tf.MaxLen > 0 && utf8.RuneCountInString(out) > f.tf.MaxLen {
 		return mMaxLen, []any{f.tf.MaxLen}
 	}
 	return "", nil
@@ -826,12 +987,17 @@ func (m *Mapping) validate(f *field, out string, num float64) (msgKey, []any) {
 
 // canonical returns the one_of entry matching v, as written in the list.
 func canonical(list []string, v string) string {
+	t := strings.TrimSpace(v)
 	for _, x := range list {
-		if strings.EqualFold(x, strings.TrimSpace(v)) || normValue(x) == normValue(v) {
+		if strings.EqualFold(x, t) {
+			return x
+		}
+	}
+	nv := normValue(v)
+	for _, x := range list {
+		if normValue(x) == nv {
 			return x
 		}
 	}
 	return v
 }
-
-var _ = fmt.Sprint

@@ -182,11 +182,11 @@ func TestPOISheet(t *testing.T) {
 func TestChoose(t *testing.T) {
 	set := loadSamples(t)
 	cases := []struct{ file, bound, want string }{
-		{filepath.Join(sampleSheets, "tarefas.xlsx"), "", "tarefas"},             // by glob
-		{filepath.Join(sampleSheets, "tarefas-cp1252.csv"), "", "tarefas-csv"},   // by glob
-		{filepath.Join(sampleSheets, "pontos.xlsx"), "tarefas", "tarefas"},       // bound to the folder
-		{"testdata/tarefas-gnumeric.xlsx", "", "tarefas"},                        // by glob too
-		{"testdata/tarefas-utf16.csv", "", "tarefas-csv"},                        // by glob
+		{filepath.Join(sampleSheets, "tarefas.xlsx"), "", "tarefas"},           // by glob
+		{filepath.Join(sampleSheets, "tarefas-cp1252.csv"), "", "tarefas-csv"}, // by glob
+		{filepath.Join(sampleSheets, "pontos.xlsx"), "tarefas", "tarefas"},     // bound to the folder
+		{"testdata/tarefas-gnumeric.xlsx", "", "tarefas"},                      // by glob too
+		{"testdata/tarefas-utf16.csv", "", "tarefas-csv"},                      // by glob
 	}
 	for _, c := range cases {
 		m, err := set.Choose(c.file, c.bound, Options{})

@@ -54,7 +54,7 @@ const (
 	mStatusRejected  msgKey = "status_rejected"
 	mStatusFailed    msgKey = "status_failed"
 	mStatusSkipped   msgKey = "status_skipped"
-	mFile            msgKey = "file" // file name, text
+	mFile            msgKey = "file"            // file name, text
 	mNoSuchMapping   msgKey = "no_such_mapping" // name, names
 	mNoMapping       msgKey = "no_mapping"
 	mAmbiguous       msgKey = "ambiguous" // names

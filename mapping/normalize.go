@@ -60,17 +60,58 @@ func headerWords(s string) []string {
 	return words
 }
 
+// latinBase maps the precomposed Latin letters U+00C0..U+024F to their
+// base letter (0 when the letter has none, e.g. "ß"). It is filled once
+// and never changed.
+var latinBase = func() (t [0x250 - 0xC0]rune) {
+	for r := rune(0xC0); r < 0x250; r++ {
+		d := []rune(norm.NFD.String(string(r)))
+		if len(d) > 1 && d[0] < 0x80 {
+			ok := true
+			for _, m := range d[1:] {
+				if !unicode.Is(unicode.Mn, m) {
+					ok = false
+				}
+			}
+			if ok {
+				t[r-0xC0] = d[0]
+			}
+		}
+	}
+	return t
+}()
+
 // StripAccents removes diacritics: "Número" → "Numero".
 func StripAccents(s string) string {
-	isASCII := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			isASCII = false
+	i := 0
+	for i < len(s) && s[i] < 0x80 {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	// Fast path: Latin letters only.
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	fast := true
+	for _, r := range s[i:] {
+		switch {
+		case r < 0x80:
+			b.WriteRune(r)
+		case r >= 0xC0 && r < 0x250 && latinBase[r-0xC0] != 0:
+			b.WriteRune(latinBase[r-0xC0])
+		case r >= 0x300 && r < 0x370: // a combining mark
+			fast = false
+		default:
+			b.WriteRune(r)
+		}
+		if !fast {
 			break
 		}
 	}
-	if isASCII {
-		return s
+	if fast {
+		return b.String()
 	}
 	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
 	out, _, err := transform.String(t, s)

@@ -41,12 +41,9 @@ func ParseDecimal(s string) (float64, error) {
 		if strings.ContainsAny(s, "xXpP_nNiI") { // hex floats, underscores, NaN, Inf
 			return 0, errNotNumber
 		}
-		if strings.Count(s, ".") == 1 && isThousandsGrouped(s, '.') && !strings.ContainsAny(s, "eE") {
-			// "1.234" is ambiguous; Brazil reads it as a thousand and
-			// two hundred thirty-four only when grouped like that twice
-			// or more ("1.234.567"), so keep 1.234 here.
-			return f, nil
-		}
+		// "1.234" is ambiguous; it reads as one point two three four
+		// (Go syntax, what number cells hold). Thousands need two groups
+		// ("1.234.567") or a decimal comma ("1.234,5").
 		return f, nil
 	}
 	var b strings.Builder
@@ -185,17 +182,19 @@ func ExcelTime(serial float64, date1904 bool, loc *time.Location) (time.Time, er
 	frac := serial - days
 	// Round to the nearest second: 0.5 ms of float noise must not turn
 	// 10:00 into 09:59:59.
-	secs := int64(math.Round(frac * 86400))
-	base := time.Date(1899, 12, 30, 0, 0, 0, 0, loc)
-	if days < 61 && !date1904 {
+	secs := int(math.Round(frac * 86400))
+	d := int64(days)
+	if d < 61 && !date1904 {
 		// Excel believes 1900 was a leap year: serials 1..60 are off by one.
-		base = time.Date(1899, 12, 31, 0, 0, 0, 0, loc)
-		if days == 60 {
+		if d == 60 {
 			return time.Time{}, errBadDate // 29 Feb 1900 never existed
 		}
+		d++
 	}
-	t := base.AddDate(0, 0, int(days))
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc).Add(time.Duration(secs) * time.Second), nil
+	// Civil date from the day count (UTC arithmetic, no zone lookups),
+	// then one time.Date in loc.
+	y, mo, dd := time.Unix((d-25569)*86400, 0).UTC().Date()
+	return time.Date(y, mo, dd, secs/3600, secs/60%60, secs%60, 0, loc), nil
 }
 
 // ParseDateText reads a date (and optional time) as people type it, in loc:
@@ -217,13 +216,13 @@ func ParseDateText(s string, loc *time.Location, monthFirst bool) (time.Time, er
 	// ISO forms with an offset.
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00"} {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t.In(loc), nil
+			return checkYear(t.In(loc))
 		}
 	}
 	for _, layout := range []string{"2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05", "2006-01-02T15:04",
 		"2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02"} {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
-			return t, nil
+			return checkYear(t)
 		}
 	}
 	// d/m/y [h:m[:s]]
@@ -298,6 +297,13 @@ func ParseDateText(s string, loc *time.Location, monthFirst bool) (time.Time, er
 	t := time.Date(y, time.Month(m), d, hh, mm, ss, 0, loc)
 	if t.Day() != d || int(t.Month()) != m {
 		return time.Time{}, errBadDate // 31/02
+	}
+	return t, nil
+}
+
+func checkYear(t time.Time) (time.Time, error) {
+	if t.Year() < 1900 || t.Year() > 9999 {
+		return time.Time{}, errBadDate
 	}
 	return t, nil
 }

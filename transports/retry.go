@@ -67,7 +67,7 @@ func Transient(err error) error {
 
 type permanentError struct{ err error }
 
-func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Error() string   { return e.err.Error() }
 func (e permanentError) Unwrap() []error { return []error{e.err, ErrPermanent} }
 
 // Permanent marks err as not worth retrying: errors.Is(err, ErrPermanent)

@@ -10,6 +10,15 @@
 // Paths given to a Transport are slash-separated and relative to the
 // backend's configured root folder; a Transport refuses any path that would
 // leave that root.
+//
+// Helpers shared by the backends and the flows: ValidName, CleanPath and
+// SafeJoin check names; KeepBothName and TempName make names; Retry.Do
+// retries with exponential back-off and jitter, using IsTransient to tell
+// transient failures from permanent ones (Transient and Permanent mark an
+// error explicitly); Copy and Move stream a file between two transports
+// with the same atomic, size-checked Write. Duration is the options' text
+// duration type. transports/transporttest has the real test servers and a
+// conformance suite every backend passes.
 package transports
 
 import (

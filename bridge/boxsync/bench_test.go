@@ -42,7 +42,9 @@ func envFloat(name string, def float64) float64 {
 // BOXSYNC_BENCH_RATE (Sytex rate limit, req/s; default 400 for the 50,000
 // boxes, because at the client's default of 10 req/s the first sync alone
 // takes calls/10 seconds — the "defaults" sub-benchmark shows that pace on
-// BOXSYNC_BENCH_SMALL boxes, default 200), BOXSYNC_BENCH_LATENCY (5ms).
+// BOXSYNC_BENCH_SMALL boxes, default 200), BOXSYNC_BENCH_LATENCY (5ms),
+// BOXSYNC_BENCH_CONCURRENCY (the job's default), BOXSYNC_BENCH_SYNC
+// (the ledger's synchronous mode: full, the default, or normal).
 func BenchmarkBoxSync(b *testing.B) {
 	lat := 5 * time.Millisecond
 	if d, err := time.ParseDuration(os.Getenv("BOXSYNC_BENCH_LATENCY")); err == nil {
@@ -69,7 +71,9 @@ func benchSync(b *testing.B, n int, rateLimit float64, burst int, latency time.D
 				Implanted: true, Lat: -23.55 + float64(i)*1e-6, Lng: -46.63}})
 			ids = append(ids, bx.ID)
 		}
-		led, err := ledger.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "ledger.db"))
+		// BOXSYNC_BENCH_SYNC=normal measures without an fsync per commit
+		led, err := ledger.OpenSQLiteWith(context.Background(), filepath.Join(b.TempDir(), "ledger.db"),
+			ledger.SQLiteOptions{Synchronous: os.Getenv("BOXSYNC_BENCH_SYNC")})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -78,6 +82,7 @@ func benchSync(b *testing.B, n int, rateLimit float64, burst int, latency time.D
 		syc, _ := sytex.New(sytex.Options{BaseURL: sy.URL(), Token: sy.Token(), Organization: sy.Organization(), RateLimit: rateLimit, RateBurst: burst})
 		o := *boxsync.DefaultOptions()
 		o.DefaultNEType = 12
+		o.Concurrency = envInt("BOXSYNC_BENCH_CONCURRENCY", o.Concurrency)
 		job, err := boxsync.NewJob(o, boxsync.Deps{Name: "bench", OZmap: ozc, Sytex: syc, Language: "en"})
 		if err != nil {
 			b.Fatal(err)

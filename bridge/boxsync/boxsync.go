@@ -13,6 +13,20 @@
 // killed at any moment resumes without sending anything twice: a box
 // created just before a kill has no ledger entry yet, is found by its code
 // and updated, not created again.
+//
+// What an incremental run does not see: edits or deletions made by hand in
+// Sytex to elements of unchanged boxes (nothing is asked of Sytex for
+// them). A full run (`fieldbridge once -full JOB`) compares every box with
+// Sytex and repairs them. A change of the mapping options (templates,
+// ne_types, projects) makes the next run read every box by itself.
+//
+// Outcomes per box, in the ledger (item key = OZmap box id, hash = one
+// short hash per element field, RemoteID = Sytex id) and in the counters:
+// created, updated, unchanged, failed (with Sytex's message; retried on
+// the next runs), conflicts (several elements with the code, or two boxes
+// with one code; retried), skipped (still in project). A 401 (either side)
+// or a 403 from Sytex stops the run at once; so do max_failures_in_a_row
+// transient failures in a row.
 package boxsync
 
 import (
@@ -23,6 +37,7 @@ import (
 	"time"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/fileconn"
 	"github.com/fieldbridge/fieldbridge/connectors/ozmap"
 	"github.com/fieldbridge/fieldbridge/connectors/sytex"
 	"github.com/fieldbridge/fieldbridge/transports"
@@ -61,8 +76,10 @@ type Options struct {
 	// CoordinatesName is the name of the element's coordinate entry
 	// (default "Coordinates").
 	CoordinatesName string `toml:"coordinates_name"`
-	// Concurrency is the number of boxes sent to Sytex at once (default 4);
-	// the Sytex connection's rate_limit paces them.
+	// Concurrency is the number of boxes sent to Sytex at once (default
+	// 8); the Sytex connection's rate_limit paces them. To reach the rate
+	// limit it must be at least rate_limit × Sytex's answer time (10/s ×
+	// 0.3 s = 3); more only waits on the limiter.
 	Concurrency int `toml:"concurrency"`
 	// Overlap is subtracted from the last successful run's start when
 	// asking OZmap for changed boxes, to cover clock skew and boxes saved
@@ -95,7 +112,7 @@ func DefaultOptions() *Options {
 		CodeTemplate:      "{name}",
 		NameTemplate:      "{name}",
 		CoordinatesName:   "Coordinates",
-		Concurrency:       4,
+		Concurrency:       8,
 		Overlap:           bridge.Duration{Duration: 10 * time.Minute},
 		MaxFailuresInARow: 10,
 		PrefetchThreshold: 200,
@@ -196,11 +213,11 @@ func newFromEnv(env *bridge.Env, spec bridge.JobSpec, opts any) (bridge.Job, err
 		}
 	}
 	if oo.ReportTo != "" {
-		if _, _, err := env.Conn(oo.ReportTo); err != nil {
+		if err := fileconn.IsFileConn(env, oo.ReportTo); err != nil {
 			errs = append(errs, fmt.Errorf("report_to: %w", err))
 		}
 		name := oo.ReportTo
-		d.OpenReportTo = func(ctx context.Context) (transports.Transport, error) { return connTransport(ctx, env, name) }
+		d.OpenReportTo = func(ctx context.Context) (transports.Transport, error) { return fileconn.OpenNamed(ctx, env, name) }
 	}
 	j, err := NewJob(oo, d)
 	if err != nil && len(errs) == 0 {

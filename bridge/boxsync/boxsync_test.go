@@ -19,6 +19,10 @@ import (
 	"github.com/fieldbridge/fieldbridge/connectors/ozmap/ozmaptest"
 	"github.com/fieldbridge/fieldbridge/connectors/sytex"
 	"github.com/fieldbridge/fieldbridge/connectors/sytex/sytextest"
+	"github.com/fieldbridge/fieldbridge/transports"
+	"github.com/fieldbridge/fieldbridge/transports/ftp"
+	"github.com/fieldbridge/fieldbridge/transports/sftp"
+	"github.com/fieldbridge/fieldbridge/transports/transporttest"
 )
 
 // clock is a manual clock shared by the OZmap fake and the job.
@@ -561,5 +565,80 @@ func TestTwoBoxesOneCode(t *testing.T) {
 	}
 	if h.sy.Calls("PATCH")+h.sy.Calls("POST") != 0 {
 		t.Fatal("the renamed box changed another box's element")
+	}
+}
+
+// TestReportToFileServers writes the run's report to real FTP and SFTP
+// servers (scripts/test-servers).
+func TestReportToFileServers(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		open func(t *testing.T) (func(context.Context) (transports.Transport, error), string)
+	}{
+		{"ftp", func(t *testing.T) (func(context.Context) (transports.Transport, error), string) {
+			o, srv := transporttest.FTP(t)
+			return func(ctx context.Context) (transports.Transport, error) { return ftp.New(ctx, o) }, srv.Dir
+		}},
+		{"sftp", func(t *testing.T) (func(context.Context) (transports.Transport, error), string) {
+			o, srv := transporttest.SFTP(t)
+			return func(ctx context.Context) (transports.Transport, error) { return sftp.New(ctx, o) }, srv.Dir
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			open, dir := tt.open(t)
+			h := newHarness(t, 30, func(o *boxsync.Options) { o.ReportTo = "files"; o.ReportDir = "sync/reports" })
+			j, err := boxsync.NewJob(h.opts, boxsync.Deps{Name: "boxes", OZmap: h.ozc, Sytex: h.syc, OpenReportTo: open})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, _ := h.led.BeginRun(context.Background(), "boxes", h.clock.Now())
+			rc := bridge.NewRunContext(r, h.led, nil, nil)
+			rc.Now = h.clock.Now
+			if err := j.Run(context.Background(), rc); err != nil {
+				t.Fatal(err)
+			}
+			if ps := rc.Problems(); len(ps) != 0 {
+				t.Fatalf("problems: %v", ps)
+			}
+			files, _ := filepath.Glob(filepath.Join(dir, "sync", "reports", "boxsync-boxes-*.csv"))
+			if len(files) != 1 {
+				t.Fatalf("reports on the server: %v", files)
+			}
+			if rows := readCSV(t, files[0]); len(rows) != 28 {
+				t.Fatalf("report has %d rows", len(rows))
+			}
+		})
+	}
+}
+
+// TestFullRepairsSytex: edits and deletions made by hand in Sytex are not
+// seen by incremental runs (they ask Sytex nothing for unchanged boxes);
+// a full reconcile repairs them. A changed box whose element was deleted
+// in Sytex is created again.
+func TestFullRepairsSytex(t *testing.T) {
+	h := newHarness(t, 20, nil)
+	h.mustRun(false)
+	edited := h.sy.ByCode(h.boxes[1].Name)[0]
+	edited.Name = "edited by hand"
+	h.sy.Add(edited) // same id: replaces
+	gone := h.sy.ByCode(h.boxes[2].Name)[0]
+	h.sy.Delete(gone.ID)
+	goneToo := h.sy.ByCode(h.boxes[3].Name)[0]
+	h.sy.Delete(goneToo.ID)
+
+	h.oz.UpdateBox(h.boxes[3].ID, func(b *ozmaptest.Box) { b.Lng += 0.01 })
+	rc := h.mustRun(false)
+	checkCounts(t, rc, map[string]int64{"read": 1, "created": 1})
+	if h.sy.Calls("PATCH") != 1 || h.sy.Calls("GET") != 1 || h.sy.Calls("POST") != 1 {
+		t.Fatalf("PATCH (404) then search then create: %d/%d/%d", h.sy.Calls("PATCH"), h.sy.Calls("GET"), h.sy.Calls("POST"))
+	}
+	if h.sy.ByCode(h.boxes[1].Name)[0].Name != "edited by hand" || len(h.sy.ByCode(h.boxes[2].Name)) != 0 {
+		t.Fatal("an incremental run touched unchanged boxes")
+	}
+	rc = h.mustRun(true)
+	checkCounts(t, rc, map[string]int64{"read": 20, "created": 1, "updated": 1, "unchanged": 16, "skipped": 2})
+	h.checkExactlyOnce()
+	if h.sy.ByCode(h.boxes[1].Name)[0].Name != h.boxes[1].Name {
+		t.Fatal("the hand edit was not repaired")
 	}
 }

@@ -12,11 +12,11 @@ import (
 
 	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/bridge/boxsync"
+	"github.com/fieldbridge/fieldbridge/bridge/fileconn"
 	"github.com/fieldbridge/fieldbridge/bridge/ledger"
 	"github.com/fieldbridge/fieldbridge/connectors/ozmap"
 	"github.com/fieldbridge/fieldbridge/connectors/ozmap/ozmaptest"
 	"github.com/fieldbridge/fieldbridge/connectors/sytex/sytextest"
-	"github.com/fieldbridge/fieldbridge/transports/local"
 )
 
 func registry() *bridge.Registry {
@@ -72,7 +72,9 @@ type = "local"
 root = %q
 `, dir, oz.URL(), sy.URL(), filepath.Join(dir, "drop"))
 	reg := registry()
-	reg.Conns["local"] = bridge.ConnType{Name: "local", NewOptions: func() any { o := local.DefaultOptions(); return &o }}
+	for _, c := range fileconn.ConnTypes() {
+		reg.AddConn(c)
+	}
 	cfg, err := bridge.ParseConfig(filepath.Join(dir, "config.toml"), []byte(cfgText), reg)
 	if err != nil {
 		t.Fatal(err)
@@ -140,26 +142,49 @@ schedule = "0 21 * * *"
 ozmap = "oz"
 sytex = "nope"
 code_template = "{nome}"
+report_to = "oz"
 `
 	_, err := bridge.ParseConfig("config.toml", []byte(cfgText), registry())
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"key: missing", `organization: "x1" is not a number`, `no connection named "nope"`, "unknown placeholder {nome}", "default_ne_type: missing"} {
+	for _, want := range []string{"key: missing", `organization: "x1" is not a number`, `no connection named "nope"`, "unknown placeholder {nome}", "default_ne_type: missing", `report_to: connection "oz" is of type "ozmap"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("config error lacks %q:\n%v", want, err)
 		}
 	}
 }
 
+// exampleSection returns this flow's section of config.toml.example: from
+// its title to the next section's rule (or the end).
+func exampleSection(t *testing.T, text string) []byte {
+	t.Helper()
+	const title = "# OZmap boxes → Sytex network elements"
+	i := strings.Index(text, title)
+	if i < 0 {
+		t.Fatal("config.toml.example has no box sync section")
+	}
+	rest := text[i:]
+	lines := strings.SplitAfter(rest, "\n")
+	var out strings.Builder
+	for n, l := range lines {
+		if n > 1 && strings.HasPrefix(l, "# -----") {
+			break
+		}
+		out.WriteString(l)
+	}
+	return []byte(out.String())
+}
+
 var optionLine = regexp.MustCompile(`^("[^"]+"|[a-z_]+) = `)
 
 // TestConfigExample keeps the documented example in step with the options.
 func TestConfigExample(t *testing.T) {
-	b, err := os.ReadFile("testdata/config.example.toml")
+	all, err := os.ReadFile(filepath.Join("..", "..", "config.toml.example"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	b := exampleSection(t, string(all))
 	t.Setenv("OZMAP_KEY", "k")
 	t.Setenv("SYTEX_TOKEN", "t")
 	// uncomment every option line to check the commented ones too
@@ -175,7 +200,7 @@ func TestConfigExample(t *testing.T) {
 	}
 	full := strings.Join(lines, "\n")
 	full = strings.Replace(full, `ca_file = "/etc/ssl/acme-ca.pem"`, "", 1)
-	full = strings.Replace(full, `report_to = "reports-ftp"`, "", 1)
+	full = strings.Replace(full, `report_to = "partner-ftp"`, "", 1)
 	for _, text := range []string{string(b), full} {
 		cfg, err := bridge.ParseConfig("config.toml", []byte(text), registry())
 		if err != nil {

@@ -144,20 +144,3 @@ func sortedTypes(m map[string]int64) []string {
 
 // configLanguage returns the configuration's language.
 func configLanguage(c *bridge.Config) string { return c.Language }
-
-// connTransport opens a connection whose options are a transport's.
-func connTransport(ctx context.Context, env *bridge.Env, name string) (transports.Transport, error) {
-	typ, opts, err := env.Conn(name)
-	if err != nil {
-		return nil, err
-	}
-	switch o := opts.(type) {
-	case *local.Options:
-		return local.New(ctx, *o)
-	case interface {
-		Open(context.Context) (transports.Transport, error)
-	}:
-		return o.Open(ctx)
-	}
-	return nil, fmt.Errorf("connection %q of type %q is not a place for files", name, typ)
-}

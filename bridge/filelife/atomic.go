@@ -3,6 +3,7 @@ package filelife
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -110,6 +111,30 @@ func WriteFile(path string, data []byte, perm fs.FileMode) error {
 	f.ExpectSize(int64(len(data)))
 	if _, err := f.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Commit()
+}
+
+// CopyFile copies the file src to dst atomically (see File), streaming.
+func CopyFile(src, dst string, perm fs.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	f, err := Create(dst)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	f.SetPerm(perm)
+	f.ExpectSize(fi.Size())
+	if _, err := io.Copy(f, in); err != nil {
+		return fmt.Errorf("copy %s to %s: %w", src, dst, err)
 	}
 	return f.Commit()
 }

@@ -239,6 +239,9 @@ func (f Folders) Claim(name string) (string, error) {
 type Report struct {
 	Suffix string
 	Data   []byte
+	// From, when set, names a file whose content is written instead of
+	// Data, streamed (for reports too big to hold in memory).
+	From string
 }
 
 // Settle moves a claimed file to done/ (ok) or failed/, under its base
@@ -264,7 +267,11 @@ func (f Folders) Settle(claimed string, ok bool, reports ...Report) (string, err
 			continue
 		}
 		for _, r := range reports {
-			if err := WriteFile(final+r.Suffix, r.Data, 0o640); err != nil {
+			write := func() error { return WriteFile(final+r.Suffix, r.Data, 0o640) }
+			if r.From != "" {
+				write = func() error { return CopyFile(r.From, final+r.Suffix, 0o640) }
+			}
+			if err := write(); err != nil {
 				return "", fmt.Errorf("settle %s: report: %w", name, err)
 			}
 		}

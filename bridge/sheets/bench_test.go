@@ -1,10 +1,11 @@
-//go:build mappingready
-
 package sheets
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +20,10 @@ import (
 //
 //	go test -tags mappingready -run '^$' -bench WebService20k -benchtime 1x ./bridge/sheets/
 func BenchmarkWebService20k(b *testing.B) {
-	const rows = 20000
+	rows := 20000
+	if n, err := strconv.Atoi(os.Getenv("FB_BENCH_ROWS")); err == nil && n > 0 {
+		rows = n // for a quick look; the reported figure is for 20,000
+	}
 	const latency = 20 * time.Millisecond
 	data := xlsxRows(b, goodRows(rows, 1_000_000))
 	conc := officetrack.DefaultOptions().Concurrency
@@ -46,5 +50,44 @@ func BenchmarkWebService20k(b *testing.B) {
 		b.ReportMetric(rate/ideal, "ratio-to-ideal")
 		b.ReportMetric(total.Seconds(), "s-appear-to-report")
 		b.ReportMetric(float64(e.fake.MaxInFlight()), "max-in-flight")
+
+		// Reference in the same run: the bare client, conc goroutines
+		// calling the same fake with nothing else to do (no sheet, no
+		// mapping, no ledger). On a busy machine this is the real ceiling.
+		bare := bareClientRate(b, e, conc, max(rows/4, 400))
+		b.ReportMetric(bare, "bare-client-rows/s")
+		b.ReportMetric(rate/bare, "ratio-to-bare")
 	}
+}
+
+func bareClientRate(b *testing.B, e *env, conc, calls int) float64 {
+	c, err := officetrack.New(e.fake.ClientOptions(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.fake.Reset()
+	next := make(chan int64, calls)
+	for i := range calls {
+		next <- int64(9_000_000 + i)
+	}
+	close(next)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range next {
+				t := officetrack.Task{TaskNumber: &n}
+				t.Set("Description", "Instalação")
+				t.Set("DueDateTime", "202611231400")
+				if _, err := c.CreateOrUpdateTask(context.Background(), officetrack.OpAutoSelect, t); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(calls) / time.Since(start).Seconds()
 }

@@ -1,11 +1,12 @@
-//go:build mappingready
-
 package sheets
 
 import (
+	"errors"
+
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/fieldbridge/fieldbridge/connectors/officetrack"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,6 +54,12 @@ type env struct {
 
 func newEnv(t testing.TB, mutate func(*Options)) *env {
 	t.Helper()
+	return newEnvConns(t, "", mutate)
+}
+
+// newEnvConns is newEnv with more [connections.X] tables in the config.
+func newEnvConns(t testing.TB, conns string, mutate func(*Options)) *env {
+	t.Helper()
 	root := t.TempDir()
 	e := &env{t: t, inbox: filepath.Join(root, "inbox"), data: filepath.Join(root, "data"), maps: filepath.Join(root, "mappings")}
 	for _, d := range []string{e.inbox, e.data, e.maps} {
@@ -84,7 +91,7 @@ user_name = %q
 password = %q
 retry_backoff = "10ms"
 max_backoff = "50ms"
-`, e.data, co.URL, co.UserName, co.Password)
+`, e.data, co.URL, co.UserName, co.Password) + conns
 	cfg, err := bridge.ParseConfig(filepath.Join(root, "config.toml"), []byte(cfgText), registry())
 	if err != nil {
 		t.Fatal(err)
@@ -261,7 +268,8 @@ func TestLockFileHalfWrittenCorruptDuplicate(t *testing.T) {
 }
 
 func TestHalfWrittenFileWaits(t *testing.T) {
-	e := newEnv(t, func(o *Options) { o.MinAge = bridge.Duration{Duration: 400 * time.Millisecond} })
+	// min_age well above the pauses of the writer, even on a busy machine.
+	e := newEnv(t, func(o *Options) { o.MinAge = bridge.Duration{Duration: 1500 * time.Millisecond} })
 	full := xlsxRows(t, goodRows(50, 900))
 	p := filepath.Join(e.inbox, "tarefas-slow.xlsx")
 	f, err := os.Create(p)
@@ -277,14 +285,15 @@ func TestHalfWrittenFileWaits(t *testing.T) {
 		}
 		f.Close()
 	}()
-	// Runs while the copy is going on must not take the file.
-	for range 3 {
-		time.Sleep(100 * time.Millisecond)
-		if err := e.run(); err != nil {
-			t.Fatal(err)
-		}
+	// A run while the copy is going on must not take the file (it waits
+	// up to 2×min_age for it, then leaves it).
+	if err := e.run(); err != nil {
+		t.Fatal(err)
 	}
 	<-done
+	if e.exists("done/tarefas-slow.xlsx") && e.fake.TaskCount() != 50 {
+		t.Fatal("half-written file was taken")
+	}
 	if err := e.run(); err != nil {
 		t.Fatal(err)
 	}
@@ -381,5 +390,46 @@ func TestSamples(t *testing.T) {
 	}
 	if y, _ := task.Get("Location.Y"); y != "-23.5268" {
 		t.Errorf("Location.Y %q", y)
+	}
+}
+
+func TestSheetWithoutRowsFails(t *testing.T) {
+	e := newEnv(t, nil)
+	e.drop("tarefas-vazia.xlsx", xlsxRows(t, nil))
+	if err := e.run(); err != nil {
+		t.Fatal(err)
+	}
+	if !e.exists("failed/tarefas-vazia.xlsx") || !e.exists("failed/tarefas-vazia.xlsx.report.xlsx") {
+		t.Fatal("an empty sheet should fail with its report")
+	}
+}
+
+func TestServiceDownFileWaits(t *testing.T) {
+	e := newEnv(t, nil)
+	e.drop("tarefas-y.xlsx", xlsxRows(t, goodRows(20, 600)))
+	e.fake.FailNext(3, officetracktest.FaultTooMuchData) // retried by the client: absorbed
+	e.fake.FailEvery(7, officetracktest.FaultHTTP500)    // absorbed too
+	if err := e.run(); err != nil {
+		t.Fatalf("absorbed failures stopped the run: %v", err)
+	}
+	if e.fake.TaskCount() != 20 {
+		t.Fatalf("%d tasks", e.fake.TaskCount())
+	}
+	// Down for good: the file waits in processing/, and goes on later.
+	e.fake.FailEvery(1, officetracktest.FaultSOAPFault)
+	e.drop("tarefas-z.xlsx", xlsxRows(t, goodRows(20, 700)))
+	err := e.run()
+	if !errors.Is(err, officetrack.ErrTransient) {
+		t.Fatalf("err %v", err)
+	}
+	if !e.exists("processing/tarefas-z.xlsx") {
+		t.Fatal("file should wait in processing/")
+	}
+	e.fake.FailEvery(0, officetracktest.NoFault)
+	if err := e.run(); err != nil {
+		t.Fatal(err)
+	}
+	if !e.exists("done/tarefas-z.xlsx") || e.fake.TaskCount() != 40 {
+		t.Fatalf("%d tasks", e.fake.TaskCount())
 	}
 }

@@ -1,14 +1,7 @@
-//go:build mappingready
-
 package sheets
 
 import (
-	"context"
-
 	"fmt"
-	"github.com/fieldbridge/fieldbridge/transports"
-	"github.com/fieldbridge/fieldbridge/transports/ftp"
-	"github.com/fieldbridge/fieldbridge/transports/sftp"
 	"os"
 	"path/filepath"
 	"strings"
@@ -227,17 +220,4 @@ func configLanguage(j *job) string {
 		return j.env.Config.Language
 	}
 	return ""
-}
-
-// openRemoteTransport opens FTP/FTPS and SFTP connections.
-func openRemoteTransport(ctx context.Context, opts any) (transports.Transport, bool, error) {
-	switch o := opts.(type) {
-	case *ftp.Options:
-		t, err := ftp.New(ctx, *o)
-		return t, true, err
-	case *sftp.Options:
-		t, err := sftp.New(ctx, *o)
-		return t, true, err
-	}
-	return nil, false, nil
 }

@@ -2,20 +2,16 @@ package sheets
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/filelife"
 	"github.com/fieldbridge/fieldbridge/bridge/ledger"
 	"github.com/fieldbridge/fieldbridge/connectors/officetrack"
 	"github.com/fieldbridge/fieldbridge/transports"
@@ -42,17 +38,9 @@ type job struct {
 	// openTransport opens a named FTP/SFTP connection.
 	openTransport func(ctx context.Context, conn string) (transports.Transport, error)
 
-	mu sync.Mutex
-	// seen remembers the size and time of files not yet ready, across
+	// stable remembers the size and time of files not yet ready, across
 	// scans, by inbox source and name.
-	seen map[string]observation
-}
-
-// observation is a file's size and time when first seen unchanged.
-type observation struct {
-	size  int64
-	mod   time.Time
-	since time.Time
+	stable *filelife.Stability
 }
 
 func newJob(env *bridge.Env, spec bridge.JobSpec, o *Options) (*job, error) {
@@ -69,7 +57,7 @@ func newJob(env *bridge.Env, spec bridge.JobSpec, o *Options) (*job, error) {
 	if env != nil && env.Log != nil {
 		log = env.Log.With("job", spec.Name)
 	}
-	j := &job{env: env, name: spec.Name, opts: *o, log: log, seen: map[string]observation{}}
+	j := &job{env: env, name: spec.Name, opts: *o, log: log, stable: &filelife.Stability{MinAge: o.MinAge.Duration}}
 	if env != nil && env.Config != nil {
 		// Relative folders are relative to the config file.
 		j.opts.Mappings = env.Config.Resolve(j.opts.Mappings)
@@ -122,9 +110,10 @@ func (j *job) WatchDirs() []string {
 // RescanEvery is how often local inboxes are rescanned (bridge.Watcher).
 func (j *job) RescanEvery() time.Duration { return j.opts.Rescan.Duration }
 
-// errWait marks a file left for a later run (service down, wrong
-// credentials); the run returns it.
-var errWait = errors.New("file left for a later run")
+var (
+	_ bridge.Job     = (*job)(nil)
+	_ bridge.Watcher = (*job)(nil)
+)
 
 // Run takes every ready file of every inbox, one at a time.
 func (j *job) Run(ctx context.Context, rc *bridge.RunContext) error {
@@ -150,37 +139,7 @@ func (j *job) Run(ctx context.Context, rc *bridge.RunContext) error {
 // ignoredName reports names never taken: Office lock files, temporary and
 // partial names, hidden files, and done markers.
 func (j *job) ignoredName(name string) bool {
-	lower := strings.ToLower(name)
-	switch {
-	case strings.HasPrefix(name, "~$"), strings.HasPrefix(name, "."), strings.HasPrefix(name, "~"),
-		strings.HasSuffix(lower, ".tmp"), strings.HasSuffix(lower, ".part"),
-		strings.HasSuffix(lower, ".partial"), strings.HasSuffix(lower, ".crdownload"),
-		transports.IsTempName(name):
-		return true
-	case j.opts.DoneMarker != "" && strings.HasSuffix(name, j.opts.DoneMarker):
-		return true
-	}
-	return false
-}
-
-// readiness decides whether a listed file can be taken now. It returns
-// ready, or how long to wait before looking again.
-func (j *job) readiness(key string, size int64, mod time.Time, markerExists bool, now time.Time) (bool, time.Duration) {
-	if j.opts.DoneMarker != "" {
-		return markerExists, 0
-	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	ob, ok := j.seen[key]
-	if !ok || ob.size != size || !ob.mod.Equal(mod) {
-		j.seen[key] = observation{size: size, mod: mod, since: now}
-		return j.opts.MinAge.Duration <= 0, j.opts.MinAge.Duration
-	}
-	if age := now.Sub(ob.since); age < j.opts.MinAge.Duration {
-		return false, j.opts.MinAge.Duration - age
-	}
-	delete(j.seen, key)
-	return true, 0
+	return filelife.Ignored(name, j.ignorePatterns()) || transports.IsTempName(name)
 }
 
 // maxWaitInRun bounds how long one run waits for files still changing.
@@ -200,118 +159,124 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// hashFile returns a file's sha256 (hex) and size.
-func hashFile(path string) (string, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, err
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
-}
-
 // ---- local inboxes ----
 
 func (j *job) runLocal(ctx context.Context, rc *bridge.RunContext, in *Inbox) error {
-	for _, d := range []string{dirProcessing, dirDone, dirFailed} {
-		if err := os.MkdirAll(filepath.Join(in.Path, d), 0o755); err != nil {
-			return fmt.Errorf("inbox %s: %w", in.Path, err)
-		}
+	folders := filelife.NewFolders(in.Path)
+	if err := folders.Ensure(); err != nil {
+		return fmt.Errorf("inbox %s: %w", in.Path, err)
 	}
 	// Files claimed by an earlier run that did not finish come first.
-	pending, err := os.ReadDir(filepath.Join(in.Path, dirProcessing))
+	pending, err := folders.Pending()
 	if err != nil {
 		return fmt.Errorf("inbox %s: %w", in.Path, err)
 	}
 	for _, e := range pending {
-		if !e.Type().IsRegular() || j.ignoredName(e.Name()) {
+		if j.ignoredName(e.Name) {
 			continue
 		}
-		if err := j.takeLocal(ctx, rc, in, e.Name(), true); err != nil {
+		if err := j.takeLocal(ctx, rc, in, folders, e.Path, true); err != nil {
 			return err
 		}
 	}
 	deadline := time.Now().Add(j.maxWaitInRun())
 	for {
-		wait, err := j.scanLocal(ctx, rc, in)
-		if err != nil || wait <= 0 || time.Now().Add(wait).After(deadline) {
+		waiting, err := j.scanLocal(ctx, rc, in, folders)
+		if err != nil || !waiting || time.Now().Add(j.pollStep()).After(deadline) {
 			return err
 		}
-		if err := sleepCtx(ctx, wait); err != nil {
+		if err := sleepCtx(ctx, j.pollStep()); err != nil {
 			return err
 		}
 	}
 }
 
-// scanLocal takes the ready files of a local inbox, in name order, and
-// returns how long to wait for files not ready yet (0: none).
-func (j *job) scanLocal(ctx context.Context, rc *bridge.RunContext, in *Inbox) (time.Duration, error) {
-	entries, err := os.ReadDir(in.Path)
+// pollStep is how long a run waits before looking again at files that
+// are not ready yet.
+func (j *job) pollStep() time.Duration {
+	return min(max(j.opts.MinAge.Duration/4, 50*time.Millisecond), time.Second)
+}
+
+// scanLocal takes the ready files of a local inbox, oldest first, and
+// reports whether some files are not ready yet.
+func (j *job) scanLocal(ctx context.Context, rc *bridge.RunContext, in *Inbox, folders filelife.Folders) (bool, error) {
+	entries, err := filelife.Scan(in.Path, j.ignorePatterns())
 	if err != nil {
-		return 0, fmt.Errorf("inbox %s: %w", in.Path, err)
+		return false, fmt.Errorf("inbox %s: %w", in.Path, err)
 	}
-	var wait time.Duration
+	waiting := false
 	now := time.Now()
 	for _, e := range entries {
-		name := e.Name()
-		if !e.Type().IsRegular() || j.ignoredName(name) {
-			continue
-		}
-		fi, err := e.Info()
-		if err != nil {
-			continue // gone meanwhile
-		}
-		marker := false
-		if j.opts.DoneMarker != "" {
-			_, merr := os.Stat(filepath.Join(in.Path, name+j.opts.DoneMarker))
-			marker = merr == nil
-		}
-		ready, w := j.readiness(in.source()+"\x00"+name, fi.Size(), fi.ModTime(), marker, now)
-		if !ready {
-			if w > 0 && (wait == 0 || w < wait) {
-				wait = w
-			}
+		if !j.ready(in.source(), e.Name, e.Size, e.ModTime, now, func() bool {
+			return filelife.MarkerReady(e.Path, j.opts.DoneMarker, false)
+		}) {
+			waiting = true
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			return 0, err
+			return false, err
 		}
-		// Claim: move into processing/ (same folder tree: atomic).
-		if err := os.Rename(filepath.Join(in.Path, name), filepath.Join(in.Path, dirProcessing, name)); err != nil {
-			rc.Problem(name, fmt.Sprintf("could not take the file: %v", err))
+		claimed, err := folders.Claim(e.Name)
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				rc.Problem(e.Path, fmt.Sprintf("could not take the file: %v", err))
+			}
 			continue
 		}
-		if err := j.takeLocal(ctx, rc, in, name, false); err != nil {
-			return 0, err
+		if j.opts.DoneMarker != "" {
+			os.Remove(e.Path + j.opts.DoneMarker)
+		}
+		if err := j.takeLocal(ctx, rc, in, folders, claimed, false); err != nil {
+			return false, err
 		}
 	}
-	return wait, nil
+	j.stable.Sweep()
+	return waiting, nil
 }
 
-// takeLocal processes a file sitting in processing/ and settles it.
-func (j *job) takeLocal(ctx context.Context, rc *bridge.RunContext, in *Inbox, name string, resumed bool) error {
-	path := filepath.Join(in.Path, dirProcessing, name)
-	fi, err := os.Stat(path)
+// ready decides whether a listed file can be taken now: its done marker
+// exists (with done_marker), or its size and time have stayed the same for
+// min_age.
+func (j *job) ready(source, name string, size int64, mod, now time.Time, marker func() bool) bool {
+	if j.opts.DoneMarker != "" {
+		return marker()
+	}
+	key := source + "\x00" + name
+	if j.stable.Observe(key, size, mod, now) {
+		j.stable.Forget(key)
+		return true
+	}
+	return false
+}
+
+// ignorePatterns are the names never taken.
+func (j *job) ignorePatterns() []string {
+	p := append([]string(nil), filelife.DefaultIgnore...)
+	if j.opts.DoneMarker != "" {
+		p = append(p, "*"+j.opts.DoneMarker)
+	}
+	return p
+}
+
+// takeLocal processes a file claimed into processing/ and settles it.
+func (j *job) takeLocal(ctx context.Context, rc *bridge.RunContext, in *Inbox, folders filelife.Folders, claimed string, resumed bool) error {
+	fi, err := os.Stat(claimed)
 	if err != nil {
 		return fmt.Errorf("inbox %s: %w", in.Path, err)
 	}
-	rec, err := j.claimRecord(ctx, rc, in.source(), name, path, fi.ModTime(), resumed)
+	name := filepath.Base(claimed)
+	rec, err := j.claimRecord(ctx, rc, in.source(), name, claimed, fi.ModTime(), resumed)
 	if err != nil {
 		return err
 	}
-	set := &localSettler{in: in, name: name, marker: j.opts.DoneMarker}
-	return j.handle(ctx, rc, in, rec, path, set)
+	set := &localSettler{folders: folders, claimed: claimed}
+	return j.handle(ctx, rc, in, rec, claimed, set)
 }
 
 // claimRecord returns the ledger record of a claimed file: the record of an
 // unfinished earlier claim when the content is the same, else a new one.
 func (j *job) claimRecord(ctx context.Context, rc *bridge.RunContext, source, name, path string, mod time.Time, resumed bool) (ledger.File, error) {
-	sha, size, err := hashFile(path)
+	sha, size, err := filelife.HashFile(path)
 	if err != nil {
 		return ledger.File{}, fmt.Errorf("%s: reading %s: %w", source, name, err)
 	}
@@ -333,14 +298,11 @@ func (j *job) claimRecord(ctx context.Context, rc *bridge.RunContext, source, na
 
 // settler puts a processed file and its report where they belong.
 type settler interface {
-	// putReport stores the report (the local file report, "" for none)
-	// as reportName in done/ or failed/ (by state), replacing an earlier
-	// one of the same name. It is called before the ledger records the
-	// file as settled.
-	putReport(ctx context.Context, state, report, reportName string) error
-	// moveSource moves the source into done/ or failed/ (by state). It is
-	// called after the ledger records the file as settled.
-	moveSource(ctx context.Context, state string) error
+	// settle puts the report (a local file, "" for none) beside the file
+	// in done/ or failed/ (by state) and moves the file there, calling
+	// record (which stores the settled state in the ledger) at the point
+	// where a crash leaves nothing to redo twice.
+	settle(ctx context.Context, state, report, reportSuffix string, record func() error) error
 	// where names the file for messages.
 	where() string
 }
@@ -352,96 +314,33 @@ func settledDir(state string) string {
 	return dirDone
 }
 
-// localSettler settles a file of a local inbox.
+// localSettler settles a file of a local inbox with filelife: the report
+// is written beside the file's final name, then the file is moved, then the
+// ledger records it. A crash before the move leaves the file in
+// processing/ (resumed: its rows are in the ledger, nothing is re-sent); a
+// crash after it leaves a settled file whose ledger record still says
+// processing, which only weakens the duplicate check for that content
+// (its rows are still found as sent).
 type localSettler struct {
-	in     *Inbox
-	name   string
-	marker string
+	folders filelife.Folders
+	claimed string
 }
 
-func (s *localSettler) where() string { return filepath.Join(s.in.Path, s.name) }
-
-func (s *localSettler) putReport(ctx context.Context, state, report, reportName string) error {
-	if report == "" {
-		return nil
-	}
-	return moveFileAtomic(report, filepath.Join(s.in.Path, settledDir(state), reportName))
+func (s *localSettler) where() string {
+	return filepath.Join(s.folders.Inbox, filepath.Base(s.claimed))
 }
 
-func (s *localSettler) moveSource(ctx context.Context, state string) error {
-	dst := filepath.Join(s.in.Path, settledDir(state))
-	target := uniqueName(dst, s.name)
-	if err := os.Rename(filepath.Join(s.in.Path, dirProcessing, s.name), filepath.Join(dst, target)); err != nil {
+func (s *localSettler) settle(ctx context.Context, state, report, reportSuffix string, record func() error) error {
+	var reports []filelife.Report
+	if report != "" {
+		// Streamed from the work folder, never held in memory.
+		reports = append(reports, filelife.Report{Suffix: reportSuffix, From: report})
+	}
+	if _, err := s.folders.Settle(s.claimed, state != ledger.FileFailed, reports...); err != nil {
 		return err
 	}
-	if s.marker != "" {
-		os.Remove(filepath.Join(s.in.Path, s.name+s.marker))
+	if report != "" {
+		os.Remove(report)
 	}
-	return syncDir(dst)
-}
-
-// uniqueName returns name, or "name (2).ext", ... when name exists in dir.
-func uniqueName(dir, name string) string {
-	if _, err := os.Lstat(filepath.Join(dir, name)); errors.Is(err, os.ErrNotExist) {
-		return name
-	}
-	for n := 2; ; n++ {
-		c := transports.KeepBothName(name, n)
-		if _, err := os.Lstat(filepath.Join(dir, c)); errors.Is(err, os.ErrNotExist) {
-			return c
-		}
-	}
-}
-
-// moveFileAtomic copies src to dst through dst.partial (fsync, rename) and
-// removes src.
-func moveFileAtomic(src, dst string) error {
-	if err := os.Rename(src, dst); err == nil {
-		return syncDir(filepath.Dir(dst))
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	tmp := dst + ".partial"
-	out, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := out.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	os.Remove(src)
-	return syncDir(filepath.Dir(dst))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	_ = d.Sync()
-	return nil
-}
-
-// sortedNames sorts file infos by path.
-func sortedNames(fs []transports.FileInfo) {
-	sort.Slice(fs, func(a, b int) bool { return fs[a].Path < fs[b].Path })
+	return record()
 }

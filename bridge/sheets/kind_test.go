@@ -5,13 +5,18 @@ import (
 	"testing"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/fileconn"
 )
 
 func registry() *bridge.Registry {
-	return &bridge.Registry{
+	r := &bridge.Registry{
 		Kinds: map[string]bridge.Kind{KindName: Kind()},
 		Conns: map[string]bridge.ConnType{ConnTypeName: ConnType()},
 	}
+	for _, c := range fileconn.ConnTypes() {
+		r.AddConn(c)
+	}
+	return r
 }
 
 func TestConfigDecodes(t *testing.T) {

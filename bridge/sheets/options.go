@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/fileconn"
 )
 
 // KindName is the job kind's name in the config.
@@ -119,6 +120,11 @@ func (o *Options) check(env *bridge.Env) error {
 		if err := o.FTP.check("ftp"); err != nil {
 			errs = append(errs, err)
 		}
+		if o.FTP.Connection != "" && env != nil && env.Config != nil {
+			if err := fileconn.IsFileConn(env, o.FTP.Connection); err != nil {
+				add("ftp.connection", "%v", err)
+			}
+		}
 	default:
 		add("delivery", "%q is not %q or %q", o.Delivery, DeliveryWebService, DeliveryFTP)
 	}
@@ -136,6 +142,11 @@ func (o *Options) check(env *bridge.Env) error {
 			add(key, "give either path (a local folder) or connection + folder, not both")
 		case in.Path == "" && in.Connection == "":
 			add(key, "give path (a local folder) or connection + folder (FTP/SFTP)")
+		}
+		if in.Connection != "" && env != nil && env.Config != nil {
+			if err := fileconn.IsFileConn(env, in.Connection); err != nil {
+				add(key+".connection", "%v", err)
+			}
 		}
 		if seen[in.source()] {
 			add(key, "the same inbox is listed twice")

@@ -51,12 +51,6 @@ func safeName(s string) string {
 // (wrong credentials, service down) or the run is cancelled.
 func (j *job) handle(ctx context.Context, rc *bridge.RunContext, in *Inbox, rec ledger.File, path string, set settler) error {
 	log := rc.Log.With("file", set.where())
-	switch rec.State {
-	case ledger.FileDone, ledger.FileFailed, ledger.FileDuplicate:
-		// Settled in the ledger by an earlier run that stopped before
-		// moving the file: finish the move.
-		return set.moveSource(ctx, rec.State)
-	}
 	if err := os.MkdirAll(j.workDir(), 0o755); err != nil {
 		return err
 	}
@@ -81,7 +75,6 @@ func (j *job) handle(ctx context.Context, rc *bridge.RunContext, in *Inbox, rec 
 			state = ledger.FileFailed
 			sum.Note = bad.msg
 			rc.Problem(set.where(), bad.msg)
-			rc.Count("files_failed", 1)
 			report, err = j.writeNoteReport(rec, bad.msg)
 		case err != nil:
 			if errors.Is(err, officetrack.ErrRunStopping) || errors.Is(err, officetrack.ErrTransient) {
@@ -92,34 +85,33 @@ func (j *job) handle(ctx context.Context, rc *bridge.RunContext, in *Inbox, rec 
 			return fmt.Errorf("%s: %w", set.where(), err)
 		case sum.Sent == 0 && (sum.Failed+sum.Rejected+sum.Held) > 0:
 			state = ledger.FileFailed
+		case sum.Sent+sum.Failed+sum.Rejected+sum.Held == 0:
+			state = ledger.FileFailed
+			sum.Note = j.msg(msgNoRows)
+			rc.Problem(set.where(), sum.Note)
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("%s: writing the report: %w", set.where(), err)
 	}
-	reportName := j.reportName(rec.Name, report)
-	if err := set.putReport(ctx, state, report, reportName); err != nil {
-		return fmt.Errorf("%s: putting the report: %w", set.where(), err)
+	// The report sits beside the sheet: "<sheet>.report.<ext>".
+	suffix := ".report" + filepath.Ext(report)
+	record := func() error {
+		rec.State = state
+		rec.Message = summaryLine(j, sum)
+		rec.RunID = rc.Run.ID
+		rec.Updated = rc.Now()
+		return rc.Ledger.PutFile(ctx, &rec)
 	}
-	rec.State = state
-	rec.Message = summaryLine(j, sum)
-	rec.RunID = rc.Run.ID
-	rec.Updated = rc.Now()
-	if err := rc.Ledger.PutFile(ctx, &rec); err != nil {
-		return err
-	}
-	if err := set.moveSource(ctx, state); err != nil {
-		return fmt.Errorf("%s: moving to %s: %w", set.where(), state, err)
+	if err := set.settle(ctx, state, report, suffix, record); err != nil {
+		return fmt.Errorf("%s: settling in %s: %w", set.where(), settledDir(state), err)
 	}
 	rc.Count("files_"+state, 1)
-	log.Info("sheet settled", "state", state, "summary", rec.Message, "report", reportName)
+	if sum.Note == "" && sum.Failed+sum.Rejected+sum.Held > 0 {
+		rc.Problem(set.where(), rec.Message+" — "+filepath.Join(settledDir(state), rec.Name+suffix))
+	}
+	log.Info("sheet settled", "state", state, "summary", rec.Message)
 	return nil
-}
-
-// reportName is the report's name beside the sheet: "<sheet>.report.<ext>"
-// with the extension of the written report.
-func (j *job) reportName(sheet, report string) string {
-	return sheet + ".report" + filepath.Ext(report)
 }
 
 // badFileError is a file that cannot be processed at all (unreadable,
@@ -183,20 +175,16 @@ func (j *job) deliver(ctx context.Context, rc *bridge.RunContext, in *Inbox, rec
 				sum.Held++
 			}
 		}
-		rc.Count(OutcomeRejected, sum.Rejected)
-		rc.Count(OutcomeHeld, sum.Held)
+		countNonZero(rc, OutcomeRejected, sum.Rejected)
+		countNonZero(rc, OutcomeHeld, sum.Held)
 	case j.opts.Delivery == DeliveryFTP:
 		if err := j.deliverFTP(ctx, rc, rec, src, statuses, &sum); err != nil {
 			return "", sum, err
 		}
 	default:
-		done, err := doneRows(ctx, rc.Ledger, j.name, rec.SHA256)
+		doneSet, err := doneRows(ctx, rc.Ledger, j.name, rec.SHA256)
 		if err != nil {
 			return "", sum, err
-		}
-		doneSet := make(map[int]bool, len(done))
-		for k := range done {
-			doneSet[k] = true
 		}
 		rows, err := src.rows()
 		if err != nil {
@@ -205,10 +193,6 @@ func (j *job) deliver(ctx context.Context, rc *bridge.RunContext, in *Inbox, rec
 		ws := &webSend{api: j.api, ledger: rc.Ledger, job: j.name, runID: rc.Run.ID, sha: rec.SHA256,
 			conc: j.conc, rc: rc, now: rc.Now}
 		if _, err := ws.run(ctx, wrapRows(rows), doneSet); err != nil {
-			var bad *badFileError
-			if errors.As(err, &bad) {
-				return "", sum, err
-			}
 			return "", sum, err
 		}
 		err = rc.Ledger.ItemsWithPrefix(ctx, j.name, rec.SHA256+":", func(it ledger.Item) error {
@@ -315,8 +299,8 @@ func (j *job) deliverFTP(ctx context.Context, rc *bridge.RunContext, rec ledger.
 		rc.Count("uploaded", 1)
 	}
 	sum.Sent = valid
-	rc.Count(OutcomeSent, valid)
-	rc.Count(OutcomeRejected, sum.Rejected)
+	countNonZero(rc, OutcomeSent, valid)
+	countNonZero(rc, OutcomeRejected, sum.Rejected)
 	return nil
 }
 
@@ -326,4 +310,10 @@ func (j *job) location() *time.Location {
 		return j.env.Config.Location()
 	}
 	return time.Local
+}
+
+func countNonZero(rc *bridge.RunContext, name string, n int64) {
+	if n != 0 {
+		rc.Count(name, n)
+	}
 }

@@ -10,10 +10,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"strconv"
+	"sort"
 	"time"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/filelife"
 	"github.com/fieldbridge/fieldbridge/bridge/ledger"
 	"github.com/fieldbridge/fieldbridge/transports"
 )
@@ -49,52 +50,59 @@ func (j *job) runRemote(ctx context.Context, rc *bridge.RunContext, in *Inbox) e
 	}
 	deadline := time.Now().Add(j.maxWaitInRun())
 	for {
-		wait, err := j.scanRemote(ctx, rc, in, t, dir, resumed)
-		if err != nil || wait <= 0 || time.Now().Add(wait).After(deadline) {
+		waiting, err := j.scanRemote(ctx, rc, in, t, dir, resumed)
+		if err != nil || !waiting || time.Now().Add(j.pollStep()).After(deadline) {
 			return err
 		}
-		if err := sleepCtx(ctx, wait); err != nil {
+		if err := sleepCtx(ctx, j.pollStep()); err != nil {
 			return err
 		}
 	}
 }
 
-func (j *job) scanRemote(ctx context.Context, rc *bridge.RunContext, in *Inbox, t transports.Transport, dir string, resumed map[string]bool) (time.Duration, error) {
+func (j *job) scanRemote(ctx context.Context, rc *bridge.RunContext, in *Inbox, t transports.Transport, dir string, resumed map[string]bool) (bool, error) {
 	list, err := t.List(ctx, in.Folder, false)
 	if err != nil {
-		return 0, fmt.Errorf("inbox %s: listing: %w", in.source(), err)
+		return false, fmt.Errorf("inbox %s: listing: %w", in.source(), err)
 	}
-	sortedNames(list)
+	sort.Slice(list, func(a, b int) bool { return list[a].Path < list[b].Path })
 	names := map[string]bool{}
 	for _, fi := range list {
 		names[fi.Path] = true
 	}
-	var wait time.Duration
+	waiting := false
 	now := time.Now()
 	for _, fi := range list {
 		name := path.Base(fi.Path)
 		if fi.IsDir || j.ignoredName(name) || resumed[name] {
 			continue
 		}
-		// A file already settled whose move failed, or taken meanwhile.
+		// A file settled in the ledger whose move on the server did not
+		// happen (a crash, a refused rename): finish the move.
 		if old, err := rc.Ledger.FileByName(ctx, j.name, in.source(), name); err == nil &&
-			old.Size == fi.Size && old.ModTime.Equal(fi.ModTime) && old.State != ledger.FileSeen {
-			continue
-		}
-		ready, w := j.readiness(in.source()+"\x00"+name, fi.Size, fi.ModTime, names[fi.Path+j.opts.DoneMarker], now)
-		if !ready {
-			if w > 0 && (wait == 0 || w < wait) {
-				wait = w
+			old.Size == fi.Size && old.ModTime.Equal(fi.ModTime) {
+			switch old.State {
+			case ledger.FileDone, ledger.FileFailed, ledger.FileDuplicate:
+				set := &remoteSettler{t: t, in: in, name: name, size: old.Size, mod: old.ModTime, marker: j.opts.DoneMarker, delete: j.opts.RemoteDelete}
+				if err := set.moveSource(ctx, old.State); err != nil {
+					rc.Problem(set.where(), fmt.Sprintf("could not move the settled file: %v", err))
+				}
+				continue
 			}
+		}
+		fpath := fi.Path
+		if !j.ready(in.source(), name, fi.Size, fi.ModTime, now, func() bool { return names[fpath+j.opts.DoneMarker] }) {
+			waiting = true
 			continue
 		}
 		rec := ledger.File{Job: j.name, Source: in.source(), Name: name, Size: fi.Size, ModTime: fi.ModTime,
 			State: ledger.FileSeen, RunID: rc.Run.ID, Created: rc.Now(), Updated: rc.Now()}
 		if err := j.takeRemote(ctx, rc, in, t, dir, rec, &fi); err != nil {
-			return 0, err
+			return false, err
 		}
 	}
-	return wait, nil
+	j.stable.Sweep()
+	return waiting, nil
 }
 
 // takeRemote downloads (when needed), claims, processes and settles one
@@ -104,7 +112,7 @@ func (j *job) takeRemote(ctx context.Context, rc *bridge.RunContext, in *Inbox, 
 	local := filepath.Join(dir, rec.Name)
 	if rec.ID != 0 {
 		// Resumed: the local copy must still match the claimed content.
-		if sha, _, err := hashFile(local); err != nil || sha != rec.SHA256 {
+		if sha, _, err := filelife.HashFile(local); err != nil || sha != rec.SHA256 {
 			if _, err := download(ctx, t, remote, local); err != nil {
 				if errors.Is(err, transports.ErrNotExist) {
 					rec.State = ledger.FileFailed
@@ -130,7 +138,7 @@ func (j *job) takeRemote(ctx context.Context, rc *bridge.RunContext, in *Inbox, 
 	if err := rc.Ledger.PutFile(ctx, &rec); err != nil {
 		return err
 	}
-	set := &remoteSettler{t: t, in: in, name: rec.Name, local: local, marker: j.opts.DoneMarker, delete: j.opts.RemoteDelete}
+	set := &remoteSettler{t: t, in: in, name: rec.Name, size: rec.Size, mod: rec.ModTime, local: local, marker: j.opts.DoneMarker, delete: j.opts.RemoteDelete}
 	return j.handle(ctx, rc, in, rec, local, set)
 }
 
@@ -167,15 +175,33 @@ func download(ctx context.Context, t transports.Transport, remote, local string)
 
 // remoteSettler settles a file of a remote inbox.
 type remoteSettler struct {
-	t      transports.Transport
-	in     *Inbox
-	name   string
+	t    transports.Transport
+	in   *Inbox
+	name string
+	// size and mod are the source's size and time when it was taken: a
+	// source replaced meanwhile is left in place, to be taken as new.
+	size   int64
+	mod    time.Time
 	local  string
 	marker string
 	delete bool
 }
 
 func (s *remoteSettler) where() string { return s.t.String() + "/" + path.Join(s.in.Folder, s.name) }
+
+// settle uploads the report into done/ or failed/ on the server
+// (replacing an earlier one of the same name), then records the file as
+// settled, then moves the source there: a crash before the record redoes
+// the report, one after it only the move (see scanRemote).
+func (s *remoteSettler) settle(ctx context.Context, state, report, reportSuffix string, record func() error) error {
+	if err := s.putReport(ctx, state, report, s.name+reportSuffix); err != nil {
+		return err
+	}
+	if err := record(); err != nil {
+		return err
+	}
+	return s.moveSource(ctx, state)
+}
 
 func (s *remoteSettler) putReport(ctx context.Context, state, report, reportName string) error {
 	if report == "" {
@@ -200,13 +226,24 @@ func (s *remoteSettler) putReport(ctx context.Context, state, report, reportName
 
 func (s *remoteSettler) moveSource(ctx context.Context, state string) error {
 	src := path.Join(s.in.Folder, s.name)
-	var err error
-	if s.delete {
+	fi, err := s.t.Stat(ctx, src)
+	switch {
+	case errors.Is(err, transports.ErrNotExist):
+		err = nil // moved or removed by someone else
+	case err != nil:
+		return err
+	case fi.Size != s.size || !fi.ModTime.Equal(s.mod):
+		// Replaced by a new version while this one was processed: leave
+		// it for the next poll.
+	case s.delete:
 		err = s.t.Remove(ctx, src)
-	} else {
+	default:
 		dst := path.Join(s.in.Folder, settledDir(state), s.name)
-		if _, serr := s.t.Stat(ctx, dst); serr == nil {
-			dst = path.Join(s.in.Folder, settledDir(state), transports.KeepBothName(s.name, int(time.Now().Unix()%100000)))
+		for n := 2; n < 1000; n++ {
+			if _, serr := s.t.Stat(ctx, dst); serr != nil {
+				break
+			}
+			dst = path.Join(s.in.Folder, settledDir(state), transports.KeepBothName(s.name, n))
 		}
 		err = s.t.Rename(ctx, src, dst)
 	}
@@ -219,5 +256,3 @@ func (s *remoteSettler) moveSource(ctx context.Context, state string) error {
 	os.Remove(s.local)
 	return nil
 }
-
-var _ = strconv.Itoa

@@ -1,9 +1,7 @@
-//go:build mappingready
-
 package sheets
 
 import (
-	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,9 +11,6 @@ import (
 	"golang.org/x/text/encoding/charmap"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
-	"github.com/fieldbridge/fieldbridge/transports"
-	"github.com/fieldbridge/fieldbridge/transports/ftp"
-	"github.com/fieldbridge/fieldbridge/transports/sftp"
 	"github.com/fieldbridge/fieldbridge/transports/transporttest"
 )
 
@@ -24,18 +19,14 @@ import (
 func TestFTPDeliveryVsftpd(t *testing.T) {
 	fo, srv := transporttest.FTP(t)
 	srv.MkdirAll(t, "import")
-	e := newEnv(t, func(o *Options) {
+	conn := fmt.Sprintf("[connections.officetrack-ftp]\ntype = \"ftp\"\nhost = %q\nport = %d\nuser = %q\npassword = %q\nroot = %q\ntls = \"none\"\n",
+		fo.Host, fo.Port, fo.User, fo.Password, fo.Root)
+	e := newEnvConns(t, conn, func(o *Options) {
 		o.Delivery = DeliveryFTP
 		o.FTP = ImportLayout{Connection: "officetrack-ftp", Folder: "import", Encoding: "windows-1252",
 			Columns: []ImportColumn{{"NumeroTarefa", "TaskNumber"}, {"Descricao", "Description"},
 				{"DataHora", "DueDateTime"}, {"Tecnico", "EmployeeNumber"}, {"Cliente", "CustomerName"}}}
 	})
-	e.job.openTransport = func(ctx context.Context, conn string) (transports.Transport, error) {
-		if conn != "officetrack-ftp" {
-			t.Errorf("connection %q", conn)
-		}
-		return ftp.New(ctx, fo)
-	}
 	rows := goodRows(3, 4100)
 	rows = append(rows, []any{4199, "Sem data", "amanhã", "T9", "X"})
 	data := xlsxRows(t, rows)
@@ -86,13 +77,12 @@ func TestFTPDeliveryVsftpd(t *testing.T) {
 // after it is settled, the Office lock file left alone.
 func TestSFTPInbox(t *testing.T) {
 	so, srv := transporttest.SFTP(t)
-	e := newEnv(t, func(o *Options) {
+	conn := fmt.Sprintf("[connections.cliente-sftp]\ntype = \"sftp\"\nhost = %q\nport = %d\nuser = %q\nkey_file = %q\nknown_hosts = %q\nroot = %q\n",
+		so.Host, so.Port, so.User, so.KeyFile, so.KnownHosts, so.Root)
+	e := newEnvConns(t, conn, func(o *Options) {
 		o.Inboxes = []Inbox{{Connection: "cliente-sftp", Folder: "entrada", Mapping: "tarefas"}}
 		o.MinAge = bridge.Duration{Duration: 300 * time.Millisecond}
 	})
-	e.job.openTransport = func(ctx context.Context, conn string) (transports.Transport, error) {
-		return sftp.New(ctx, so)
-	}
 	srv.WriteFile(t, "entrada/lote-sftp.xlsx", xlsxRows(t, goodRows(7, 8800)))
 	srv.WriteFile(t, "entrada/~$lote-sftp.xlsx", []byte("lock"))
 	if err := e.run(); err != nil {

@@ -101,8 +101,30 @@ func (w *webSend) run(ctx context.Context, next func() (outRow, bool, error), do
 	committed := make(chan error, 1)
 	go func() { committed <- w.commit(ctx, results, &st, cancel) }()
 
-	sem := make(chan struct{}, conc)
+	// A fixed pool of conc workers takes rows from a short queue, so a
+	// worker that gets its answer starts the next call at once.
+	work := make(chan outRow, conc)
 	var wg sync.WaitGroup
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range work {
+				if ctx.Err() != nil {
+					continue // stopping: drain the queue unsent
+				}
+				outcome, msg, err := w.sendOne(ctx, &r)
+				if err != nil {
+					cancel(err)
+					continue
+				}
+				// A settled outcome is always recorded, even when the run
+				// is being stopped, so the row is not sent again. The
+				// committer drains results until it is closed.
+				results <- w.item(r, outcome, msg)
+			}
+		}()
+	}
 	var readErr error
 dispatch:
 	for {
@@ -119,30 +141,16 @@ dispatch:
 			continue
 		}
 		if r.Problem != "" {
-			// The committer drains results until it is closed, so this
-			// never blocks for good.
 			results <- w.item(r, OutcomeRejected, r.Problem)
 			continue
 		}
 		select {
-		case sem <- struct{}{}:
+		case work <- r:
 		case <-ctx.Done():
 			break dispatch
 		}
-		wg.Add(1)
-		go func(r outRow) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			outcome, msg, err := w.sendOne(ctx, &r)
-			if err != nil {
-				cancel(err)
-				return
-			}
-			// A settled outcome is always recorded, even when the run is
-			// being stopped, so the row is not sent again.
-			results <- w.item(r, outcome, msg)
-		}(r)
 	}
+	close(work)
 	wg.Wait()
 	close(results)
 	cerr := <-committed
@@ -210,16 +218,13 @@ func (w *webSend) item(r outRow, outcome, msg string) ledger.Item {
 		RemoteID: r.remoteID(), RunID: w.runID, Updated: w.now()}
 }
 
-// commit stores outcomes in batches: a batch is written when it has 256
-// items, when flushEvery has passed since its first item, or at the end.
-// Counting happens only after the batch is durable.
+// commit stores outcomes as they come, in group commits: it takes every
+// outcome already waiting (up to 512) and writes them in one transaction,
+// so a row's outcome is durable one commit after its answer, and more rows
+// share a commit when commits are slow. Counting happens only after the
+// batch is durable. If the ledger fails, the run is stopped.
 func (w *webSend) commit(ctx context.Context, in <-chan ledger.Item, st *sendStats, cancel context.CancelCauseFunc) error {
-	flushEvery := w.flushEvery
-	if flushEvery <= 0 {
-		flushEvery = 20 * time.Millisecond
-	}
 	var batch []ledger.Item
-	var timer <-chan time.Time
 	var failed error
 	flush := func() {
 		if len(batch) == 0 || failed != nil {
@@ -228,8 +233,7 @@ func (w *webSend) commit(ctx context.Context, in <-chan ledger.Item, st *sendSta
 		}
 		// Outcomes already obtained are written even if the run is being
 		// cancelled: they must not be sent again.
-		err := w.ledger.PutItems(context.WithoutCancel(ctx), batch)
-		if err != nil {
+		if err := w.ledger.PutItems(context.WithoutCancel(ctx), batch); err != nil {
 			failed = fmt.Errorf("recording row outcomes in the ledger: %w", err)
 			cancel(failed)
 			batch = batch[:0]
@@ -251,35 +255,34 @@ func (w *webSend) commit(ctx context.Context, in <-chan ledger.Item, st *sendSta
 			}
 		}
 		batch = batch[:0]
-		timer = nil
 	}
-	for {
-		select {
-		case it, ok := <-in:
-			if !ok {
-				flush()
-				return failed
+	for it := range in {
+		batch = append(batch, it)
+	drain:
+		for len(batch) < 512 {
+			select {
+			case more, ok := <-in:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, more)
+			default:
+				break drain
 			}
-			batch = append(batch, it)
-			if len(batch) >= 256 {
-				flush()
-			} else if timer == nil {
-				timer = time.After(flushEvery)
-			}
-		case <-timer:
-			flush()
 		}
+		flush()
 	}
+	flush()
+	return failed
 }
 
-// doneRows returns the rows of a file whose outcome is already recorded,
-// with their items.
-func doneRows(ctx context.Context, l ledger.Ledger, job, sha string) (map[int]ledger.Item, error) {
-	out := map[int]ledger.Item{}
+// doneRows returns the rows of a file whose outcome is already recorded.
+func doneRows(ctx context.Context, l ledger.Ledger, job, sha string) (map[int]bool, error) {
+	out := map[int]bool{}
 	err := l.ItemsWithPrefix(ctx, job, sha+":", func(it ledger.Item) error {
 		switch it.Outcome {
 		case OutcomeSent, OutcomeFailed, OutcomeRejected:
-			out[rowOfKey(it.Key)] = it
+			out[rowOfKey(it.Key)] = true
 		}
 		return nil
 	})

@@ -76,18 +76,10 @@ func TestWebSendAllRows(t *testing.T) {
 	if err != nil || len(done) != 300 {
 		t.Fatalf("done %d %v", len(done), err)
 	}
-	st, err = s.run(context.Background(), genRows(300, bad), boolRows(done))
+	st, err = s.run(context.Background(), genRows(300, bad), done)
 	if err != nil || st.Skipped != 300 || fake.Calls("CreateOrUpdateTask") != 298 {
 		t.Fatalf("%+v %v calls %d", st, err, fake.Calls("CreateOrUpdateTask"))
 	}
-}
-
-func boolRows(m map[int]ledger.Item) map[int]bool {
-	out := map[int]bool{}
-	for k := range m {
-		out[k] = true
-	}
-	return out
 }
 
 func TestWebSendStops(t *testing.T) {

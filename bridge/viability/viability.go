@@ -16,8 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/connectors/fortics"
 )
@@ -49,7 +47,8 @@ type Options struct {
 	Deadline    bridge.Duration `toml:"deadline"`
 	CallTimeout bridge.Duration `toml:"call_timeout"`
 
-	// Language of the messages: pt-BR (default), es, en.
+	// Language of the messages: pt-BR, es or en; default the
+	// configuration's language.
 	Language string `toml:"language"`
 	// Messages overrides messages by status or reason (found, not_found,
 	// no_viability, invalid_request, unavailable, unauthorized,
@@ -101,7 +100,6 @@ func DefaultOptions() *Options {
 		PoleLimit:      d.PoleLimit,
 		Deadline:       bridge.Duration{Duration: d.Deadline},
 		CallTimeout:    bridge.Duration{Duration: d.CallTimeout},
-		Language:       d.Language,
 		Cache:          true,
 		CachePrecision: d.CachePrecision,
 		CacheTTL:       bridge.Duration{Duration: d.CacheTTL},
@@ -191,25 +189,21 @@ func NewWithNetwork(env *bridge.Env, spec bridge.JobSpec, o *Options, network fo
 	}
 
 	log := slog.New(slog.DiscardHandler)
-	var reg prometheus.Registerer
-	dataDir, tz := "", ""
+	cfg := bridge.DefaultConfig()
 	if env != nil {
 		if env.Log != nil {
-			log = env.Log.With("job", spec.Name)
+			log = env.Log // the engine's logger for this job
 		}
-		reg = registerer(env)
 		if env.Config != nil {
-			dataDir, tz = env.Config.DataDir, env.Config.Timezone
+			cfg = env.Config
 		}
 	}
-	loc := time.UTC
-	if tz != "" {
-		if l, err := time.LoadLocation(tz); err == nil {
-			loc = l
-		}
+	lang := o.Language
+	if lang == "" {
+		lang = configLanguage(env)
 	}
-	j := &Job{name: spec.Name, opts: *o, log: log, metrics: newMetrics(reg, spec.Name),
-		qlog: newQuestionLog(LogDir(dataDir, spec.Name), loc, 8192)}
+	j := &Job{name: spec.Name, opts: *o, log: log, metrics: newMetrics(registerer(env), spec.Name),
+		qlog: newQuestionLog(LogDir(cfg, spec.Name), cfg.Location(), 8192)}
 
 	rate := o.RateLimit
 	if rate == 0 {
@@ -219,7 +213,7 @@ func NewWithNetwork(env *bridge.Env, spec bridge.JobSpec, o *Options, network fo
 		Network: network, Geocoder: geocoder, Token: token, Path: o.Path,
 		RadiusM: o.RadiusM, FeasibilityRadiusM: o.FeasibilityRadiusM, PoleLimit: o.PoleLimit,
 		Deadline: o.Deadline.Duration, CallTimeout: o.CallTimeout.Duration,
-		Language: o.Language, Messages: o.Messages,
+		Language: lang, Messages: o.Messages,
 		CacheDisabled: !o.Cache, CachePrecision: o.CachePrecision, CacheTTL: o.CacheTTL.Duration, CacheSize: o.CacheSize,
 		RateLimit: rate, RateBurst: o.RateBurst, ClientIPHeader: o.ClientIPHeader, MaxBodyBytes: o.MaxBodyBytes,
 		OnAnswer: j.record, Log: log,
@@ -231,18 +225,10 @@ func NewWithNetwork(env *bridge.Env, spec bridge.JobSpec, o *Options, network fo
 	return j, nil
 }
 
-// LogDir is the folder of a viability job's question logs.
-func LogDir(dataDir, job string) string {
-	return filepath.Join(dataDir, "viability", safeName(job))
-}
-
-func safeName(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || r == 0 || r == ':' {
-			return '_'
-		}
-		return r
-	}, strings.TrimLeft(s, "."))
+// LogDir is the folder of a viability job's question logs (one
+// YYYY-MM-DD.jsonl file per day) inside the job's data folder.
+func LogDir(cfg *bridge.Config, job string) string {
+	return filepath.Join(cfg.JobDataDir(job), "questions")
 }
 
 // record counts an answer and queues it for the day's log. Never blocks.

@@ -16,10 +16,10 @@ import (
 // demoSteps is what `fieldbridge demo` plays, in order. Each flow adds its
 // step in its own file cmd/fieldbridge/demo_<flow>.go and ONE line here.
 var demoSteps = []demoStep{
-	// demoBoxSync,
-	// demoSheets,
+	demoBoxSync,
+	demoSheets,
 	demoResults,
-	// demoViability,
+	demoViability,
 }
 
 // demoStep is one flow's part of the demo.

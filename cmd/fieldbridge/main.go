@@ -57,6 +57,7 @@ func commands() []command {
 		{"once", "run one job now, print its report and exit", cmdOnce},
 		{"check", "validate the configuration; -connect also tries each connection", cmdCheck},
 		{"runs", "list recent runs from the ledger", cmdRuns},
+		{"viability", "viability log: a day's Fortics chatbot questions and outcomes", cmdViability},
 		{"demo", "run every flow against built-in fakes (no accounts needed)", cmdDemo},
 		{"version", "print the version", cmdVersion},
 	}

@@ -18,7 +18,8 @@ import (
 //	mapping init  [-target T] [-sheet S] [-name N] [-o OUT.toml] FILE
 //	mapping targets
 //
-// It returns the process exit code: 0 good, 1 problems found, 2 usage.
+// It returns the process exit code: 0 good, 1 rows with problems or a
+// file that cannot be read, 2 usage or a mapping that does not load.
 func runMapping(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, mappingUsage)
@@ -80,13 +81,13 @@ func runMappingCheck(args []string, stdout, stderr io.Writer) int {
 		var err error
 		if m, err = mapping.LoadFile(*name); err != nil {
 			fmt.Fprintln(stderr, err)
-			return 1
+			return 2
 		}
 	} else {
 		set, err := mapping.LoadDir(*dir)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
-			return 1
+			return 2
 		}
 		if m, err = set.Choose(file, *name, opts.Options); err != nil {
 			fmt.Fprintln(stderr, mapping.Explain(err, *lang))

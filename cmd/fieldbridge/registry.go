@@ -2,8 +2,11 @@ package main
 
 import (
 	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/boxsync"
 	"github.com/fieldbridge/fieldbridge/bridge/fileconn"
 	"github.com/fieldbridge/fieldbridge/bridge/results"
+	"github.com/fieldbridge/fieldbridge/bridge/sheets"
+	"github.com/fieldbridge/fieldbridge/bridge/viability"
 )
 
 // registry lists every job kind and connection type this binary knows.
@@ -15,12 +18,18 @@ func registry() *bridge.Registry {
 	r := &bridge.Registry{Kinds: map[string]bridge.Kind{}, Conns: map[string]bridge.ConnType{}}
 
 	// Job kinds (bridge/<flow>).
+	r.AddKind(boxsync.Kind())
+	r.AddKind(sheets.Kind())
 	r.AddKind(results.Kind())
+	r.AddKind(viability.Kind())
 
 	// Connection types (transports/<backend>, connectors/<system>).
 	for _, c := range fileconn.ConnTypes() { // local, ftp, ftps, sftp
 		r.AddConn(c)
 	}
+	r.AddConn(boxsync.OZmapConnType()) // connectors/ozmap (also used by fortics-viability)
+	r.AddConn(boxsync.SytexConnType())
+	r.AddConn(sheets.ConnType()) // "officetrack" (web-service account)
 
 	for _, k := range extraKinds {
 		r.AddKind(k)

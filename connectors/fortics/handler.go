@@ -206,6 +206,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rp *reply) {
 		return
 	}
 
+	if loc.Input != InputAddress && h.answers != nil { // the hot path: no timers
+		if res, ok := h.answers.get(coordKey(loc.Lat, loc.Lng, h.o.CachePrecision), h.o.Now()); ok {
+			rp.ans.Lat, rp.ans.Lng = round(loc.Lat, 6), round(loc.Lng, 6)
+			rp.rec.Cached = true
+			h.answer(rp, loc, res)
+			return
+		}
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.o.Deadline)
 	defer cancel()
 	if loc.Input == InputAddress {
@@ -238,6 +246,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rp *reply) {
 		return
 	}
 	rp.rec.Cached = shared
+	h.answer(rp, loc, res)
+}
+
+// answer fills a 200 answer from what the network said.
+func (h *Handler) answer(rp *reply, loc Location, res result) {
 	rp.code = http.StatusOK
 	rp.ans.Status = res.status
 	rp.ans.CheckedAt = res.checked.UTC().Format(time.RFC3339)

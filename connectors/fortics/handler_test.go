@@ -264,7 +264,7 @@ func TestNetworkDownOrSlow(t *testing.T) {
 		_, bot := newServer(t, fortics.Options{Network: net, Deadline: 300 * time.Millisecond, CallTimeout: 5 * time.Second})
 		start := time.Now()
 		rp := ask(t, bot, forticstest.Question{Shape: forticstest.QueryLatLng, Lat: -27.5, Lng: -48.5})
-		if took := time.Since(start); took > 300*time.Millisecond+250*time.Millisecond {
+		if took := time.Since(start); took > 300*time.Millisecond+600*time.Millisecond { // slack for a loaded machine
 			t.Fatalf("answered after %v, deadline 300ms", took)
 		}
 		if rp.Code != 503 || rp.Answer.Status != fortics.StatusUnavailable {
@@ -339,7 +339,7 @@ func TestSingleflight(t *testing.T) {
 	for net.poleN.Load() == 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
 	close(net.gate)
 	wg.Wait()
 	for _, rp := range replies {
@@ -461,7 +461,7 @@ func TestAddressFlow(t *testing.T) {
 	}
 	geo.SetDelay(2 * time.Second)
 	start := time.Now()
-	if rp := ask(t, bot, forticstest.Question{Shape: forticstest.QueryAddress, Address: "Rua Lenta, 9"}); rp.Code != 503 || time.Since(start) > 700*time.Millisecond {
+	if rp := ask(t, bot, forticstest.Question{Shape: forticstest.QueryAddress, Address: "Rua Lenta, 9"}); rp.Code != 503 || time.Since(start) > 1200*time.Millisecond {
 		t.Fatalf("slow geocoder: %d after %v %s", rp.Code, time.Since(start), rp.Raw)
 	}
 }

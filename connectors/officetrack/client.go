@@ -176,13 +176,30 @@ type TaskDetails struct {
 	Task Task
 }
 
-type createOrUpdateTaskReq struct {
-	XMLName   xml.Name `xml:"CreateOrUpdateTask"`
-	NS        string   `xml:"xmlns,attr"`
-	UserName  string   `xml:"userName"`
-	Password  string   `xml:"password"`
-	Operation string   `xml:"operation"`
-	Task      Task     `xml:"task"`
+// rawBody is a request envelope built by hand.
+type rawBody []byte
+
+const envelopeOpen = `<soap:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>`
+const envelopeClose = `</soap:Body></soap:Envelope>`
+
+// taskEnvelope builds a CreateOrUpdateTask request without reflection
+// (the web-service delivery sends one per row).
+func (c *Client) taskEnvelope(operation string, t *Task) []byte {
+	var b bytes.Buffer
+	b.Grow(4096)
+	b.WriteString(xml.Header)
+	b.WriteString(envelopeOpen)
+	b.WriteString(`<CreateOrUpdateTask xmlns="` + Namespace + `">`)
+	for _, kv := range [][2]string{{"userName", c.opts.UserName}, {"password", c.opts.Password}, {"operation", operation}} {
+		b.WriteString("<" + kv[0] + ">")
+		xml.EscapeText(&b, []byte(kv[1]))
+		b.WriteString("</" + kv[0] + ">")
+	}
+	b.WriteString("<task>")
+	t.appendXML(&b)
+	b.WriteString("</task></CreateOrUpdateTask>")
+	b.WriteString(envelopeClose)
+	return b.Bytes()
 }
 
 type getTaskDetailsReq struct {
@@ -199,12 +216,10 @@ type getTaskDetailsReq struct {
 // *ResultError; transient failures are retried first.
 func (c *Client) CreateOrUpdateTask(ctx context.Context, operation string, t Task) (TaskResult, error) {
 	const op = "CreateOrUpdateTask"
-	req := createOrUpdateTaskReq{NS: Namespace, UserName: c.opts.UserName, Password: c.opts.Password,
-		Operation: operation, Task: t}
 	var res struct {
 		R TaskResult `xml:"CreateOrUpdateTaskResult"`
 	}
-	err := c.call(ctx, op, req, &res, func() (string, int, []string) {
+	err := c.call(ctx, op, rawBody(c.taskEnvelope(operation, &t)), &res, func() (string, int, []string) {
 		return res.R.ResultCode, res.R.ResultCodeAsInt, res.R.ResultMessages
 	})
 	return res.R, err
@@ -284,20 +299,26 @@ func (r poiReq) MarshalXML(e *xml.Encoder, _ xml.StartElement) error {
 func Envelope(body any) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString(xml.Header)
-	buf.WriteString(`<soap:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>`)
+	buf.WriteString(envelopeOpen)
 	if err := xml.NewEncoder(&buf).Encode(body); err != nil {
 		return nil, err
 	}
-	buf.WriteString(`</soap:Body></soap:Envelope>`)
+	buf.WriteString(envelopeClose)
 	return buf.Bytes(), nil
 }
 
 // call sends one operation with retries on transient failures.
 func (c *Client) call(ctx context.Context, op string, req, res any, code func() (string, int, []string)) error {
-	body, err := Envelope(req)
-	if err != nil {
-		return fmt.Errorf("officetrack %s: building the request: %w", op, err)
+	var body []byte
+	if raw, ok := req.(rawBody); ok {
+		body = raw
+	} else {
+		var err error
+		if body, err = Envelope(req); err != nil {
+			return fmt.Errorf("officetrack %s: building the request: %w", op, err)
+		}
 	}
+	var err error
 	backoff := c.opts.RetryBackoff
 	for attempt := 0; ; attempt++ {
 		err = c.once(ctx, op, body, res)
@@ -365,37 +386,47 @@ func (c *Client) once(ctx context.Context, op string, body []byte, res any) erro
 	if len(data) > maxResponse {
 		return fmt.Errorf("officetrack %s: answer larger than %d bytes", op, maxResponse)
 	}
-	var env struct {
-		Body struct {
-			Fault *struct {
+	return decodeAnswer(op, resp.StatusCode, data, res)
+}
+
+// decodeAnswer reads an answer in one pass: a SOAP Fault becomes a
+// *FaultError, a status other than 200 without one an *HTTPError, and the
+// operation's response element is decoded into res.
+func decodeAnswer(op string, status int, data []byte, res any) error {
+	// One pass: find the Fault or the operation's response element.
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, terr := dec.Token()
+		if terr != nil {
+			if status != http.StatusOK {
+				return &HTTPError{Op: op, Status: status, Body: snippet(data)}
+			}
+			return fmt.Errorf("%w: officetrack %s: answer without %sResponse (%v)", ErrTransient, op, op, terr)
+		}
+		st, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		switch st.Name.Local {
+		case "Fault":
+			var f struct {
 				Code   string `xml:"faultcode"`
 				String string `xml:"faultstring"`
-			} `xml:"Fault"`
-			Inner []byte `xml:",innerxml"`
-		} `xml:"Body"`
+			}
+			if err := dec.DecodeElement(&f, &st); err != nil {
+				return fmt.Errorf("%w: officetrack %s: unreadable fault: %v", ErrTransient, op, err)
+			}
+			return &FaultError{Op: op, Code: f.Code, String: f.String}
+		case op + "Response":
+			if status != http.StatusOK {
+				return &HTTPError{Op: op, Status: status, Body: snippet(data)}
+			}
+			if err := dec.DecodeElement(res, &st); err != nil {
+				return fmt.Errorf("%w: officetrack %s: unreadable answer: %v", ErrTransient, op, err)
+			}
+			return nil
+		}
 	}
-	perr := xml.Unmarshal(data, &env)
-	if perr == nil && env.Body.Fault != nil {
-		return &FaultError{Op: op, Code: env.Body.Fault.Code, String: env.Body.Fault.String}
-	}
-	if resp.StatusCode != http.StatusOK {
-		return &HTTPError{Op: op, Status: resp.StatusCode, Body: snippet(data)}
-	}
-	if perr != nil {
-		return fmt.Errorf("%w: officetrack %s: unreadable answer: %v", ErrTransient, op, perr)
-	}
-	// The operation's response element: <OpResponse><OpResult>...</OpResult></OpResponse>.
-	var wrap struct {
-		XMLName xml.Name
-		Inner   []byte `xml:",innerxml"`
-	}
-	if err := xml.Unmarshal(env.Body.Inner, &wrap); err != nil || wrap.XMLName.Local != op+"Response" {
-		return fmt.Errorf("%w: officetrack %s: answer without %sResponse", ErrTransient, op, op)
-	}
-	if err := xml.Unmarshal(append(append([]byte("<r>"), wrap.Inner...), "</r>"...), res); err != nil {
-		return fmt.Errorf("%w: officetrack %s: unreadable answer: %v", ErrTransient, op, err)
-	}
-	return nil
 }
 
 // scrub removes the URL's userinfo from an error text (http.Client errors

@@ -279,3 +279,55 @@ func TestFakeRejectsBadRequests(t *testing.T) {
 		t.Fatalf("%d %s", resp.StatusCode, b)
 	}
 }
+
+// TestFakeChecksHasValue: a value sent without its HasValue flag (which the
+// real service would silently ignore) and a flag without its value are
+// refused by the fake, so a client bug cannot pass the tests.
+func TestFakeChecksHasValue(t *testing.T) {
+	fake, _ := setup(t)
+	post := func(task string) string {
+		body := `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>` +
+			`<CreateOrUpdateTask xmlns="Trackem.Web.Services"><userName>bridge</userName><password>s3cret</password><operation>AutoSelect</operation>` +
+			`<task>` + task + `</task></CreateOrUpdateTask></soap:Body></soap:Envelope>`
+		req, _ := http.NewRequest("POST", fake.URL, strings.NewReader(body))
+		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+		req.Header.Set("SOAPAction", `"Trackem.Web.Services/CreateOrUpdateTask"`)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	flags := func(except ...string) string {
+		var b strings.Builder
+		skip := map[string]bool{}
+		for _, e := range except {
+			skip[e] = true
+		}
+		for _, n := range officetrack.TopLevelElements() {
+			if !skip[n] {
+				b.WriteString("<" + n + "HasValue>false</" + n + "HasValue>")
+			}
+		}
+		return b.String()
+	}
+	ok := `<TaskNumber>5</TaskNumber><TaskNumberHasValue>true</TaskNumberHasValue><Description>x</Description><DescriptionHasValue>true</DescriptionHasValue>` + flags("TaskNumber", "Description")
+	if got := post(ok); !strings.Contains(got, "<ResultCode>OK</ResultCode>") {
+		t.Fatalf("well-formed task refused: %s", got)
+	}
+	for name, task := range map[string]string{
+		"value without flag": `<TaskNumber>5</TaskNumber><TaskNumberHasValue>true</TaskNumberHasValue><Notes>n</Notes>` + flags("TaskNumber"),
+		"flag without value": `<TaskNumber>5</TaskNumber><TaskNumberHasValue>true</TaskNumberHasValue><NotesHasValue>true</NotesHasValue>` + flags("TaskNumber", "Notes"),
+		"flag missing":       `<TaskNumber>5</TaskNumber><TaskNumberHasValue>true</TaskNumberHasValue>` + flags("TaskNumber", "Email"),
+		"unknown element":    `<Colour>red</Colour><TaskNumber>5</TaskNumber><TaskNumberHasValue>true</TaskNumberHasValue>` + flags("TaskNumber"),
+	} {
+		if got := post(task); !strings.Contains(got, "<ResultCode>ValidationError</ResultCode>") {
+			t.Errorf("%s: %s", name, got)
+		}
+	}
+	if n := fake.TaskCalls(5); n != 1 {
+		t.Errorf("task 5 applied %d times", n)
+	}
+}

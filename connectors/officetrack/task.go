@@ -1,6 +1,7 @@
 package officetrack
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"strconv"
@@ -372,6 +373,62 @@ func (t Task) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
 		}
 	}
 	return e.EncodeToken(start.End())
+}
+
+// appendXML writes the task's elements (the content of a DynamicTask
+// element) exactly as MarshalXML does, without reflection: the client's
+// fast path for CreateOrUpdateTask.
+func (t *Task) appendXML(b *bytes.Buffer) {
+	el := func(name, v string) {
+		b.WriteByte('<')
+		b.WriteString(name)
+		b.WriteByte('>')
+		xml.EscapeText(b, []byte(v))
+		b.WriteString("</")
+		b.WriteString(name)
+		b.WriteByte('>')
+	}
+	flag := func(name string, set bool) {
+		b.WriteByte('<')
+		b.WriteString(name)
+		b.WriteString("HasValue>")
+		if set {
+			b.WriteString("true")
+		} else {
+			b.WriteString("false")
+		}
+		b.WriteString("</")
+		b.WriteString(name)
+		b.WriteString("HasValue>")
+	}
+	nested := func(name string, fields []Field, prefix string) {
+		b.WriteString("<" + name + ">")
+		for _, f := range fields {
+			if v, ok := t.Get(prefix + f.Name); ok {
+				el(f.Name, v)
+			}
+		}
+		b.WriteString("</" + name + ">")
+	}
+	for _, f := range topFields {
+		var set bool
+		switch f.name {
+		case "Location":
+			if set = t.Location != nil; set {
+				nested("Location", locationFields, "Location.")
+			}
+		case "GeocodeAddress":
+			if set = t.GeocodeAddress != nil; set {
+				nested("GeocodeAddress", geocodeFields, "GeocodeAddress.")
+			}
+		default:
+			var v string
+			if v, set = t.Get(f.name); set {
+				el(f.name, v)
+			}
+		}
+		flag(f.name, set)
+	}
 }
 
 func encodeNested(e *xml.Encoder, name string, fields []Field, get func(string) (string, bool), prefix string) error {

@@ -2,10 +2,10 @@ package sheet
 
 import (
 	"archive/zip"
-	"hash/fnv"
-	"math/rand/v2"
 	"bytes"
 	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,7 +142,8 @@ func genWorkbook(data []byte) (sheetXML, sstXML []byte) {
 			case 0:
 				fmt.Fprintf(&b, `<%sc%s%s t="s"><%sv>%d</%sv></%sc>`, pfx, ref, style, pfx, s.n(nsst+1), pfx, pfx)
 			case 1:
-				fmt.Fprintf(&b, `<%sc%s%s t="inlineStr"><%sis><%st>%s</%st></%sis></%sc>`, pfx, ref, style, pfx, pfx, e, pfx, pfx, pfx)
+				space := []string{"", ` xml:space="preserve"`}[s.n(2)]
+				fmt.Fprintf(&b, `<%sc%s%s t="inlineStr"><%sis><%st%s>%s</%st></%sis></%sc>`, pfx, ref, style, pfx, pfx, space, e, pfx, pfx, pfx)
 			case 2:
 				fmt.Fprintf(&b, `<%sc%s%s t="str"><%sf>A1&amp;"x"</%sf><%sv>%s</%sv></%sc>`, pfx, ref, style, pfx, pfx, pfx, e, pfx, pfx)
 			case 3:
@@ -175,7 +176,7 @@ func genWorkbook(data []byte) (sheetXML, sstXML []byte) {
 }
 
 const (
-	ctXML = `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>`
+	ctXML    = `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>`
 	relsXML_ = `<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>`
 	wbXML_   = `<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Dados" sheetId="1" r:id="rId1"/></sheets></workbook>`
 	wbRels   = `<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/><Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>`
@@ -304,6 +305,7 @@ func TestScannerMatchesExcelizeOnFixtures(t *testing.T) {
 	if len(files) < 3 {
 		t.Fatalf("expected XLSX fixtures, found %v", files)
 	}
+	files = append(files, excelizeWorkbook(t))
 	for _, p := range files {
 		t.Run(filepath.Base(p), func(t *testing.T) { compareCells(t, p) })
 	}

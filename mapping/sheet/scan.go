@@ -2,7 +2,6 @@ package sheet
 
 import (
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -40,14 +39,58 @@ func (c *capReader) Read(p []byte) (int, error) {
 }
 
 type scanner struct {
-	br      *bufio.Reader
-	scratch []byte // a tag longer than the buffer
-	text    []byte // raw text being collected
-	out     []byte // decoded text
+	r    io.Reader
+	buf  []byte
+	pos  int // next unread byte
+	end  int // end of the valid data
+	rerr error
+	text []byte // raw text spanning refills
+	out  []byte // decoded text
 }
 
+const scanBufSize = 512 << 10
+
 func newScanner(r io.Reader, max int64) *scanner {
-	return &scanner{br: bufio.NewReaderSize(&capReader{r: r, max: max}, 256<<10)}
+	return &scanner{r: &capReader{r: r, max: max}, buf: make([]byte, scanBufSize)}
+}
+
+// fill moves the unread bytes to the front and reads more. It returns
+// false at the end of the data (s.rerr holds the reason).
+func (s *scanner) fill() bool {
+	if s.rerr != nil {
+		return false
+	}
+	if s.pos > 0 {
+		n := copy(s.buf, s.buf[s.pos:s.end])
+		s.pos, s.end = 0, n
+	}
+	if s.end == len(s.buf) {
+		// One token larger than the buffer: grow (bounded by the
+		// decompressed size cap and the cell length checks).
+		nb := make([]byte, 2*len(s.buf))
+		copy(nb, s.buf[:s.end])
+		s.buf = nb
+	}
+	for tries := 0; tries < 100; tries++ {
+		n, err := s.r.Read(s.buf[s.end:])
+		s.end += n
+		if err != nil {
+			s.rerr = err
+			return n > 0
+		}
+		if n > 0 {
+			return true
+		}
+	}
+	s.rerr = io.ErrNoProgress
+	return false
+}
+
+func (s *scanner) eofErr() error {
+	if s.rerr == nil || s.rerr == io.EOF {
+		return io.EOF
+	}
+	return s.rerr
 }
 
 // tag is one markup item between '<' and '>'.
@@ -63,69 +106,93 @@ type tag struct {
 // skipToTag discards text up to the next '<' and reads the tag.
 func (s *scanner) skipToTag() (tag, error) {
 	for {
-		_, err := s.br.ReadSlice('<')
-		if err == nil {
-			break
+		if i := bytes.IndexByte(s.buf[s.pos:s.end], '<'); i >= 0 {
+			s.pos += i + 1
+			return s.readTag()
 		}
-		if err == bufio.ErrBufferFull {
-			continue
+		s.pos = s.end
+		if !s.fill() {
+			return tag{}, s.eofErr()
 		}
-		return tag{}, err
 	}
-	return s.readTag()
 }
+
+var (
+	commentEnd = []byte("-->")
+	cdataEnd   = []byte("]]>")
+	piEnd      = []byte("?>")
+)
 
 // readTag reads after a '<' up to the matching '>'.
 func (s *scanner) readTag() (tag, error) {
-	line, err := s.br.ReadSlice('>')
-	if err == nil && balancedQuotes(line) && !needsMore(line) {
-		return parseTag(line[:len(line)-1]), nil
-	}
-	s.scratch = append(s.scratch[:0], line...)
-	for {
-		if err != nil && err != bufio.ErrBufferFull {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return tag{}, err
-		}
-		if err == nil && balancedQuotes(s.scratch) && !needsMore(s.scratch) {
-			return parseTag(s.scratch[:len(s.scratch)-1]), nil
-		}
-		line, err = s.br.ReadSlice('>')
-		s.scratch = append(s.scratch, line...)
-	}
-}
-
-// needsMore reports whether a comment or CDATA section is not closed yet.
-func needsMore(b []byte) bool {
-	if bytes.HasPrefix(b, []byte("!--")) {
-		return len(b) < 6 || !bytes.HasSuffix(b, []byte("-->"))
-	}
-	if bytes.HasPrefix(b, []byte("![CDATA[")) {
-		return len(b) < 11 || !bytes.HasSuffix(b, []byte("]]>"))
-	}
-	if len(b) > 0 && b[0] == '?' {
-		return !bytes.HasSuffix(b, []byte("?>"))
-	}
-	return false
-}
-
-func balancedQuotes(b []byte) bool {
-	if len(b) > 0 && (b[0] == '!' || b[0] == '?') {
-		return true
-	}
+	off := 0 // bytes of the tag already scanned, from s.pos
 	var q byte
-	for _, c := range b {
-		if q == 0 {
-			if c == '"' || c == '\'' {
-				q = c
+	for {
+		b := s.buf[s.pos:s.end]
+		if off == 0 && len(b) > 0 && (b[0] == '!' || b[0] == '?') {
+			var term []byte
+			switch {
+			case bytes.HasPrefix(b, []byte("!--")):
+				term = commentEnd
+			case bytes.HasPrefix(b, []byte("![CDATA[")):
+				term = cdataEnd
+			case b[0] == '?':
+				term = piEnd
+			case len(b) >= 8 || bytes.IndexByte(b, '>') >= 0:
+				term = []byte(">")
 			}
-		} else if c == q {
-			q = 0
+			if term != nil {
+				from := 1
+				if len(term) > 1 {
+					from = len(term) // "<!-->" is not a whole comment
+				}
+				if from <= len(b) {
+					if k := bytes.Index(b[from:], term); k >= 0 {
+						raw := b[:from+k+len(term)-1]
+						s.pos += from + k + len(term)
+						return tag{raw: raw, special: true}, nil
+					}
+				}
+			}
+		} else {
+			if q == 0 {
+				// Fast path: the first '>' ends the tag unless it sits
+				// inside a quoted attribute value.
+				if k := bytes.IndexByte(b[off:], '>'); k >= 0 {
+					k += off
+					seg := b[:k]
+					if bytes.IndexByte(seg, '\'') < 0 && bytes.Count(seg, []byte{'"'})%2 == 0 {
+						s.pos += k + 1
+						return parseTag(seg), nil
+					}
+				}
+			}
+			for k := off; k < len(b); k++ {
+				c := b[k]
+				if q != 0 {
+					if c == q {
+						q = 0
+					}
+					continue
+				}
+				switch c {
+				case '>':
+					raw := b[:k]
+					s.pos += k + 1
+					return parseTag(raw), nil
+				case '"', '\'':
+					q = c
+				}
+			}
+			off = len(b)
+		}
+		if !s.fill() {
+			if err := s.eofErr(); err != io.EOF {
+				return tag{}, err
+			}
+			return tag{}, io.ErrUnexpectedEOF
 		}
 	}
-	return q == 0
 }
 
 func parseTag(b []byte) tag {
@@ -134,64 +201,102 @@ func parseTag(b []byte) tag {
 		t.special = true
 		return t
 	}
-	switch b[0] {
-	case '!', '?':
-		t.special = true
-		return t
-	case '/':
-		t.end = true
-		b = b[1:]
-	}
 	i := 0
-	for i < len(b) && !isSpace(b[i]) && b[i] != '/' {
-		i++
+	if b[0] == '/' {
+		t.end = true
+		i = 1
 	}
-	name := b[:i]
-	if j := bytes.IndexByte(name, ':'); j >= 0 {
-		name = name[j+1:]
+	j := i
+	colon := -1
+	for j < len(b) {
+		c := b[j]
+		if c == ' ' || c == '/' || c == '\t' || c == '\n' || c == '\r' {
+			break
+		}
+		if c == ':' {
+			colon = j
+		}
+		j++
 	}
-	t.name = name
-	if !t.end && len(t.raw) > 0 && t.raw[len(t.raw)-1] == '/' {
+	if colon >= 0 {
+		t.name = b[colon+1 : j]
+	} else {
+		t.name = b[i:j]
+	}
+	if !t.end && b[len(b)-1] == '/' {
 		t.selfClose = true
 	}
-	t.attrsStart = len(t.raw) - len(b) + i
+	t.attrsStart = j
 	return t
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-// attr returns the raw value of the attribute with local name key.
-func (t tag) attr(key string) ([]byte, bool) {
-	b := t.raw[t.attrsStart:]
+// nextAttr returns the attribute starting at or after b[i]: its local name
+// (prefix removed; xmlns declarations skipped) and raw value.
+func nextAttr(b []byte, i int) (name, val []byte, next int, ok bool) {
 	for {
-		for len(b) > 0 && (isSpace(b[0]) || b[0] == '/') {
-			b = b[1:]
+		for i < len(b) && (isSpace(b[i]) || b[i] == '/') {
+			i++
 		}
-		eq := bytes.IndexByte(b, '=')
-		if eq < 0 {
-			return nil, false
+		if i >= len(b) {
+			return nil, nil, i, false
 		}
-		name := bytes.TrimRight(b[:eq], " \t\r\n")
-		b = bytes.TrimLeft(b[eq+1:], " \t\r\n")
-		if len(b) == 0 || (b[0] != '"' && b[0] != '\'') {
-			return nil, false
+		ns := i
+		colon := -1
+		for i < len(b) && b[i] != '=' && !isSpace(b[i]) {
+			if b[i] == ':' {
+				colon = i
+			}
+			i++
 		}
-		q := b[0]
-		end := bytes.IndexByte(b[1:], q)
-		if end < 0 {
-			return nil, false
+		ne := i
+		for i < len(b) && isSpace(b[i]) {
+			i++
 		}
-		val := b[1 : 1+end]
-		b = b[end+2:]
-		if j := bytes.IndexByte(name, ':'); j >= 0 {
-			if string(name[:j]) == "xmlns" {
+		if i >= len(b) || b[i] != '=' {
+			return nil, nil, i, false
+		}
+		i++
+		for i < len(b) && isSpace(b[i]) {
+			i++
+		}
+		if i >= len(b) || (b[i] != '"' && b[i] != '\'') {
+			return nil, nil, i, false
+		}
+		q := b[i]
+		vs := i + 1
+		k := bytes.IndexByte(b[vs:], q)
+		if k < 0 {
+			return nil, nil, len(b), false
+		}
+		val = b[vs : vs+k]
+		i = vs + k + 1
+		name = b[ns:ne]
+		if colon >= 0 {
+			if string(b[ns:colon]) == "xmlns" {
 				continue
 			}
-			name = name[j+1:]
+			name = b[colon+1 : ne]
+		} else if string(name) == "xmlns" {
+			continue
+		}
+		return name, val, i, true
+	}
+}
+
+// attr returns the raw value of the attribute with local name key.
+func (t tag) attr(key string) ([]byte, bool) {
+	i := t.attrsStart
+	for {
+		name, val, next, ok := nextAttr(t.raw, i)
+		if !ok {
+			return nil, false
 		}
 		if string(name) == key {
 			return val, true
 		}
+		i = next
 	}
 }
 
@@ -219,33 +324,43 @@ func (s *scanner) readText() ([]byte, error) {
 	s.out = s.out[:0]
 	depth := 0
 	for {
-		chunk, err := s.br.ReadSlice('<')
-		if err == nil && depth == 0 && len(s.out) == 0 {
-			// Fast path: the whole text in one slice.
-			txt := chunk[:len(chunk)-1]
+		i := bytes.IndexByte(s.buf[s.pos:s.end], '<')
+		if i < 0 {
+			s.text = append(s.text[:0], s.buf[s.pos:s.end]...)
+			s.pos = s.end
+			for {
+				if !s.fill() {
+					err := s.eofErr()
+					if err == io.EOF {
+						err = io.ErrUnexpectedEOF
+					}
+					return nil, err
+				}
+				if i = bytes.IndexByte(s.buf[s.pos:s.end], '<'); i >= 0 {
+					break
+				}
+				s.text = append(s.text, s.buf[s.pos:s.end]...)
+				s.pos = s.end
+			}
+			s.text = append(s.text, s.buf[s.pos:s.pos+i]...)
+			if depth == 0 {
+				var err error
+				if s.out, err = decodeText(s.out, s.text); err != nil {
+					return nil, err
+				}
+			}
+		} else if depth == 0 {
+			txt := s.buf[s.pos : s.pos+i]
 			if bytes.IndexByte(txt, '&') < 0 && bytes.IndexByte(txt, '\r') < 0 {
 				s.out = append(s.out, txt...)
-			} else if s.out, err = decodeText(s.out, txt); err != nil {
-				return nil, err
-			}
-		} else {
-			s.text = append(s.text[:0], chunk...)
-			for err == bufio.ErrBufferFull {
-				chunk, err = s.br.ReadSlice('<')
-				s.text = append(s.text, chunk...)
-			}
-			if err != nil {
-				if err == io.EOF {
-					err = io.ErrUnexpectedEOF
-				}
-				return nil, err
-			}
-			if depth == 0 {
-				if s.out, err = decodeText(s.out, s.text[:len(s.text)-1]); err != nil {
+			} else {
+				var err error
+				if s.out, err = decodeText(s.out, txt); err != nil {
 					return nil, err
 				}
 			}
 		}
+		s.pos += i + 1
 		t, err := s.readTag()
 		if err != nil {
 			return nil, err
@@ -267,12 +382,61 @@ func (s *scanner) readText() ([]byte, error) {
 	}
 }
 
+var (
+	fastV       = []byte("<v>")
+	fastVEnd    = []byte("</v></c>")
+	fastIS      = []byte("<is><t>")
+	fastISSpace = []byte(`<is><t xml:space="preserve">`)
+	fastISEnd   = []byte("</t></is></c>")
+)
+
+// fastCell reads the rest of a cell in one step when it is exactly
+// <v>text</v></c> or <is><t>text</t></is></c> and wholly in the buffer.
+// It returns 'v' or 'i', the decoded text (valid until the next read),
+// and false (consuming nothing) for any other shape.
+func (s *scanner) fastCell() (byte, []byte, bool) {
+	b := s.buf[s.pos:s.end]
+	var kind byte
+	var open, end []byte
+	switch {
+	case bytes.HasPrefix(b, fastV):
+		kind, open, end = 'v', fastV, fastVEnd
+	case bytes.HasPrefix(b, fastIS):
+		kind, open, end = 'i', fastIS, fastISEnd
+	case bytes.HasPrefix(b, fastISSpace):
+		kind, open, end = 'i', fastISSpace, fastISEnd
+	default:
+		return 0, nil, false
+	}
+	i := bytes.IndexByte(b[len(open):], '<')
+	if i < 0 {
+		return 0, nil, false
+	}
+	txt := b[len(open) : len(open)+i]
+	if !bytes.HasPrefix(b[len(open)+i:], end) {
+		return 0, nil, false
+	}
+	if bytes.IndexByte(txt, '&') >= 0 || bytes.IndexByte(txt, '\r') >= 0 {
+		out, err := decodeText(s.out[:0], txt)
+		if err != nil {
+			return 0, nil, false // let the slow path report it
+		}
+		s.out = out
+		txt = out
+	}
+	s.pos += len(open) + i + len(end)
+	return kind, txt, true
+}
+
 // skipElement skips the element just opened (not self-closing) to its end.
 func (s *scanner) skipElement() error {
 	depth := 0
 	for {
 		t, err := s.skipToTag()
 		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
 			return err
 		}
 		switch {
@@ -493,8 +657,8 @@ func loadSharedStrings(e *zip.File, opts Options) (*sharedStrings, error) {
 				return nil, &Error{Kind: ErrCellTooLong, Detail: fmt.Sprintf("shared string %d", len(ends))}
 			}
 		}
-		if len(arena) > 1<<32-1 {
-			return nil, &Error{Kind: ErrZipBomb, Detail: "shared strings larger than 4 GiB"}
+		if int64(len(arena)) > opts.MaxSharedStrings || len(arena) > 1<<32-1 {
+			return nil, &Error{Kind: ErrZipBomb, Detail: fmt.Sprintf("shared strings larger than %d bytes", opts.MaxSharedStrings)}
 		}
 		ends = append(ends, uint32(len(arena)))
 	}
@@ -505,6 +669,7 @@ func loadSharedStrings(e *zip.File, opts Options) (*sharedStrings, error) {
 type xlsxRows struct {
 	f      *File
 	rc     io.ReadCloser
+	ar     *asyncReader
 	sc     *scanner
 	sst    *sharedStrings
 	styles []styleFmt
@@ -517,6 +682,8 @@ type xlsxRows struct {
 	err    error
 	direct []byte
 	runs   []byte
+	rowBuf []byte
+	pend   []pending
 }
 
 func (r *xlsxRows) Row() Row   { return r.row }
@@ -526,6 +693,7 @@ func (r *xlsxRows) Close() error {
 	if r.rc == nil {
 		return nil
 	}
+	r.ar.Close()
 	err := r.rc.Close()
 	r.rc = nil
 	r.done = true
@@ -605,9 +773,14 @@ func (r *xlsxRows) Next() bool {
 	}
 }
 
-// readCells reads the <c> elements of a row up to </row>.
+// readCells reads the <c> elements of a row up to </row>. Cell texts are
+// gathered in one buffer and turned into one string per row, of which each
+// cell's value is a slice (one allocation per row, not per cell).
 func (r *xlsxRows) readCells() error {
 	col := 0
+	r.rowBuf = r.rowBuf[:0]
+	r.pend = r.pend[:0]
+	defer r.finishRow()
 	for {
 		t, err := r.sc.skipToTag()
 		if err != nil {
@@ -616,15 +789,14 @@ func (r *xlsxRows) readCells() error {
 		if t.special {
 			continue
 		}
-		name := string(t.name)
 		if t.end {
-			if name == "row" {
+			if string(t.name) == "row" {
 				return nil
 			}
 			continue
 		}
-		if name != "c" {
-			if !t.selfClose && name != "row" {
+		if string(t.name) != "c" {
+			if !t.selfClose && string(t.name) != "row" {
 				if err := r.sc.skipElement(); err != nil {
 					return err
 				}
@@ -632,7 +804,23 @@ func (r *xlsxRows) readCells() error {
 			continue
 		}
 		col++
-		if ref, ok := t.attr("r"); ok && len(ref) > 0 {
+		var ref, sAttr, typ []byte
+		for i := t.attrsStart; ; {
+			name, val, next, ok := nextAttr(t.raw, i)
+			if !ok {
+				break
+			}
+			switch string(name) {
+			case "r":
+				ref = val
+			case "s":
+				sAttr = val
+			case "t":
+				typ = val
+			}
+			i = next
+		}
+		if len(ref) > 0 {
 			c, err := columnOf(ref)
 			if err != nil {
 				return &Error{Kind: ErrCorrupt, Detail: fmt.Sprintf("cell reference %q", ref), Err: err}
@@ -643,17 +831,35 @@ func (r *xlsxRows) readCells() error {
 			return &Error{Kind: ErrTooManyColumns, Detail: fmt.Sprintf("limit %d", r.opts.MaxColumns)}
 		}
 		styleIdx := 0
-		if v, ok := t.attr("s"); ok {
-			n, err := strconv.ParseInt(string(v), 10, 64)
+		if sAttr != nil {
+			n, err := strconv.ParseInt(string(sAttr), 10, 64)
 			if err == nil && n >= 0 && n < 1<<31 {
 				styleIdx = int(n)
 			}
 		}
-		typ, _ := t.attr("t")
-		cellType := string(typ) // small; kept across reads
-		var v string
-		hasV, hasF, hasIS := false, false, false
-		if !t.selfClose {
+		cellType := cellTypeOf(typ) // copied: typ is invalid after the next read
+		vStart, vEnd := len(r.rowBuf), len(r.rowBuf)
+		hasF, hasIS := false, false
+		closed := t.selfClose
+		if !closed {
+			// Fast path for the two shapes nearly every writer uses:
+			// <v>text</v></c> and <is><t>text</t></is></c>.
+			switch kind, txt, ok := r.sc.fastCell(); {
+			case !ok:
+			case kind == 'v':
+				if len(txt) > r.opts.MaxCellLen {
+					return &Error{Kind: ErrCellTooLong, Detail: fmt.Sprintf("column %s, %d bytes", ColumnName(col), len(txt))}
+				}
+				r.rowBuf = append(r.rowBuf, txt...)
+				vEnd = len(r.rowBuf)
+				closed = true
+			default:
+				r.direct = append(r.direct[:0], txt...)
+				r.runs = r.runs[:0]
+				hasIS, closed = true, true
+			}
+		}
+		if !closed {
 			for {
 				ct, err := r.sc.skipToTag()
 				if err != nil {
@@ -670,8 +876,9 @@ func (r *xlsxRows) readCells() error {
 				}
 				switch string(ct.name) {
 				case "v":
+					r.rowBuf = r.rowBuf[:vStart]
 					if ct.selfClose {
-						v, hasV = "", true
+						vEnd = vStart
 						continue
 					}
 					txt, err := r.sc.readText()
@@ -681,7 +888,8 @@ func (r *xlsxRows) readCells() error {
 					if len(txt) > r.opts.MaxCellLen {
 						return &Error{Kind: ErrCellTooLong, Detail: fmt.Sprintf("column %s, %d bytes", ColumnName(col), len(txt))}
 					}
-					v, hasV = string(txt), true
+					r.rowBuf = append(r.rowBuf, txt...)
+					vEnd = len(r.rowBuf)
 				case "f":
 					hasF = true
 					if !ct.selfClose {
@@ -707,56 +915,111 @@ func (r *xlsxRows) readCells() error {
 				}
 			}
 		}
-		_ = hasV
-		cell := Cell{Value: v}
+		p := pending{col: col, start: vStart, end: vEnd}
 		switch cellType {
 		case "s":
-			cell.Kind = String
-			if v != "" {
-				idx, _ := strconv.Atoi(strings.TrimSpace(v))
-				s, ok := r.sst.get(idx)
-				if !ok {
-					s = ""
-				}
-				cell.Value = s
+			p.kind = String
+			if vEnd > vStart {
+				idx, _ := strconv.Atoi(strings.TrimSpace(string(r.rowBuf[vStart:vEnd])))
+				p.direct, _ = r.sst.get(idx)
+				p.useDirect = true
+				r.rowBuf = r.rowBuf[:vStart]
+				p.end = vStart
 			}
 		case "str":
-			cell.Kind = String
+			p.kind = String
 		case "inlineStr":
-			cell.Kind = String
+			p.kind = String
 			if hasIS {
-				s := string(r.direct) + string(r.runs)
-				cell.Value = bstrUnmarshal(s)
+				r.rowBuf = append(r.rowBuf[:vStart], r.direct...)
+				r.rowBuf = append(r.rowBuf, r.runs...)
+				if bytes.Contains(r.rowBuf[vStart:], []byte("_x")) {
+					u := bstrUnmarshal(string(r.rowBuf[vStart:]))
+					r.rowBuf = append(r.rowBuf[:vStart], u...)
+				}
+				p.end = len(r.rowBuf)
 			}
 		case "b":
-			cell.Kind = Bool
+			p.kind = Bool
 		case "d":
-			cell.Kind = ISODate
+			p.kind = ISODate
 		case "e":
-			cell.Kind = ErrorValue
+			p.kind = ErrorValue
 		default:
-			cell.Kind = Number
+			p.kind = Number
 			if styleIdx < len(r.styles) {
-				cell.Format = r.styles[styleIdx].code
+				p.format = r.styles[styleIdx].code
 				if r.styles[styleIdx].isDate {
-					cell.Kind = Date
+					p.kind = Date
 				}
 			}
 		}
-		if len(cell.Value) > r.opts.MaxCellLen {
-			return &Error{Kind: ErrCellTooLong, Detail: fmt.Sprintf("column %s, %d bytes", ColumnName(col), len(cell.Value))}
+		n := p.end - p.start
+		if p.useDirect {
+			n = len(p.direct)
 		}
-		if cell.Value == "" && !hasF {
-			continue
+		if n > r.opts.MaxCellLen {
+			return &Error{Kind: ErrCellTooLong, Detail: fmt.Sprintf("column %s, %d bytes", ColumnName(col), n)}
 		}
-		if cell.Value == "" {
-			cell.Kind = Empty
+		if n == 0 {
+			r.rowBuf = r.rowBuf[:vStart]
+			if !hasF {
+				continue
+			}
+			p.kind = Empty
 		}
-		for len(r.cells) < col {
+		r.pend = append(r.pend, p)
+	}
+}
+
+// pending is a cell whose value still sits in the row buffer.
+type pending struct {
+	col        int
+	start, end int
+	kind       Kind
+	format     string
+	direct     string // a shared string (not in the buffer)
+	useDirect  bool
+}
+
+// finishRow turns the row buffer into one string and the pending cells
+// into the row's cells.
+func (r *xlsxRows) finishRow() {
+	row := string(r.rowBuf)
+	for _, p := range r.pend {
+		for len(r.cells) < p.col {
 			r.cells = append(r.cells, Cell{})
 		}
-		r.cells[col-1] = cell
+		v := row[p.start:p.end]
+		if p.useDirect {
+			v = p.direct
+		}
+		r.cells[p.col-1] = Cell{Value: v, Kind: p.kind, Format: p.format}
 	}
+}
+
+// cellTypeOf returns the t attribute as a constant string (no allocation
+// for the known types).
+func cellTypeOf(b []byte) string {
+	switch string(b) {
+	case "":
+		return ""
+	case "s":
+		return "s"
+	case "str":
+		return "str"
+	case "inlineStr":
+		return "inlineStr"
+	case "n":
+		return "n"
+	case "b":
+		return "b"
+	case "d":
+		return "d"
+	case "e":
+		return "e"
+	}
+	return string(b)
 }
 
 // columnOf returns the 1-based column of a cell reference such as "AB12".

@@ -47,13 +47,13 @@ type Kind uint8
 
 // Cell kinds.
 const (
-	Empty  Kind = iota
-	String      // text (shared, inline or formula string, or any CSV field)
-	Number      // a number as stored, e.g. "45234.5"
-	Date        // a number whose cell format is a date/time format (an Excel serial number)
-	ISODate     // an XLSX cell of type "d": an ISO 8601 text
-	Bool        // "1" or "0"
-	ErrorValue  // an Excel error such as "#N/A"
+	Empty      Kind = iota
+	String          // text (shared, inline or formula string, or any CSV field)
+	Number          // a number as stored, e.g. "45234.5"
+	Date            // a number whose cell format is a date/time format (an Excel serial number)
+	ISODate         // an XLSX cell of type "d": an ISO 8601 text
+	Bool            // "1" or "0"
+	ErrorValue      // an Excel error such as "#N/A"
 )
 
 // Cell is one cell's value. Value is the raw stored text: shared strings
@@ -112,6 +112,9 @@ type Options struct {
 	MaxCellLen int `toml:"max_cell_len"`
 	// MaxColumns is the widest row accepted (default 16,384).
 	MaxColumns int `toml:"max_columns"`
+	// MaxSharedStrings caps the XLSX shared string table held in memory,
+	// in bytes of text (default 256 MiB).
+	MaxSharedStrings int64 `toml:"max_shared_strings"`
 }
 
 // DefaultOptions returns the default bounds.
@@ -122,6 +125,8 @@ func DefaultOptions() Options {
 		MaxRows:      1 << 20,
 		MaxCellLen:   32767,
 		MaxColumns:   16384,
+
+		MaxSharedStrings: 256 << 20,
 	}
 }
 
@@ -142,6 +147,9 @@ func (o Options) withDefaults() Options {
 	if o.MaxColumns <= 0 {
 		o.MaxColumns = d.MaxColumns
 	}
+	if o.MaxSharedStrings <= 0 {
+		o.MaxSharedStrings = d.MaxSharedStrings
+	}
 	return o
 }
 
@@ -150,19 +158,19 @@ type ErrorKind int
 
 // Error kinds.
 const (
-	ErrUnknownFormat ErrorKind = iota + 1 // not a spreadsheet we read
-	ErrLegacyXLS                          // Excel 97-2003 .xls
-	ErrODS                                // OpenDocument .ods
-	ErrEncrypted                          // password-protected workbook
-	ErrTruncated                          // incomplete file (still being copied?)
-	ErrCorrupt                            // damaged file
-	ErrTooLarge                           // file bigger than MaxFileSize
-	ErrZipBomb                            // decompresses beyond MaxUnzipSize
-	ErrTooManyRows                        // row number beyond MaxRows
-	ErrCellTooLong                        // a cell longer than MaxCellLen
-	ErrTooManyColumns                     // a row wider than MaxColumns
-	ErrNoSheet                            // the requested sheet does not exist
-	ErrEmptyFile                          // zero bytes
+	ErrUnknownFormat  ErrorKind = iota + 1 // not a spreadsheet we read
+	ErrLegacyXLS                           // Excel 97-2003 .xls
+	ErrODS                                 // OpenDocument .ods
+	ErrEncrypted                           // password-protected workbook
+	ErrTruncated                           // incomplete file (still being copied?)
+	ErrCorrupt                             // damaged file
+	ErrTooLarge                            // file bigger than MaxFileSize
+	ErrZipBomb                             // decompresses beyond MaxUnzipSize
+	ErrTooManyRows                         // row number beyond MaxRows
+	ErrCellTooLong                         // a cell longer than MaxCellLen
+	ErrTooManyColumns                      // a row wider than MaxColumns
+	ErrNoSheet                             // the requested sheet does not exist
+	ErrEmptyFile                           // zero bytes
 )
 
 var kindText = map[ErrorKind]string{

@@ -4,10 +4,12 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -88,6 +90,7 @@ func TestRefusedFiles(t *testing.T) {
 		{"csv too many rows", filepath.Join(samples, "tarefas-cp1252.csv"), Options{MaxRows: 2}, ErrTooManyRows},
 		{"csv cell too long", filepath.Join(samples, "tarefas-cp1252.csv"), Options{MaxCellLen: 10}, ErrCellTooLong},
 		{"xlsx cell too long", filepath.Join(samples, "tarefas.xlsx"), Options{MaxCellLen: 10}, ErrCellTooLong},
+		{"shared strings cap", excelizeWorkbook(t), Options{MaxSharedStrings: 10}, ErrZipBomb},
 		{"docx is not a workbook", writeTemp(t, "doc.xlsx", zipWith(t, "word/document.xml", "<w/>")), Options{}, ErrUnknownFormat},
 		{"binary junk", writeTemp(t, "junk.csv", []byte("\x00\x01\x02\x03garbage\x00")), Options{}, ErrUnknownFormat},
 	}
@@ -108,6 +111,37 @@ func TestRefusedFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// excelizeWorkbook writes a workbook the way excelize (and Excel) store
+// text: a shared string table, rich text, a merged header, date cells.
+func excelizeWorkbook(t testing.TB) string {
+	f := excelize.NewFile()
+	defer f.Close()
+	sh := "Planilha1"
+	f.SetSheetName("Sheet1", sh)
+	f.SetCellStr(sh, "A1", "Endereço")
+	f.MergeCell(sh, "A1", "B1")
+	f.SetSheetRow(sh, "A2", &[]any{"Rua", "Número", "Data", "Valor", "Ativo"})
+	date, _ := f.NewStyle(&excelize.Style{NumFmt: 14})
+	custom := "dd/mm/yyyy hh:mm"
+	dt, _ := f.NewStyle(&excelize.Style{CustomNumFmt: &custom})
+	for i := 3; i < 40; i++ {
+		f.SetSheetRow(sh, fmt.Sprintf("A%d", i), &[]any{fmt.Sprintf("Rua %d & <Cia>", i%7), i, 45000 + i, float64(i) / 3, i%2 == 0})
+		f.SetCellStyle(sh, fmt.Sprintf("C%d", i), fmt.Sprintf("C%d", i), date)
+	}
+	f.SetCellValue(sh, "F3", time.Date(2024, 3, 5, 14, 30, 0, 0, time.UTC))
+	f.SetCellStyle(sh, "F3", "F3", dt)
+	f.SetCellRichText(sh, "G3", []excelize.RichTextRun{{Text: "negrito ", Font: &excelize.Font{Bold: true}}, {Text: "normal_x0041_"}})
+	f.SetCellFormula(sh, "H3", `CONCATENATE(A3,"!")`)
+	f.SetCellStr(sh, "I3", "  espaços  ")
+	f.NewSheet("Outra")
+	f.SetCellStr("Outra", "B2", "segunda aba")
+	p := filepath.Join(t.TempDir(), "excelize.xlsx")
+	if err := f.SaveAs(p); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func zipWith(t *testing.T, name, content string) []byte {
@@ -368,8 +402,10 @@ func TestColumnName(t *testing.T) {
 	}
 }
 
-// FuzzCSV feeds arbitrary bytes as a CSV file: the reader must never
-// panic, and row numbers must increase.
+// FuzzCSV feeds arbitrary bytes as a file named .csv: whatever the
+// content (text, a zip, an OLE2 document, a truncated workbook — all in
+// the seed corpus), Open and Rows must never panic, failures must be
+// *sheet.Error, and row numbers must increase.
 func FuzzCSV(f *testing.F) {
 	for _, p := range []string{filepath.Join(samples, "tarefas-cp1252.csv"), filepath.Join(samples, "tarefas-utf8bom.csv"), filepath.Join(testdata, "tarefas-utf16.csv")} {
 		data, err := os.ReadFile(p)

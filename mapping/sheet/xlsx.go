@@ -281,6 +281,7 @@ func (f *File) xlsxRows(idx int) (Rows, error) {
 	if err != nil {
 		return nil, f.partErr(err)
 	}
-	sc := newScanner(rc, f.opts.MaxUnzipSize)
-	return &xlsxRows{f: f, rc: rc, sc: sc, sst: b.sst, styles: b.styles, opts: f.opts}, nil
+	ar := newAsyncReader(&capReader{r: rc, max: f.opts.MaxUnzipSize})
+	sc := newScanner(ar, f.opts.MaxUnzipSize)
+	return &xlsxRows{f: f, rc: rc, ar: ar, sc: sc, sst: b.sst, styles: b.styles, opts: f.opts}, nil
 }

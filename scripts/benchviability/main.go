@@ -32,6 +32,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
@@ -186,12 +187,15 @@ func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur tim
 		return ask(ctx, hitURL, places.Found.Lat, places.Found.Lng)
 	}))
 
-	fmt.Printf("\n%-8s %8s %7s %10s %9s %9s %9s %9s\n", "phase", "requests", "errors", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms")
+	fmt.Printf("\n%-8s %8s %7s %10s %9s %9s %9s %9s %12s\n", "phase", "requests", "errors", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "CPU µs/req")
 	for _, p := range []result{direct, miss, hit} {
-		fmt.Printf("%-8s %8d %7d %10.0f %9.2f %9.2f %9.2f %9.2f\n", p.name, p.n, p.errors, p.rps, ms(p.p50), ms(p.p90), ms(p.p99), ms(p.max))
+		fmt.Printf("%-8s %8d %7d %10.0f %9.2f %9.2f %9.2f %9.2f %12.0f\n", p.name, p.n, p.errors, p.rps, ms(p.p50), ms(p.p90), ms(p.p99), ms(p.max),
+			float64(p.cpuPerReq)/float64(time.Microsecond))
 	}
 	fmt.Printf("\nbridge adds over the direct calls (cache miss): p50 %+.2f ms, p99 %+.2f ms   (goal: p99 < 2 ms)\n",
 		ms(miss.p50-direct.p50), ms(miss.p99-direct.p99))
+	fmt.Printf("bridge CPU per question on a miss (whole process, miss − direct): %.0f µs\n",
+		float64(miss.cpuPerReq-direct.cpuPerReq)/float64(time.Microsecond))
 	fmt.Printf("bridge answering from cache: %.0f req/s, p99 %.2f ms   (goal: > 5000 req/s)\n", hit.rps, ms(hit.p99))
 	fmt.Printf("OZmap fake calls: %d; load average after: %s\n", fake.TotalCalls(), loadavg())
 	if direct.errors+miss.errors+hit.errors > 0 {
@@ -205,6 +209,7 @@ type result struct {
 	n, errors          int
 	rps                float64
 	p50, p90, p99, max time.Duration
+	cpuPerReq          time.Duration
 }
 
 // sample is the latencies of one phase's successful requests.
@@ -212,10 +217,20 @@ type sample struct {
 	lat     []time.Duration
 	errors  int
 	elapsed time.Duration
+	cpu     time.Duration // CPU time of the whole process (user+system)
 }
 
 func (a sample) add(b sample) sample {
-	return sample{lat: append(a.lat, b.lat...), errors: a.errors + b.errors, elapsed: a.elapsed + b.elapsed}
+	return sample{lat: append(a.lat, b.lat...), errors: a.errors + b.errors, elapsed: a.elapsed + b.elapsed, cpu: a.cpu + b.cpu}
+}
+
+// cpuTime is the process's user+system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // phase runs do n times over c workers, stopping early at maxDur.
@@ -225,7 +240,7 @@ func phase(n, c int, maxDur time.Duration, do func(context.Context, *rand.Rand) 
 	var next, errs atomic.Int64
 	lat := make([][]time.Duration, c)
 	var wg sync.WaitGroup
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	for w := range c {
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
@@ -244,7 +259,7 @@ func phase(n, c int, maxDur time.Duration, do func(context.Context, *rand.Rand) 
 		})
 	}
 	wg.Wait()
-	s := sample{errors: int(errs.Load()), elapsed: time.Since(start)}
+	s := sample{errors: int(errs.Load()), elapsed: time.Since(start), cpu: cpuTime() - cpu0}
 	for _, l := range lat {
 		s.lat = append(s.lat, l...)
 	}
@@ -255,6 +270,9 @@ func summarize(name string, s sample) result {
 	all := s.lat
 	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
 	res := result{name: name, n: len(all), errors: s.errors, rps: float64(len(all)) / s.elapsed.Seconds()}
+	if len(all) > 0 {
+		res.cpuPerReq = s.cpu / time.Duration(len(all))
+	}
 	if len(all) > 0 {
 		pct := func(p int) time.Duration { return all[max((len(all)*p+99)/100-1, 0)] }
 		res.p50, res.p90, res.p99, res.max = pct(50), pct(90), pct(99), all[len(all)-1]

@@ -26,6 +26,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jlaffaye/ftp"
@@ -58,7 +59,7 @@ type session struct {
 	socks    *conns
 	base     string // absolute root folder on the server
 	lastUsed time.Time
-	broken   bool
+	broken   atomic.Bool
 }
 
 // New returns the FTP transport. It does no I/O: the first operation
@@ -122,7 +123,7 @@ func (f *Fs) Connect(ctx context.Context) error {
 }
 
 func (s *session) close() {
-	if !s.broken {
+	if !s.broken.Load() {
 		done := make(chan struct{})
 		go func() { _ = s.sc.Quit(); close(done) }()
 		select {
@@ -185,7 +186,14 @@ func (f *Fs) dial(ctx context.Context) (*session, error) {
 	dialer := &net.Dialer{Timeout: f.o.DialTimeout.Duration, KeepAlive: 30 * time.Second}
 	first := true
 	dialFunc := func(network, addr string) (net.Conn, error) {
-		raw, err := dialer.DialContext(ctx, network, addr)
+		// data connections are dialled during later operations: they must
+		// not use the (maybe finished) context of the first one; a
+		// cancelled operation closes them through socks instead.
+		dctx := context.Background()
+		if first {
+			dctx = ctx
+		}
+		raw, err := dialer.DialContext(dctx, network, addr)
 		if err != nil {
 			return nil, err
 		}
@@ -251,7 +259,7 @@ func (f *Fs) dial(ctx context.Context) (*session, error) {
 	}
 	s := &session{sc: sc, socks: socks}
 	if err := sc.Login(f.o.User, f.o.Password); err != nil {
-		s.broken = true
+		s.broken.Store(true)
 		s.close()
 		return nil, classifyDial(fmt.Errorf("log in to %s as %s: %w", f.o.addr(), f.o.User, err))
 	}
@@ -259,7 +267,7 @@ func (f *Fs) dial(ctx context.Context) (*session, error) {
 	if !strings.HasPrefix(root, "/") {
 		pwd, err := sc.CurrentDir()
 		if err != nil {
-			s.broken = true
+			s.broken.Store(true)
 			s.close()
 			return nil, fmt.Errorf("%s: PWD: %w", f.o.addr(), err)
 		}
@@ -327,7 +335,7 @@ func (f *Fs) get(ctx context.Context) (*session, error) {
 		if err == nil {
 			return s, nil
 		}
-		s.broken = true
+		s.broken.Store(true)
 		s.close()
 	}
 	s, err := f.dial(ctx)
@@ -341,9 +349,9 @@ func (f *Fs) get(ctx context.Context) (*session, error) {
 // put returns a session to the pool, or closes it when broken.
 func (f *Fs) put(s *session, err error) {
 	if err != nil && !isReply(err) {
-		s.broken = true
+		s.broken.Store(true)
 	}
-	if s.broken {
+	if s.broken.Load() {
 		s.close()
 	} else {
 		s.lastUsed = time.Now()
@@ -378,10 +386,10 @@ func (f *Fs) once(ctx context.Context, op func(ctx context.Context, s *session) 
 	if err != nil {
 		return err
 	}
-	stop := context.AfterFunc(ctx, func() { s.broken = true; s.socks.closeAll() })
+	stop := context.AfterFunc(ctx, func() { s.broken.Store(true); s.socks.closeAll() })
 	err = op(ctx, s)
 	if !stop() {
-		s.broken = true
+		s.broken.Store(true)
 		if err == nil {
 			err = ctx.Err()
 		}
@@ -432,7 +440,7 @@ func (f *Fs) list(s *session, dir string, skipped ...func(name string, err error
 			f.noMLSD = true
 			f.mu.Unlock()
 			if !already {
-				s.broken = true // redial with LIST
+				s.broken.Store(true) // redial with LIST
 				return nil, transports.Transient(fmt.Errorf("MLSD refused, retrying with LIST: %w", err))
 			}
 		}
@@ -575,7 +583,7 @@ func (f *Fs) Open(ctx context.Context, p string) (io.ReadCloser, error) {
 		if err != nil {
 			return err
 		}
-		stop := context.AfterFunc(ctx, func() { s.broken = true; s.socks.closeAll() })
+		stop := context.AfterFunc(ctx, func() { s.broken.Store(true); s.socks.closeAll() })
 		abs := s.abs(rel)
 		size, err := s.sc.FileSize(abs)
 		if err != nil {
@@ -645,13 +653,13 @@ func (r *reader) Close() error {
 	r.done = true
 	err := r.resp.Close() // closes the data connection, reads 226/426
 	if !r.stop() {
-		r.s.broken = true
+		r.s.broken.Store(true)
 	}
-	complete := r.eof && r.err == nil
+	complete := (r.eof || r.n == r.want) && r.err == nil
 	if !complete {
 		// closed early or failed: the reply may be 426; don't trust the
 		// session's state
-		r.s.broken = true
+		r.s.broken.Store(true)
 		err = nil
 	}
 	r.f.put(r.s, err)
@@ -815,10 +823,10 @@ func (f *Fs) write1(ctx context.Context, s *session, rel string, r io.Reader, op
 	ok := false
 	defer func() {
 		if !ok {
-			if s.broken || ctx.Err() != nil {
+			if s.broken.Load() || ctx.Err() != nil {
 				*leftover = tmp
 			} else if err := s.sc.Delete(tmp); err != nil && !isReply(err) {
-				s.broken = true
+				s.broken.Store(true)
 				*leftover = tmp
 			}
 		}

@@ -69,6 +69,19 @@ func New(_ context.Context, o Options) (*Fs, error) {
 	return &Fs{dir: dir, rename: (*os.Root).Rename}, nil
 }
 
+// Connect checks that the root folder exists and is a folder (for
+// `fieldbridge check -connect`).
+func (f *Fs) Connect(ctx context.Context) error {
+	fi, err := os.Stat(f.dir)
+	if err != nil {
+		return mapErr(err)
+	}
+	if !fi.IsDir() {
+		return transports.Permanent(fmt.Errorf("root %s is not a folder", f.dir))
+	}
+	return nil
+}
+
 // Dir returns the absolute path of the root folder.
 func (f *Fs) Dir() string { return f.dir }
 
@@ -502,4 +515,3 @@ func (f *Fs) MkdirAll(ctx context.Context, p string) error {
 	}
 	return mapErr(r.MkdirAll(n, 0o755))
 }
-

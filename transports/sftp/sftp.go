@@ -25,6 +25,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkg/sftp"
@@ -38,6 +39,10 @@ import (
 type Fs struct {
 	o     Options
 	retry transports.Retry
+
+	// noPosixRename makes tests take the path for servers without
+	// posix-rename@openssh.com.
+	noPosixRename bool
 
 	dialMu sync.Mutex // one dial at a time
 	mu     sync.Mutex
@@ -55,16 +60,23 @@ type client struct {
 	posix bool
 	done  chan struct{}
 	once  sync.Once
+	shut  atomic.Bool
 }
 
 func (c *client) close() {
+	c.shut.Store(true)
 	c.once.Do(func() {
-		c.sftp.Close()
+		// the SSH connection first: sftp's Close waits for its reader,
+		// which a stalled server would never release
 		c.ssh.Close()
+		go c.sftp.Close()
 	})
 }
 
 func (c *client) dead() bool {
+	if c.shut.Load() {
+		return true
+	}
 	select {
 	case <-c.done:
 		return true
@@ -280,6 +292,7 @@ func (f *Fs) dial(ctx context.Context) (*client, error) {
 	}
 	c.base = path.Clean(base)
 	_, c.posix = sf.HasExtension("posix-rename@openssh.com")
+	c.posix = c.posix && !f.noPosixRename
 	go func() {
 		_ = cl.Wait()
 		close(c.done)
@@ -387,6 +400,18 @@ func (f *Fs) once(ctx context.Context, async bool, op func(ctx context.Context, 
 	if err != nil {
 		return err
 	}
+	err = f.run(ctx, c, async, op)
+	if async && err != nil && !errors.Is(err, transports.ErrPermanent) && connLost(c, err) && ctx.Err() == nil {
+		// a single request on a connection that had silently died: one
+		// immediate try on a fresh connection does not count as a retry
+		if c, err2 := f.client(ctx); err2 == nil {
+			return f.run(ctx, c, async, op)
+		}
+	}
+	return err
+}
+
+func (f *Fs) run(ctx context.Context, c *client, async bool, op func(ctx context.Context, c *client) error) (err error) {
 	c.conn.begin()
 	if async {
 		errc := make(chan error, 1)
@@ -408,6 +433,13 @@ func (f *Fs) once(ctx context.Context, async bool, op func(ctx context.Context, 
 		return transports.Transient(err)
 	}
 	return err
+}
+
+// lost closes the connection when err says it is gone.
+func (r *reader) lost(err error) {
+	if connLost(r.c, err) {
+		r.c.close()
+	}
 }
 
 func (c *client) abs(rel string) string {
@@ -525,7 +557,6 @@ func (f *Fs) Open(ctx context.Context, p string) (io.ReadCloser, error) {
 			file.Close()
 			return transports.Permanent(fmt.Errorf("open %s: is a folder", p))
 		}
-		c.conn.begin()
 		rc = &reader{ctx: ctx, c: c, file: file, want: st.Size(), what: "download " + p}
 		return nil
 	})
@@ -546,8 +577,15 @@ func (r *reader) Read(p []byte) (int, error) {
 	if err := r.ctx.Err(); err != nil {
 		return 0, err
 	}
+	// busy only while waiting: a slow consumer between reads must not
+	// trip the I/O timeout
+	r.c.conn.begin()
 	n, err := r.file.Read(p)
+	r.c.conn.end()
 	r.n += int64(n)
+	if err != nil && err != io.EOF {
+		r.lost(err)
+	}
 	if err == io.EOF {
 		if cerr := transports.CheckSize(r.what, r.want, r.n); cerr != nil {
 			return n, cerr
@@ -560,9 +598,12 @@ func (r *reader) Read(p []byte) (int, error) {
 
 // WriteTo downloads with concurrent requests.
 func (r *reader) WriteTo(w io.Writer) (int64, error) {
+	r.c.conn.begin()
 	n, err := r.file.WriteTo(&ctxWriter{ctx: r.ctx, w: w})
+	r.c.conn.end()
 	r.n += n
 	if err != nil {
+		r.lost(err)
 		return n, fmt.Errorf("%s: %w", r.what, err)
 	}
 	return n, transports.CheckSize(r.what, r.want, r.n)
@@ -573,7 +614,8 @@ func (r *reader) Close() error {
 		return nil
 	}
 	r.done = true
-	r.c.conn.end()
+	r.c.conn.begin()
+	defer r.c.conn.end()
 	return r.file.Close()
 }
 
@@ -795,4 +837,3 @@ func (f *Fs) write(ctx context.Context, c *client, rel string, r io.Reader, opts
 	}
 	return transports.WriteResult{Path: strings.TrimPrefix(strings.TrimPrefix(target, c.base), "/"), Size: h.N(), SHA256: h.Sum()}, "", nil
 }
-

@@ -305,6 +305,35 @@ func RunSuite(t *testing.T, newTarget func(t *testing.T) Target) {
 		}
 	})
 
+	t.Run("CancelledMidway", func(t *testing.T) {
+		tg := newTarget(t)
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		payload := bytes.Repeat([]byte("0123456789abcdef"), 1<<19) // 8 MiB
+		r := &cancelAfter{r: bytes.NewReader(payload), n: 2 << 20, cancel: cancel}
+		_, err := tg.T.Write(cctx, "big/killed.bin", r, transports.WriteOptions{Size: int64(len(payload))})
+		if err == nil {
+			t.Fatal("a write cancelled midway succeeded")
+		}
+		for _, n := range onDisk(t, tg.Dir) {
+			if n != "big/" {
+				t.Errorf("left on server after the cancelled write: %s", n)
+			}
+		}
+		// a retry completes it
+		res, err := tg.T.Write(ctx, "big/killed.bin", bytes.NewReader(payload), transports.WriteOptions{Size: int64(len(payload))})
+		if err != nil || res.Size != int64(len(payload)) {
+			t.Fatalf("retry: %+v, %v", res, err)
+		}
+		b, err := os.ReadFile(filepath.Join(tg.Dir, "big", "killed.bin"))
+		if err != nil || !bytes.Equal(b, payload) {
+			t.Errorf("server side after retry: %d bytes, %v", len(b), err)
+		}
+		if got := onDisk(t, tg.Dir); strings.Join(got, ",") != "big/,big/killed.bin" {
+			t.Errorf("left on server: %v", got)
+		}
+	})
+
 	t.Run("Cancelled", func(t *testing.T) {
 		tg := newTarget(t)
 		cctx, cancel := context.WithCancel(ctx)
@@ -316,6 +345,27 @@ func RunSuite(t *testing.T, newTarget func(t *testing.T) Target) {
 			t.Errorf("Stat after cancelled write: %v", err)
 		}
 	})
+}
+
+// cancelAfter cancels a context once n bytes were read through it (the
+// connection is cut midway through a transfer).
+type cancelAfter struct {
+	r      io.Reader
+	n      int
+	cancel func()
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	if c.n <= 0 {
+		c.cancel()
+		time.Sleep(50 * time.Millisecond) // let the cancellation land
+	}
+	if len(p) > 64<<10 {
+		p = p[:64<<10]
+	}
+	n, err := c.r.Read(p)
+	c.n -= n
+	return n, err
 }
 
 type errReader struct{ err error }

@@ -581,21 +581,43 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, coll string) 
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var recs []record
-	byID := map[string]record{}
+	byID := func(id string) record { return nil }
+	collect := func() []record { return nil }
 	switch coll {
 	case "boxes":
-		recs = make([]record, 0, len(s.boxOrder))
-		for _, id := range s.boxOrder {
-			recs = append(recs, boxRec{s.boxes[id]})
+		byID = func(id string) record { return boxRec{s.boxes[id]} }
+		collect = func() []record {
+			recs := make([]record, 0, len(s.boxOrder))
+			for _, id := range s.boxOrder {
+				recs = append(recs, boxRec{s.boxes[id]})
+			}
+			return recs
 		}
 	case "poles":
+		idx := map[string]int{}
 		for i := range s.poles {
-			recs = append(recs, poleRec{&s.poles[i]})
+			idx[s.poles[i].ID] = i
+		}
+		byID = func(id string) record { return poleRec{&s.poles[idx[id]]} }
+		collect = func() []record {
+			recs := make([]record, 0, len(s.poles))
+			for i := range s.poles {
+				recs = append(recs, poleRec{&s.poles[i]})
+			}
+			return recs
 		}
 	case "projects":
+		idx := map[string]int{}
 		for i := range s.projects {
-			recs = append(recs, projRec{&s.projects[i]})
+			idx[s.projects[i].ID] = i
+		}
+		byID = func(id string) record { return projRec{&s.projects[idx[id]]} }
+		collect = func() []record {
+			recs := make([]record, 0, len(s.projects))
+			for i := range s.projects {
+				recs = append(recs, projRec{&s.projects[i]})
+			}
+			return recs
 		}
 	}
 	ckey := fmt.Sprintf("%s|%d|%s|%s", coll, s.version, q.Get("filter"), q.Get("sort"))
@@ -603,7 +625,7 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, coll string) 
 	var dist map[string]float64
 	if !cached {
 		var err error
-		ids, dist, err = selectRecords(recs, filters, sorts)
+		ids, dist, err = selectRecords(collect(), filters, sorts)
 		if err != nil {
 			writeErr(w, http.StatusBadRequest, err.Error())
 			return
@@ -615,13 +637,10 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, coll string) 
 			s.cache[ckey] = ids
 		}
 	}
-	for _, r := range recs {
-		byID[r.id()] = r
-	}
 	start := (page - 1) * limit
 	rows := []any{}
 	for i := start; i < len(ids) && i < start+limit; i++ {
-		switch rec := byID[ids[i]].(type) {
+		switch rec := byID(ids[i]).(type) {
 		case boxRec:
 			rows = append(rows, wireBox(rec.b))
 		case poleRec:

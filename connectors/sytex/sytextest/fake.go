@@ -136,6 +136,19 @@ func (s *Server) store(ne sytex.NetworkElement) sytex.NetworkElement {
 	return c
 }
 
+// Delete removes an element (as a person could in Sytex's UI); it
+// reports whether it existed.
+func (s *Server) Delete(id int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.els[id]
+	if ok {
+		s.unindex(e)
+		delete(s.els, id)
+	}
+	return ok
+}
+
 // Elements returns every element, by id.
 func (s *Server) Elements() []sytex.NetworkElement {
 	s.mu.Lock()
