@@ -78,6 +78,8 @@ type pollState struct {
 	src    transports.Transport
 	dst    transports.Transport
 	commit *committer
+	// targetOnce reports an unreachable target once per poll.
+	targetOnce sync.Once
 	// slots bounds the downloads in flight (options.connections).
 	slots chan struct{}
 	// settles removes or archives remote files whose "done" is durable.
@@ -273,6 +275,7 @@ func (j *Job) take(ctx context.Context, ps *pollState, c candidate) error {
 		}
 		rc.Count("failed", 1)
 		rc.Log.Warn("target not ready", "file", c.rel, "err", err)
+		ps.targetOnce.Do(func() { rc.Problem(dst.String(), j.msg(msgTargetFailing, dst, err)) })
 		return nil
 	}
 	// The claim (with the target path) must be durable before the file
