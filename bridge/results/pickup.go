@@ -119,13 +119,28 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 			files[fi.Path] = fi
 		}
 	}
+	// The ledger's records of the listed files (point lookups: the cost
+	// follows the listing, not the history of every file ever taken).
 	records := map[string]ledger.Item{}
-	prefix := j.fileKey("")
-	if err := rc.Ledger.ItemsWithPrefix(ctx, j.name, prefix, func(it ledger.Item) error {
-		records[strings.TrimPrefix(it.Key, prefix)] = it
+	lookup := func(rel string) error {
+		it, err := rc.Ledger.GetItem(ctx, j.name, j.fileKey(rel))
+		switch {
+		case err == nil:
+			records[rel] = it
+		case !errors.Is(err, ledger.ErrNotFound):
+			return fmt.Errorf("ledger: %w", err)
+		}
 		return nil
-	}); err != nil {
-		return fmt.Errorf("ledger: %w", err)
+	}
+	for rel := range files {
+		if err := lookup(rel); err != nil {
+			return err
+		}
+	}
+	for rel := range skipped {
+		if err := lookup(rel); err != nil {
+			return err
+		}
 	}
 	for _, p := range sortedKeys(skipped) {
 		if _, listed := files[p]; !listed {
@@ -407,7 +422,7 @@ func (j *Job) download(ctx context.Context, ps *pollState, c candidate, tp strin
 	var releaseOnce sync.Once
 	release := func() { releaseOnce.Do(func() { <-ps.slots }) }
 	defer release()
-	r, err := src.Open(ctx, j.full(c.rel))
+	r, err := src.Open(transports.WithKnownSize(ctx, c.info.Size), j.full(c.rel))
 	if err != nil {
 		if gerr := waitGate(); gerr != nil {
 			return transports.WriteResult{}, gerr
