@@ -68,6 +68,7 @@ type Mapping struct {
 	target *Target           `toml:"-"`
 	loc    *time.Location    `toml:"-"`
 	layout string            `toml:"-"`
+	datef  *dateFormatter    `toml:"-"`
 	lines  map[string]int    `toml:"-"`
 	order  []string          `toml:"-"` // field names in target order
 	spec   map[string]*field `toml:"-"`
@@ -295,6 +296,7 @@ func Parse(name string, src []byte) (*Mapping, error) {
 	if m.layout, err = GoLayout(m.DateFormat); err != nil {
 		add("date_format", "date_format %q: %v", m.DateFormat, err)
 	}
+	m.datef, _ = newDateFormatter(m.DateFormat)
 	if len(m.Fields) == 0 {
 		add("", "no [fields.<name>] tables: nothing would be sent")
 	}

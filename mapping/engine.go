@@ -537,6 +537,24 @@ func cellText(c sheet.Cell, date1904 bool) string {
 	return c.Value
 }
 
+// needsCollapse reports whether s has leading, trailing or repeated
+// white space, or white space other than ' '.
+func needsCollapse(s string) bool {
+	prev := byte(' ')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == ' ' {
+			if prev == ' ' {
+				return true
+			}
+		} else if c < ' ' || c >= 0x80 {
+			return true // tabs, line breaks, and non-ASCII spaces: the slow way
+		}
+		prev = c
+	}
+	return prev == ' '
+}
+
 // renderTemplate fills a template's placeholders with the row's cells. The
 // separator after an empty placeholder is dropped (before it, for the last
 // one), so "{Rua}, {Número} - {Bairro}" with no number gives "Rua - Bairro".
@@ -599,6 +617,9 @@ func applyTransforms(s string, ts []string) string {
 		case "lower":
 			s = strings.ToLower(s)
 		case "digits":
+			if allDigits(s) {
+				continue
+			}
 			var b strings.Builder
 			for _, r := range s {
 				if r >= '0' && r <= '9' {
@@ -607,6 +628,9 @@ func applyTransforms(s string, ts []string) string {
 			}
 			s = b.String()
 		case "collapse":
+			if !needsCollapse(s) {
+				continue
+			}
 			s = strings.Join(strings.Fields(s), " ")
 		case "noaccents":
 			s = StripAccents(s)
@@ -701,7 +725,7 @@ func (m *Mapping) mapRow(row sheet.Row, bs []bound, headers []string, uniq map[s
 			continue
 		}
 		out, num, key, args := m.convert(f, cell, cell2, text, date1904)
-		if key == "" {
+		if key == "" && f.typ != LatLng {
 			key, args = m.validate(f, out, num)
 		}
 		if key != "" {
@@ -713,8 +737,8 @@ func (m *Mapping) mapRow(row sheet.Row, bs []bound, headers []string, uniq map[s
 			out = canonical(f.oneOf, out)
 		}
 		if f.typ == LatLng {
-			lat, lng, _ := strings.Cut(out, "\x00")
-			vals = append(vals, namedValue{f.tf.Pair[0], Value{Set: true, Text: lat}}, namedValue{f.tf.Pair[1], Value{Set: true, Text: lng}})
+			// convert returns the longitude in args.
+			vals = append(vals, namedValue{f.tf.Pair[0], Value{Set: true, Text: out}}, namedValue{f.tf.Pair[1], Value{Set: true, Text: args[0].(string)}})
 			continue
 		}
 		if f.unique {
@@ -790,7 +814,9 @@ func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date190
 		case sheet.Date:
 			out = cellText(cell, date1904)
 		}
-		num = float64(utf8.RuneCountInString(out))
+		if f.spec.Min != nil || f.spec.Max != nil {
+			num = float64(utf8.RuneCountInString(out))
+		}
 	case Integer:
 		var n int64
 		var err error
@@ -852,7 +878,12 @@ func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date190
 		if f.typ == Date {
 			t = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
 		}
-		out, num = t.Format(m.layout), float64(t.Unix())
+		if m.datef != nil {
+			out = m.datef.format(t)
+		} else {
+			out = t.Format(m.layout)
+		}
+		num = float64(t.Unix())
 	case LatLng:
 		var lat, lng float64
 		var err error
@@ -876,12 +907,26 @@ func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date190
 				}
 			}
 		} else {
+			if a, b, ok := splitPlainLatLng(text); ok {
+				lat, err = strconv.ParseFloat(a, 64)
+				if err == nil {
+					lng, err = strconv.ParseFloat(b, 64)
+				}
+				if err == nil {
+					if err = checkCoord(lat, true); err == nil {
+						err = checkCoord(lng, false)
+					}
+				}
+				if err == nil {
+					return a, 0, "", []any{b} // already plain decimals: sent as typed
+				}
+			}
 			lat, lng, err = ParseLatLng(text)
 		}
 		if err != nil {
 			return "", 0, keyOf(err), nil
 		}
-		out = strconv.FormatFloat(lat, 'f', -1, 64) + "\x00" + strconv.FormatFloat(lng, 'f', -1, 64)
+		return strconv.FormatFloat(lat, 'f', -1, 64), 0, "", []any{strconv.FormatFloat(lng, 'f', -1, 64)}
 	case Phone:
 		v := text
 		if cell.Kind == sheet.Number {
@@ -897,7 +942,7 @@ func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date190
 		if err := CheckEmail(out); err != nil {
 			return "", 0, keyOf(err), nil
 		}
-		num = float64(len(out))
+		num = float64(utf8.RuneCountInString(out))
 	case Bool:
 		v, err := ParseBool(text)
 		if err != nil {
@@ -924,6 +969,36 @@ func numberText(v string) string {
 		return strconv.FormatFloat(f, 'f', 0, 64)
 	}
 	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// splitPlainLatLng splits "-23.5505, -46.6333" when both parts are plain
+// decimals with a point (the common case, parsed without ParseLatLng).
+func splitPlainLatLng(s string) (string, string, bool) {
+	a, b, ok := strings.Cut(s, ", ")
+	if !ok || !plainDecimal(a) || !plainDecimal(b) {
+		return "", "", false
+	}
+	return a, b, true
+}
+
+// plainDecimal reports whether s is -?digits(.digits)?.
+func plainDecimal(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	d, dot := 0, false
+	for ; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			d++
+		case c == '.' && !dot && d > 0:
+			dot = true
+		default:
+			return false
+		}
+	}
+	return d > 0 && s[len(s)-1] != '.'
 }
 
 func isPlainInt(v string) bool {

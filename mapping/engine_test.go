@@ -4,8 +4,10 @@ import (
 	"errors"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fieldbridge/fieldbridge/mapping/sheet"
 )
@@ -374,4 +376,32 @@ template = "{Rua}, {Num} - {Bairro}"
 			}
 		}
 	})
+}
+
+// TestCloseStopsReadAhead closes readers part-way and at once: no
+// goroutine may be left behind.
+func TestCloseStopsReadAhead(t *testing.T) {
+	set := loadSamples(t)
+	m, _ := set.Get("tarefas")
+	before := runtime.NumGoroutine()
+	for i := 0; i < 20; i++ {
+		r, err := Open(filepath.Join(sampleSheets, "tarefas.xlsx"), m, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := 0; k < i%3; k++ {
+			r.Next()
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		r.Close() // twice is fine
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines left behind", n-before)
+	}
 }

@@ -345,6 +345,75 @@ func GoLayout(pattern string) (string, error) {
 	return b.String(), nil
 }
 
+// dateFormatter formats times by a .NET-style pattern made only of
+// yyyy, yy, MM, dd, HH, mm, ss and punctuation, without time.Format's
+// generality (it is on the hot path of every dated row).
+type dateFormatter struct {
+	parts []datePart
+}
+
+type datePart struct {
+	kind byte // 'y' (4), 'Y' (2), 'M', 'd', 'H', 'm', 's', or 0 for lit
+	lit  string
+}
+
+func newDateFormatter(pattern string) (*dateFormatter, bool) {
+	tokens := []struct {
+		in   string
+		kind byte
+	}{{"yyyy", 'y'}, {"yy", 'Y'}, {"MM", 'M'}, {"dd", 'd'}, {"HH", 'H'}, {"mm", 'm'}, {"ss", 's'}}
+	f := &dateFormatter{}
+	for i := 0; i < len(pattern); {
+		matched := false
+		for _, t := range tokens {
+			if strings.HasPrefix(pattern[i:], t.in) {
+				f.parts = append(f.parts, datePart{kind: t.kind})
+				i += len(t.in)
+				matched = true
+				break
+			}
+		}
+		if matched {
+			continue
+		}
+		c := pattern[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80 {
+			return nil, false
+		}
+		f.parts = append(f.parts, datePart{lit: string(c)})
+		i++
+	}
+	return f, true
+}
+
+func (f *dateFormatter) format(t time.Time) string {
+	var buf [32]byte
+	b := buf[:0]
+	two := func(b []byte, n int) []byte { return append(b, byte('0'+n/10%10), byte('0'+n%10)) }
+	for _, p := range f.parts {
+		switch p.kind {
+		case 'y':
+			y := t.Year()
+			b = append(b, byte('0'+y/1000%10), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10))
+		case 'Y':
+			b = two(b, t.Year()%100)
+		case 'M':
+			b = two(b, int(t.Month()))
+		case 'd':
+			b = two(b, t.Day())
+		case 'H':
+			b = two(b, t.Hour())
+		case 'm':
+			b = two(b, t.Minute())
+		case 's':
+			b = two(b, t.Second())
+		default:
+			b = append(b, p.lit...)
+		}
+	}
+	return string(b)
+}
+
 // ParseCoordinate reads one latitude or longitude: "-23,5505", "-23.5505".
 func ParseCoordinate(s string, lat bool) (float64, error) {
 	f, err := ParseDecimal(s)

@@ -178,6 +178,29 @@ func TestGoLayout(t *testing.T) {
 	}
 }
 
+func TestDateFormatterMatchesTimeFormat(t *testing.T) {
+	sp, _ := time.LoadLocation("America/Sao_Paulo")
+	times := []time.Time{time.Date(2024, 3, 5, 14, 30, 9, 0, sp), time.Date(1999, 12, 31, 0, 0, 0, 0, sp), time.Date(2000, 1, 1, 23, 59, 59, 0, time.UTC)}
+	for _, p := range []string{"yyyyMMddHHmm", "dd/MM/yyyy HH:mm:ss", "yy-MM-dd", "yyyy-MM-ddTHH:mm"} {
+		f, ok := newDateFormatter(p)
+		layout, err := GoLayout(p)
+		if p == "yyyy-MM-ddTHH:mm" {
+			if ok || err == nil {
+				t.Errorf("%q accepted", p)
+			}
+			continue
+		}
+		if !ok || err != nil {
+			t.Fatalf("%q: %v %v", p, ok, err)
+		}
+		for _, tm := range times {
+			if got, want := f.format(tm), tm.Format(layout); got != want {
+				t.Errorf("%q: %q, want %q", p, got, want)
+			}
+		}
+	}
+}
+
 func TestNormalizeHeader(t *testing.T) {
 	same := [][]string{
 		{"Nº OS", "N° da OS", "numero os", "Número da OS", "N. OS", "nº-os"},

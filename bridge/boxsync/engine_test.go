@@ -156,7 +156,8 @@ report_to = "oz"
 }
 
 // exampleSection returns this flow's section of config.toml.example: from
-// its title to the next section's rule (or the end).
+// its title to the next section's rule, another connection's table or
+// another job (or the end).
 func exampleSection(t *testing.T, text string) []byte {
 	t.Helper()
 	const title = "# OZmap boxes → Sytex network elements"
@@ -164,12 +165,21 @@ func exampleSection(t *testing.T, text string) []byte {
 	if i < 0 {
 		t.Fatal("config.toml.example has no box sync section")
 	}
-	rest := text[i:]
-	lines := strings.SplitAfter(rest, "\n")
+	lines := strings.SplitAfter(text[i:], "\n")
 	var out strings.Builder
+	jobs := 0
 	for n, l := range lines {
-		if n > 1 && strings.HasPrefix(l, "# -----") {
+		h := strings.TrimSpace(l)
+		if n > 1 && strings.HasPrefix(h, "# -----") {
 			break
+		}
+		if strings.HasPrefix(h, "[connections.") && h != "[connections.ozmap]" && h != "[connections.sytex]" {
+			break
+		}
+		if h == "[[job]]" {
+			if jobs++; jobs > 1 {
+				break
+			}
 		}
 		out.WriteString(l)
 	}

@@ -57,6 +57,7 @@ func commands() []command {
 		{"once", "run one job now, print its report and exit", cmdOnce},
 		{"check", "validate the configuration; -connect also tries each connection", cmdCheck},
 		{"runs", "list recent runs from the ledger", cmdRuns},
+		{"mapping", "mapping check / init / targets: try a saved column mapping on a sheet, draft one", cmdMapping},
 		{"viability", "viability log: a day's Fortics chatbot questions and outcomes", cmdViability},
 		{"demo", "run every flow against built-in fakes (no accounts needed)", cmdDemo},
 		{"version", "print the version", cmdVersion},
@@ -92,7 +93,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "fieldbridge moves field-service data between OZmap, Sytex, OfficeTrack, Fortics, file drops and FTP servers.")
 	fmt.Fprintln(w, "\nUsage: fieldbridge <command> [flags]\n\nCommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'fieldbridge <command> -h' for a command's flags.")
 	fmt.Fprintln(w, "Exit codes: 0 ok, 1 some items failed, 2 usage or config error, 3 could not run.")
@@ -137,4 +138,9 @@ func sortedNames[V any](m map[string]V) []string {
 
 func indent(s, pre string) string {
 	return pre + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+pre)
+}
+
+// cmdMapping runs the saved-mapping tools (mapping_cmd.go).
+func cmdMapping(_ context.Context, a *app, args []string) int {
+	return runMapping(args, a.stdout, a.stderr)
 }

@@ -44,14 +44,15 @@ func runMapping(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, mappingUsage)
+		fmt.Fprint(stderr, mappingUsage)
 		return 0
 	}
 	fmt.Fprintf(stderr, "fieldbridge mapping: unknown subcommand %q\n%s", args[0], mappingUsage)
 	return 2
 }
 
-const mappingUsage = `usage:
+const mappingUsage = `Usage: fieldbridge mapping check | init | targets
+
   fieldbridge mapping check [-dir DIR] [-mapping NAME|FILE.toml] [-lang pt-BR|es|en] [-rows N] FILE
       show how the first rows of FILE map and every problem; nothing is sent
   fieldbridge mapping init [-target officetrack-task|officetrack-poi] [-sheet S] [-name N] [-o OUT.toml] FILE
@@ -68,6 +69,9 @@ func runMappingCheck(args []string, stdout, stderr io.Writer) int {
 	lang := fs.String("lang", "pt-BR", "language of messages: pt-BR, es, en")
 	rows := fs.Int("rows", 3, "mapped rows to show")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() != 1 {
@@ -109,6 +113,9 @@ func runMappingInit(args []string, stdout, stderr io.Writer) int {
 	name := fs.String("name", "", "mapping name (default from the file name)")
 	out := fs.String("o", "", "write the draft to this file instead of the standard output (refuses to overwrite)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() != 1 {

@@ -47,6 +47,9 @@ func TestMappingCheck(t *testing.T) {
 	if code, _, _ := runM("check"); code != 2 {
 		t.Errorf("no file: code %d", code)
 	}
+	if code, _, errs := runM("-h"); code != 0 || !strings.Contains(errs, "Usage: fieldbridge mapping") {
+		t.Errorf("-h: code %d %s", code, errs)
+	}
 	if code, _, _ := runM("frobnicate"); code != 2 {
 		t.Errorf("unknown subcommand: code %d", code)
 	}
