@@ -252,7 +252,11 @@ func (n *notifier) store(ctx context.Context, doc []byte, note officetrack.Notif
 	case err == nil && it.Outcome == OutcomeWritten:
 		return it.RemoteID, true, nil
 	case err == nil && it.Outcome == OutcomeWriting && it.RemoteID != "":
-		// An earlier attempt was interrupted: write under the same name.
+		// An earlier attempt was interrupted: write under the same name,
+		// removing what the killed attempt may have left half-written.
+		if dst, terr := j.targetT(ctx); terr == nil {
+			j.cleanTemps(ctx, nil, dst, path.Dir(it.RemoteID), map[string]bool{path.Base(it.RemoteID): true}, time.Time{})
+		}
 	case err == nil || errors.Is(err, ledger.ErrNotFound):
 		it = ledger.Item{Job: j.name, Key: key, Hash: hash, Outcome: OutcomeWriting,
 			RemoteID: j.targetPath(path.Join(j.opts.Notifications.Dir, notificationFileName(note, j.now(), hash)))}

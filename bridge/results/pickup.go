@@ -219,6 +219,21 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 		return nil
 	}
 
+	// Temporary files left in the target by a killed earlier run: polls do
+	// not overlap, so none of them is being written now.
+	byDir := map[string]map[string]bool{}
+	for _, c := range ready {
+		tp := j.targetPath(c.rel)
+		d := path.Dir(tp)
+		if byDir[d] == nil {
+			byDir[d] = map[string]bool{}
+		}
+		byDir[d][path.Base(tp)] = true
+	}
+	for _, d := range sortedKeys(byDir) {
+		j.cleanTemps(ctx, rc, dst, d, byDir[d], time.Time{})
+	}
+
 	ps := &pollState{rc: rc, src: src, dst: dst, commit: newCommitter(rc.Ledger), reserved: map[string]bool{},
 		slots: make(chan struct{}, j.opts.Connections)}
 	ps.settles.SetLimit(j.opts.Connections)

@@ -485,8 +485,15 @@ func (j *Job) Run(ctx context.Context, rc *bridge.RunContext) error {
 	if j.opts.Source != "" {
 		err = j.poll(ctx, rc)
 	}
-	if j.notify != nil && j.opts.Notifications.ForwardURL != "" {
-		j.notify.retryPending(ctx, rc)
+	if j.notify != nil {
+		// Notification writes last at most writeTimeout: older temporary
+		// files there are leftovers of a killed process.
+		if dst, terr := j.targetT(ctx); terr == nil {
+			j.cleanTemps(ctx, rc, dst, j.targetPath(j.opts.Notifications.Dir), nil, rc.Now().Add(-2*writeTimeout))
+		}
+		if j.opts.Notifications.ForwardURL != "" {
+			j.notify.retryPending(ctx, rc)
+		}
 	}
 	return err
 }
