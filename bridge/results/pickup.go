@@ -253,6 +253,14 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 		}
 		g.Go(func() error { j.settle(ctx, rc, src, c); return nil })
 	}
+	// A target that can make many files durable at once takes the ready
+	// files in batches (batch.go); others file by file.
+	stager, batched := dst.(transports.Stager)
+	if batched {
+		batch := ready
+		g.Go(func() error { return j.takeBatched(ctx, ps, stager, batch) })
+		ready = nil
+	}
 	for _, c := range ready {
 		if ctx.Err() != nil || stop.Load() {
 			break
@@ -291,22 +299,7 @@ func (j *Job) take(ctx context.Context, ps *pollState, c candidate) error {
 	}
 	tp, ow, err := j.placeTarget(ctx, ps, j.targetPath(c.rel), recorded, c.info.Size)
 	if err != nil {
-		if errors.Is(err, transports.ErrExist) {
-			first := c.rec.Outcome != StateCollision
-			rec.Outcome, rec.Message = StateCollision, err.Error()
-			if perr := ps.commit.put(ctx, rec); perr != nil {
-				return fmt.Errorf("ledger: %w", perr)
-			}
-			rc.Count("failed", 1)
-			if first {
-				rc.Problem(c.rel, j.msg(msgCollision, j.targetPath(c.rel), dst))
-			}
-			return nil
-		}
-		rc.Count("failed", 1)
-		rc.Log.Warn("target not ready", "file", c.rel, "err", err)
-		ps.targetOnce.Do(func() { rc.Problem(dst.String(), j.msg(msgTargetFailing, dst, err)) })
-		return nil
+		return j.notPlaced(ctx, ps, c, rec, err)
 	}
 	// The claim (with the target path) must be durable before the file
 	// gets its final name in the target, not before the download starts:
@@ -318,22 +311,8 @@ func (j *Job) take(ctx context.Context, ps *pollState, c candidate) error {
 	if errors.Is(err, errLedger) {
 		return err
 	}
-	if err != nil && errors.Is(err, transports.ErrNotExist) && ctx.Err() == nil {
-		// Gone between listing and download (removed by its owner, or a
-		// listing line that names no real file).
-		rc.Count("vanished", 1)
-		rc.Log.Info("file vanished before it could be downloaded", "file", c.rel, "err", err)
-		return nil
-	}
 	if err != nil {
-		rc.Count("failed", 1)
-		if ctx.Err() == nil {
-			n := j.failedAttempt(c.rel)
-			rc.Log.Warn("download failed; it is tried again next poll", "file", c.rel, "attempt", n, "err", err)
-			if n == 3 {
-				rc.Problem(c.rel, j.msg(msgDownloadFailing, c.rel, src, n, err))
-			}
-		}
+		j.downloadFailed(ctx, ps, c, err)
 		return nil
 	}
 	j.mu.Lock()

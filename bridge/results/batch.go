@@ -1,0 +1,315 @@
+package results
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/fieldbridge/fieldbridge/bridge/ledger"
+	"github.com/fieldbridge/fieldbridge/transports"
+)
+
+// Batched pickup, for targets that implement transports.Stager (a local
+// folder): the connections download files into temporary names without
+// flushing them, and a committer takes whatever has been staged meanwhile
+// as one batch (group commit):
+//
+//  1. waits until every file's claim (with its target path) is durable;
+//  2. Stager.Commit: all the batch's bytes durable, then the final names,
+//     then each folder flushed once;
+//  3. the done markers, if configured, the same way;
+//  4. every file's "done" record in one ledger transaction;
+//  5. the remote copies deleted or archived.
+//
+// The order per file is the one of take: nothing is under its final name
+// before its bytes and its claim are durable, and nothing is removed from
+// the source before its "done" is durable. A crash anywhere leaves at most
+// temporary files (removed by the next poll's cleanTemps) and "claimed"
+// records (taken again, to the same path).
+
+// maxStaged bounds the files of one batch (and the staged files waiting
+// for a commit: the downloads wait when it is reached).
+const maxStaged = 256
+
+// stagedFile is a downloaded file waiting for its batch's commit.
+type stagedFile struct {
+	c       candidate
+	rec     ledger.Item // the claim; becomes the done record
+	claimed <-chan error
+	st      transports.Staged
+}
+
+// takeBatched takes the ready files into a Stager target.
+func (j *Job) takeBatched(ctx context.Context, ps *pollState, stager transports.Stager, ready []candidate) error {
+	var stop atomic.Bool
+	queue := make(chan stagedFile, maxStaged)
+	var commitErr error
+	var commitWG sync.WaitGroup
+	commitWG.Add(1)
+	go func() {
+		defer commitWG.Done()
+		commitErr = j.commitLoop(ctx, ps, stager, queue, &stop)
+	}()
+
+	var g errgroup.Group
+	g.SetLimit(j.opts.Connections)
+	for _, c := range ready {
+		if ctx.Err() != nil || stop.Load() {
+			break
+		}
+		g.Go(func() error {
+			if stop.Load() {
+				return nil
+			}
+			sf, ok, err := j.stage(ctx, ps, stager, c)
+			if err != nil {
+				stop.Store(true)
+				return err
+			}
+			if ok {
+				queue <- sf
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	close(queue)
+	commitWG.Wait()
+	if err == nil {
+		err = commitErr
+	}
+	return err
+}
+
+// stage claims one ready file and downloads it into a temporary name in
+// the target. ok is false when the file is not staged (failure counted
+// and reported); err is a ledger failure that stops the run.
+func (j *Job) stage(ctx context.Context, ps *pollState, stager transports.Stager, c candidate) (_ stagedFile, ok bool, _ error) {
+	rc, src := ps.rc, ps.src
+	rec := ledger.Item{Job: j.name, Key: j.fileKey(c.rel), Hash: version(c.info), RunID: rc.Run.ID}
+	var recorded string
+	if c.rec.Outcome == StateClaimed {
+		recorded = c.rec.RemoteID
+	}
+	tp, ow, err := j.placeTarget(ctx, ps, j.targetPath(c.rel), recorded, c.info.Size)
+	if err != nil {
+		return stagedFile{}, false, j.notPlaced(ctx, ps, c, rec, err)
+	}
+	// The claim is committed while the bytes flow; the batch's commit
+	// waits for it before any final name is given.
+	rec.Outcome, rec.RemoteID = StateClaimed, tp
+	claimed := ps.commit.async(rec)
+	waitClaim := func() error {
+		if err := <-claimed; err != nil {
+			return fmt.Errorf("%w: %w", errLedger, err)
+		}
+		return nil
+	}
+	r, err := src.Open(transports.WithKnownSize(ctx, c.info.Size), j.full(c.rel))
+	if err != nil {
+		if lerr := waitClaim(); lerr != nil {
+			return stagedFile{}, false, lerr
+		}
+		j.downloadFailed(ctx, ps, c, err)
+		return stagedFile{}, false, nil
+	}
+	st, err := stager.Stage(ctx, tp, r, transports.WriteOptions{Overwrite: ow, Size: c.info.Size, ModTime: c.info.ModTime})
+	// Closing reads an FTP transfer's final reply: a failed transfer
+	// fails the file.
+	if cerr := r.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("closing %s: %w", c.rel, cerr)
+		_ = stager.Abort(context.WithoutCancel(ctx), []transports.Staged{st})
+	}
+	if err != nil {
+		if lerr := waitClaim(); lerr != nil {
+			return stagedFile{}, false, lerr
+		}
+		j.downloadFailed(ctx, ps, c, err)
+		return stagedFile{}, false, nil
+	}
+	return stagedFile{c: c, rec: rec, claimed: claimed, st: st}, true, nil
+}
+
+// commitLoop commits the staged files in batches until queue is closed.
+// After a ledger failure it stops (and sets stop) but keeps draining the
+// queue, removing the temporary files.
+func (j *Job) commitLoop(ctx context.Context, ps *pollState, stager transports.Stager, queue <-chan stagedFile, stop *atomic.Bool) error {
+	var failed error
+	for sf := range queue {
+		batch := []stagedFile{sf}
+	drain:
+		for len(batch) < maxStaged {
+			select {
+			case more, ok := <-queue:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, more)
+			default:
+				break drain
+			}
+		}
+		if failed == nil {
+			failed = j.commitBatch(ctx, ps, stager, batch)
+			if failed != nil {
+				stop.Store(true)
+			}
+			continue
+		}
+		sts := make([]transports.Staged, len(batch))
+		for i, b := range batch {
+			sts[i] = b.st
+		}
+		_ = stager.Abort(context.WithoutCancel(ctx), sts)
+	}
+	return failed
+}
+
+// commitBatch makes one batch durable under its final names, records it
+// done in one ledger transaction and settles the remote copies. Only a
+// ledger failure is returned.
+func (j *Job) commitBatch(ctx context.Context, ps *pollState, stager transports.Stager, batch []stagedFile) error {
+	rc, src := ps.rc, ps.src
+	// The write goes through even when the run is being stopped: the
+	// bytes are here, and finishing is shorter than starting again.
+	wctx := context.WithoutCancel(ctx)
+	sts := make([]transports.Staged, len(batch))
+	var lerr error
+	for i, b := range batch {
+		sts[i] = b.st
+		if err := <-b.claimed; err != nil && lerr == nil {
+			lerr = fmt.Errorf("%w: %w", errLedger, err)
+		}
+	}
+	if lerr != nil {
+		_ = stager.Abort(wctx, sts)
+		return lerr
+	}
+	res, err := stager.Commit(wctx, sts)
+	if err != nil {
+		for _, b := range batch {
+			j.downloadFailed(ctx, ps, b.c, err)
+		}
+		return nil
+	}
+	var ok []int
+	for i, r := range res {
+		if r.Err != nil {
+			j.downloadFailed(ctx, ps, batch[i].c, r.Err)
+			continue
+		}
+		ok = append(ok, i)
+	}
+	if j.opts.WriteDoneMarker != "" && len(ok) > 0 {
+		ok = j.commitMarkers(wctx, ps, stager, res, ok)
+	}
+	if len(ok) == 0 {
+		return nil
+	}
+	done := make([]ledger.Item, 0, len(ok))
+	for _, i := range ok {
+		rec := batch[i].rec
+		rec.Outcome, rec.RemoteID, rec.Message = StateDone, res[i].Path, "sha256 "+res[i].SHA256
+		done = append(done, rec)
+	}
+	if err := rc.Ledger.PutItems(wctx, done); err != nil {
+		return fmt.Errorf("%w: %w", errLedger, err)
+	}
+	for _, i := range ok {
+		c := batch[i].c
+		j.mu.Lock()
+		delete(j.failures, c.rel)
+		j.mu.Unlock()
+		rc.Count("downloaded", 1)
+		rc.Count("bytes", res[i].Size)
+		rc.Log.Debug("downloaded", "file", c.rel, "to", res[i].Path, "bytes", res[i].Size)
+		ps.settles.Go(func() error { j.settle(ctx, rc, src, c); return nil })
+	}
+	return nil
+}
+
+// commitMarkers writes the done markers of the committed files ok (indexes
+// into res) as one more batch, and returns the files whose
+// marker is written (indexes into res). A file whose marker failed is
+// taken again next poll.
+func (j *Job) commitMarkers(ctx context.Context, ps *pollState, stager transports.Stager, res []transports.CommitResult, ok []int) []int {
+	rc := ps.rc
+	var marks []transports.Staged
+	var idx []int
+	for _, i := range ok {
+		st, err := stager.Stage(ctx, res[i].Path+j.opts.WriteDoneMarker, bytes.NewReader(nil), transports.WriteOptions{Overwrite: transports.Replace, Size: 0})
+		if err != nil {
+			rc.Count("failed", 1)
+			rc.Log.Warn("writing the done marker failed; the file is taken again next poll", "file", res[i].Path, "err", err)
+			continue
+		}
+		marks = append(marks, st)
+		idx = append(idx, i)
+	}
+	mres, err := stager.Commit(ctx, marks)
+	var out []int
+	for k, i := range idx {
+		e := err
+		if e == nil {
+			e = mres[k].Err
+		}
+		if e != nil {
+			rc.Count("failed", 1)
+			rc.Log.Warn("writing the done marker failed; the file is taken again next poll", "file", res[i].Path, "err", e)
+			continue
+		}
+		out = append(out, i)
+	}
+	return out
+}
+
+// notPlaced handles a file whose target path could not be chosen: a name
+// collision under on_collision = "fail" (recorded and reported once) or an
+// unreachable target (reported once per poll). Only a ledger failure is
+// returned.
+func (j *Job) notPlaced(ctx context.Context, ps *pollState, c candidate, rec ledger.Item, err error) error {
+	rc, dst := ps.rc, ps.dst
+	if errors.Is(err, transports.ErrExist) {
+		first := c.rec.Outcome != StateCollision
+		rec.Outcome, rec.Message = StateCollision, err.Error()
+		if perr := ps.commit.put(ctx, rec); perr != nil {
+			return fmt.Errorf("ledger: %w", perr)
+		}
+		rc.Count("failed", 1)
+		if first {
+			rc.Problem(c.rel, j.msg(msgCollision, j.targetPath(c.rel), dst))
+		}
+		return nil
+	}
+	rc.Count("failed", 1)
+	rc.Log.Warn("target not ready", "file", c.rel, "err", err)
+	ps.targetOnce.Do(func() { rc.Problem(dst.String(), j.msg(msgTargetFailing, dst, err)) })
+	return nil
+}
+
+// downloadFailed counts and reports a file that could not be downloaded or
+// written; it is tried again next poll. A file gone from the source since
+// the listing is only counted.
+func (j *Job) downloadFailed(ctx context.Context, ps *pollState, c candidate, err error) {
+	rc, src := ps.rc, ps.src
+	if errors.Is(err, transports.ErrNotExist) && ctx.Err() == nil {
+		// Gone between listing and download (removed by its owner, or a
+		// listing line that names no real file).
+		rc.Count("vanished", 1)
+		rc.Log.Info("file vanished before it could be downloaded", "file", c.rel, "err", err)
+		return
+	}
+	rc.Count("failed", 1)
+	if ctx.Err() == nil {
+		n := j.failedAttempt(c.rel)
+		rc.Log.Warn("download failed; it is tried again next poll", "file", c.rel, "attempt", n, "err", err)
+		if n == 3 {
+			rc.Problem(c.rel, j.msg(msgDownloadFailing, c.rel, src, n, err))
+		}
+	}
+}
