@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sync"
 )
 
 // BufferSize is the copy buffer size the backends use for transfers.
@@ -58,11 +59,17 @@ func (h *HashingReader) Read(p []byte) (int, error) {
 // fall back to 32 KiB writes) and hashes in a second goroutine, so the
 // hash overlaps with the writing. Sum is valid once WriteTo returns.
 func (h *HashingReader) WriteTo(w io.Writer) (int64, error) {
-	const nbuf, size = 4, BufferSize / 2
+	const nbuf = 4
 	free := make(chan []byte, nbuf)
 	for i := 0; i < nbuf; i++ {
-		free <- make([]byte, size)
+		free <- getHalfBuffer()
 	}
+	defer func() {
+		// Every buffer is back in free once the hasher is done.
+		for i := 0; i < nbuf; i++ {
+			putHalfBuffer(<-free)
+		}
+	}()
 	toHash := make(chan []byte, nbuf)
 	hashed := make(chan struct{})
 	go func() {
@@ -106,6 +113,18 @@ func (h *HashingReader) WriteTo(w io.Writer) (int64, error) {
 	close(toHash)
 	<-hashed
 	return total, err
+}
+
+// halfBuffers recycles HashingReader.WriteTo's buffers: a flow copying
+// thousands of small files would otherwise allocate (and clear) 2 MiB per
+// file.
+var halfBuffers = sync.Pool{New: func() any { b := make([]byte, BufferSize/2); return &b }}
+
+func getHalfBuffer() []byte { return *(halfBuffers.Get().(*[]byte)) }
+
+func putHalfBuffer(b []byte) {
+	b = b[:cap(b)]
+	halfBuffers.Put(&b)
 }
 
 // N returns the number of bytes read so far.

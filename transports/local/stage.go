@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sync/errgroup"
 
@@ -42,7 +44,8 @@ func (w *writebackFile) Write(p []byte) (int, error) {
 }
 
 // Stage writes src under a hidden temporary name beside p without
-// flushing it, and starts the kernel's write-back of its bytes; Commit
+// flushing it (a large file's bytes are handed to the kernel's write-back
+// as they come, so that Commit finds them mostly on disk); Commit
 // makes it durable and gives it its name. See transports.Stager.
 func (f *Fs) Stage(ctx context.Context, p string, src io.Reader, opts transports.WriteOptions) (transports.Staged, error) {
 	n, err := transports.CleanFilePath(p, "write")
@@ -72,7 +75,9 @@ func (f *Fs) Stage(ctx context.Context, p string, src io.Reader, opts transports
 	if _, err := h.WriteTo(w); err != nil {
 		return fail(fmt.Errorf("write %s: %w", n, err))
 	}
-	if w.off > w.beg {
+	if w.beg > 0 && w.off > w.beg {
+		// The tail of a large file; a small one is written out by
+		// Commit's fsync, off the download's path.
 		startWriteback(file, w.beg, 0)
 	}
 	if err := transports.CheckSize("write "+p, opts.Size, h.N()); err != nil {
@@ -136,29 +141,60 @@ func (f *Fs) Commit(ctx context.Context, batch []transports.Staged) ([]transport
 		removeAll()
 		return nil, err
 	}
-	// 2. Final names (never before the bytes are durable).
+	// 2. Final names (never before the bytes are durable), each folder
+	// opened once for the renames and its flush.
 	out := make([]transports.CommitResult, len(batch))
-	dirs := map[string][]int{}
+	type folder struct {
+		f   *os.File // nil: could not be opened; renames go the portable way
+		idx []int    // the files placed in it
+	}
+	dirs := map[string]*folder{}
+	defer func() {
+		for _, d := range dirs {
+			if d.f != nil {
+				d.f.Close()
+			}
+		}
+	}()
 	for i, s := range batch {
-		final, err := place(r, s.Temp, s.Path, s.Overwrite, f.rename)
+		dn := parent(s.Path)
+		d := dirs[dn]
+		if d == nil {
+			d = &folder{}
+			if df, err := r.Open(dn); err == nil {
+				d.f = df
+			}
+			dirs[dn] = d
+		}
+		final, err := placeIn(r, d.f, s, f.rename)
 		if err != nil {
 			_ = r.Remove(s.Temp)
 			out[i].Err = fmt.Errorf("write %s: %w", s.Path, err)
 			continue
 		}
 		out[i].WriteResult = transports.WriteResult{Path: final, Size: s.Size, SHA256: s.SHA256}
-		d := parent(final)
-		dirs[d] = append(dirs[d], i)
+		d.idx = append(d.idx, i)
 	}
 	// 3. The names durable: each folder once.
 	var mu sync.Mutex
 	var dg errgroup.Group
 	dg.SetLimit(commitParallel)
-	for d, idx := range dirs {
+	for dn, d := range dirs {
+		if len(d.idx) == 0 {
+			continue
+		}
 		dg.Go(func() error {
-			if err := syncDir(r, d); err != nil {
+			var err error
+			if d.f != nil {
+				if err = d.f.Sync(); errors.Is(err, syscall.EINVAL) {
+					err = nil
+				}
+			} else {
+				err = syncDir(r, dn)
+			}
+			if err != nil {
 				mu.Lock()
-				for _, i := range idx {
+				for _, i := range d.idx {
 					out[i].Err = fmt.Errorf("write %s: fsync folder: %w", batch[i].Path, err)
 				}
 				mu.Unlock()
@@ -168,6 +204,34 @@ func (f *Fs) Commit(ctx context.Context, batch []transports.Staged) ([]transport
 	}
 	_ = dg.Wait()
 	return out, nil
+}
+
+// placeIn gives the staged file its final name according to its
+// overwrite policy, with renames inside the open folder d (the staged
+// file's folder) where the system has them, else as Write does.
+func placeIn(r *os.Root, d *os.File, s transports.Staged, rename func(*os.Root, string, string) error) (string, error) {
+	tmp := path.Base(s.Temp)
+	return transports.Place(s.Path, s.Overwrite,
+		func() error {
+			if d != nil {
+				if err := renameIn(d, tmp, path.Base(s.Path)); !errors.Is(err, errors.ErrUnsupported) {
+					return mapErr(err)
+				}
+			}
+			return mapErr(rename(r, s.Temp, s.Path))
+		},
+		func(cand string) error {
+			if d != nil {
+				if err := renameNoReplaceIn(d, tmp, path.Base(cand)); !errors.Is(err, errors.ErrUnsupported) {
+					return mapErr(err)
+				}
+			}
+			if err := linkNoReplace(r, s.Temp, cand, rename); err != nil {
+				return mapErr(err)
+			}
+			_ = r.Remove(s.Temp)
+			return nil
+		})
 }
 
 // checkStaged refuses a Staged value whose names could leave the root or

@@ -221,3 +221,36 @@ func TestStageLarge(t *testing.T) {
 		t.Fatalf("big.bin: %d bytes, %v", len(b), err)
 	}
 }
+
+// Where renameat2 is missing, placing falls back to link and unlink with
+// the same outcome.
+func TestPlaceInPortable(t *testing.T) {
+	f, dir := newFs(t)
+	ctx := context.Background()
+	if _, err := f.Write(ctx, "a.csv", strings.NewReader("old"), transports.WriteOptions{Size: -1}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, tc := range []struct {
+		ow   transports.Overwrite
+		want string
+		err  error
+	}{{transports.KeepBoth, "a (2).csv", nil}, {transports.Fail, "", transports.ErrExist}, {transports.Replace, "a.csv", nil}} {
+		s := stage(t, f, "a.csv", "new", tc.ow)
+		got, err := placeIn(r, nil, s, f.rename)
+		if got != tc.want || !errors.Is(err, tc.err) {
+			t.Fatalf("%v: placed at %q, %v; want %q, %v", tc.ow, got, err, tc.want, tc.err)
+		}
+		if err != nil {
+			_ = f.Abort(ctx, []transports.Staged{s})
+		}
+	}
+	want := map[string]string{"a.csv": "new", "a (2).csv": "new"}
+	if got := files(t, dir); names(got) != names(want) || got["a.csv"] != "new" {
+		t.Fatalf("target %v", got)
+	}
+}
