@@ -22,8 +22,9 @@ import (
 // then one file of 512 MiB — and runs `lftp mirror` (and curl for the big
 // file) on the same server in the same run, each baseline doing the same
 // work: download and remove the source. Ours includes the ledger (SQLite,
-// synchronous=FULL), fsync of every file and its folder, and the
-// observation poll that stability needs.
+// synchronous=FULL), fsync of every file (batched: concurrent fsyncs per
+// commit) and of its folder (once per batch), and the observation poll
+// that stability needs.
 //
 //	scripts/bench-results   (RESULTS_BENCH_FILES, RESULTS_BENCH_LARGE_MIB,
 //	                         RESULTS_BENCH_CONNS to change the sizes)

@@ -34,7 +34,11 @@
 // refused for its name or size, reported once; "collision" one that
 // on_collision = "fail" keeps on the source (tried again each poll).
 // Items are written by a group committer: concurrent downloads share
-// transactions, so the ledger's fsync is not paid once per file.
+// transactions, so the ledger's fsync is not paid once per file. Into a
+// target that implements transports.Stager (a local folder) files are
+// taken in batches: downloaded into temporary names unflushed, then per
+// batch all bytes made durable at once, renamed, folders flushed, and the
+// batch recorded "done" in one transaction (batch.go).
 //
 // Stability across polls is judged from the last poll's observations
 // (size, mtime and since when they are unchanged) of the files not yet

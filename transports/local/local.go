@@ -3,7 +3,9 @@
 // name and no symbolic link can reach outside the configured folder.
 // Writes are atomic (hidden temporary name in the same folder, fsync of
 // the file, rename, fsync of the folder); a rename across file systems
-// falls back to copy, verify (SHA-256 of both sides), then delete.
+// falls back to copy, verify (SHA-256 of both sides), then delete. Fs is
+// also a transports.Stager: many files staged unflushed and made durable
+// together (concurrent fsyncs, then renames, then one fsync per folder).
 package local
 
 import (
