@@ -167,6 +167,7 @@ func TestPickupBatchedLedgerFailure(t *testing.T) {
 		t.Fatalf("removed from the source without a done record: %d left", len(left))
 	}
 	f2 := newFixture(t, base, pickupOptions(), localT(t, src), dir)
+	f2.poll(t) // retakes the claimed files, observes those never started
 	f2.poll(t)
 	if got := visible(t, dir); !equalMaps(got, want) {
 		t.Fatalf("target after recovery: %v", keys(got))
