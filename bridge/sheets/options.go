@@ -15,9 +15,9 @@
 // row under "<file sha256>:<row, 8 digits>" with the row's outcome (sent,
 // failed = refused by OfficeTrack, rejected = failed validation). With the
 // webservice delivery, at most `concurrency` calls are in flight, and a
-// worker's outcome is durable (group commits) before its next outcome is
-// handed over, so at most 2×concurrency rows are sent but unrecorded at any
-// moment: a crash re-sends at most those, as upserts of the same TaskNumber
+// worker's outcome is durable (group commits) before it sends its next
+// row, so at most `concurrency` rows are sent but unrecorded at any moment:
+// a crash re-sends at most those, as upserts of the same TaskNumber
 // (AutoSelect). Rows without a TaskNumber get a number derived from the
 // row's own values (see DerivedTaskNumber and Options.TaskNumberFrom),
 // the same in every re-send of the row. The ftp delivery records one item

@@ -68,7 +68,8 @@ type officeTrackAPI interface {
 
 // webSend sends the rows of one file to OfficeTrack with at most conc calls
 // in flight. Every row's outcome is stored in the ledger (in small
-// group-committed batches) before it is counted; rows whose outcome is
+// group-committed batches) before it is counted and before the worker
+// that sent it sends another row; rows whose outcome is
 // already in done are skipped, so a restart resumes where the last run
 // stopped. It returns an error wrapping officetrack.ErrRunStopping or
 // officetrack.ErrTransient when the file must wait for a later run, or the
@@ -100,12 +101,11 @@ func (w *webSend) run(ctx context.Context, next func() (outRow, bool, error), do
 	go func() { committed <- w.commit(ctx, results, &st, cancel) }()
 
 	// A fixed pool of conc workers takes rows from a short queue. A worker
-	// hands each outcome to the committer and starts its next call at
-	// once, but waits for the previous outcome to be durable before it
-	// hands over the next: per worker at most two rows are unrecorded (one
-	// being committed, one in flight), so a crash re-sends at most 2×conc
-	// rows, and the ledger's commit time overlaps the next call instead of
-	// adding to it.
+	// sends its row, hands the outcome to the committer and waits until
+	// it is durable before it takes its next row: every outcome is in the
+	// ledger before the same worker sends again, so at most conc rows are
+	// ever sent but unrecorded and a crash re-sends at most conc rows.
+	// Workers waiting at the same time share one commit (group commit).
 	work := make(chan outRow, conc)
 	var wg sync.WaitGroup
 	for range conc {
@@ -113,22 +113,11 @@ func (w *webSend) run(ctx context.Context, next func() (outRow, bool, error), do
 		go func() {
 			defer wg.Done()
 			ack := make(chan error, 1)
-			waiting := false // an outcome of this worker awaits its commit
-			awaitAck := func() {
-				if waiting {
-					if err := <-ack; err != nil {
-						cancel(err)
-					}
-					waiting = false
-				}
-			}
-			defer awaitAck()
 			for r := range work {
 				if ctx.Err() != nil {
 					continue // stopping: drain the queue unsent
 				}
 				outcome, msg, err := w.sendOne(ctx, &r)
-				awaitAck()
 				if err != nil {
 					cancel(err)
 					continue
@@ -137,7 +126,9 @@ func (w *webSend) run(ctx context.Context, next func() (outRow, bool, error), do
 				// is being stopped, so the row is not sent again. The
 				// committer drains results until it is closed.
 				results <- pendingOutcome{w.item(r, outcome, msg), ack}
-				waiting = true
+				if err := <-ack; err != nil {
+					cancel(err)
+				}
 			}
 		}()
 	}
