@@ -1,14 +1,11 @@
 package sheets
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
-
-	"github.com/xuri/excelize/v2"
 
 	"github.com/fieldbridge/fieldbridge/bridge/ledger"
 )
@@ -18,23 +15,6 @@ const numberlessMapping = tasksMapping + `
 [fields.WorkOrderNumber]
 column = "Pedido"
 `
-
-// xlsxSheet builds an XLSX with a header row and rows.
-func xlsxSheet(t testing.TB, header []any, rows [][]any) []byte {
-	t.Helper()
-	f := excelize.NewFile()
-	defer f.Close()
-	f.SetSheetRow("Sheet1", "A1", &header)
-	for i, r := range rows {
-		cell, _ := excelize.CoordinatesToCellName(1, i+2)
-		f.SetSheetRow("Sheet1", cell, &r)
-	}
-	var buf bytes.Buffer
-	if err := f.Write(&buf); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // TestRowsWithoutTaskNumber drops a sheet where some rows have no Nº OS:
 // they become tasks with derived 18-digit numbers. Then a corrected copy
