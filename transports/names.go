@@ -61,6 +61,35 @@ func CleanPath(p string) (string, error) {
 	return strings.Join(out, "/"), nil
 }
 
+// CleanFilePath is CleanPath for an operation op ("open", "write"...)
+// that needs a file: the root itself is refused with an error wrapping
+// ErrUnsafeName.
+func CleanFilePath(p, op string) (string, error) {
+	c, err := CleanPath(p)
+	if err != nil {
+		return "", err
+	}
+	if c == "" {
+		return "", fmt.Errorf("%w: %s needs a file name", ErrUnsafeName, op)
+	}
+	return c, nil
+}
+
+// CleanRenamePaths cleans the two paths of a Rename with CleanPath; the
+// root folder can be neither (an error wrapping ErrUnsafeName).
+func CleanRenamePaths(from, to string) (a, b string, err error) {
+	if a, err = CleanPath(from); err != nil {
+		return "", "", err
+	}
+	if b, err = CleanPath(to); err != nil {
+		return "", "", err
+	}
+	if a == "" || b == "" {
+		return "", "", fmt.Errorf("%w: cannot rename the root folder", ErrUnsafeName)
+	}
+	return a, b, nil
+}
+
 // SafeJoin joins a cleaned relative path onto a local root folder and
 // checks that the result stays inside root (lexically; symbolic links are
 // the backend's business — transports/local resolves them through

@@ -19,6 +19,15 @@
 // with the same atomic, size-checked Write. Duration is the options' text
 // duration type. transports/transporttest has the real test servers and a
 // conformance suite every backend passes.
+//
+// The backends share their protocol-independent logic through this
+// package: CleanFilePath and CleanRenamePaths check their arguments; Place
+// applies the overwrite policy; the server backends (FTP, SFTP) upload
+// with AtomicWrite (temporary name, size checks, placing, clean-up)
+// driven by an Uploader (retries that rewind an io.Seeker, removal of
+// what a broken connection left), list with Walk, and check and default
+// their options with CheckServer, CheckRoot, CheckDurations, RetryPolicy,
+// HostPort and ServerURL.
 package transports
 
 import (
@@ -145,4 +154,20 @@ func Skipped(ctx context.Context, path string, reason error) {
 	if fn, ok := ctx.Value(skipKey{}).(SkipFunc); ok && fn != nil {
 		fn(path, reason)
 	}
+}
+
+type sizeKey struct{}
+
+// WithKnownSize returns a context telling Open the size of the file it
+// opens, as a listing just gave it, so that a backend that would ask the
+// server for it (FTP SIZE) can skip that round trip. The download is still
+// checked against it: a different byte count fails with ErrIntegrity.
+func WithKnownSize(ctx context.Context, size int64) context.Context {
+	return context.WithValue(ctx, sizeKey{}, size)
+}
+
+// KnownSize returns the size set by WithKnownSize.
+func KnownSize(ctx context.Context) (int64, bool) {
+	n, ok := ctx.Value(sizeKey{}).(int64)
+	return n, ok && n >= 0
 }

@@ -77,15 +77,9 @@ func New(_ context.Context, o Options) (*Fs, error) {
 	}
 	o.DialTimeout.Duration = o.DialTimeout.Or(d.DialTimeout.Duration)
 	o.IOTimeout.Duration = o.IOTimeout.Or(d.IOTimeout.Duration)
-	attempts := 1 + o.Retries
-	if o.Retries == 0 {
-		attempts = 1 + d.Retries
-	} else if o.Retries < 0 {
-		attempts = 1
-	}
 	return &Fs{
 		o:     o,
-		retry: transports.Retry{Attempts: attempts, Base: 300 * time.Millisecond, Max: 10 * time.Second},
+		retry: transports.RetryPolicy(o.Retries, d.Retries),
 		sem:   make(chan struct{}, o.MaxConns),
 	}, nil
 }
@@ -96,11 +90,7 @@ func (f *Fs) String() string {
 	if f.o.TLS != TLSNone {
 		scheme = "ftps"
 	}
-	root := f.o.Root
-	if root != "" && !strings.HasPrefix(root, "/") {
-		root = "/~/" + root
-	}
-	return scheme + "://" + f.o.User + "@" + f.o.addr() + root
+	return transports.ServerURL(scheme, f.o.User, f.o.addr(), f.o.Root)
 }
 
 // Close logs out of every idle connection.
@@ -428,6 +418,10 @@ func mapErr(err error, what string) error {
 
 func isDir(e *ftp.Entry) bool { return e.Type == ftp.EntryTypeFolder }
 
+func info(p string, e *ftp.Entry) transports.FileInfo {
+	return transports.FileInfo{Path: p, Size: int64(e.Size), ModTime: e.Time, IsDir: isDir(e)}
+}
+
 // list returns the safe entries of an absolute folder; entries left out
 // for their names are passed to skipped, when given.
 func (f *Fs) list(s *session, dir string, skipped ...func(name string, err error)) ([]*ftp.Entry, error) {
@@ -481,34 +475,24 @@ func (f *Fs) List(ctx context.Context, dir string, recursive bool) ([]transports
 		return nil, err
 	}
 	var out []transports.FileInfo
-	err = f.do(ctx, "list", func(ctx context.Context, s *session) error {
-		out = out[:0]
+	err = f.do(ctx, "list", func(ctx context.Context, s *session) (err error) {
 		if !s.isFolder(s.abs(rel)) {
 			return fmt.Errorf("list %s: %w", dir, transports.ErrNotExist)
 		}
-		var walk func(r, prefix string) error
-		walk = func(r, prefix string) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+		out, err = transports.Walk(ctx, rel, recursive, func(r, prefix string) ([]transports.FileInfo, error) {
 			ents, err := f.list(s, s.abs(r), func(name string, err error) {
 				transports.Skipped(ctx, path.Join(prefix, name), err)
 			})
 			if err != nil {
-				return mapErr(err, "list "+r)
+				return nil, mapErr(err, "list "+r)
 			}
-			for _, e := range ents {
-				p := path.Join(prefix, e.Name)
-				out = append(out, transports.FileInfo{Path: p, Size: int64(e.Size), ModTime: e.Time, IsDir: isDir(e)})
-				if recursive && isDir(e) {
-					if err := walk(path.Join(r, e.Name), p); err != nil {
-						return err
-					}
-				}
+			fis := make([]transports.FileInfo, len(ents))
+			for i, e := range ents {
+				fis[i] = info(e.Name, e)
 			}
-			return nil
-		}
-		return walk(rel, "")
+			return fis, nil
+		})
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -570,12 +554,9 @@ func (f *Fs) stat(s *session, rel string) (transports.FileInfo, error) {
 // closes the data connection and reads the server's reply before the
 // session is used again.
 func (f *Fs) Open(ctx context.Context, p string) (io.ReadCloser, error) {
-	rel, err := transports.CleanPath(p)
+	rel, err := transports.CleanFilePath(p, "open")
 	if err != nil {
 		return nil, err
-	}
-	if rel == "" {
-		return nil, fmt.Errorf("%w: open needs a file name", transports.ErrUnsafeName)
 	}
 	var rc io.ReadCloser
 	err = f.retry.Do(ctx, func(ctx context.Context) error {
@@ -585,11 +566,14 @@ func (f *Fs) Open(ctx context.Context, p string) (io.ReadCloser, error) {
 		}
 		stop := context.AfterFunc(ctx, func() { s.broken.Store(true); s.socks.closeAll() })
 		abs := s.abs(rel)
-		size, err := s.sc.FileSize(abs)
-		if err != nil {
-			stop()
-			f.put(s, err)
-			return mapErr(err, "open "+p)
+		size, known := transports.KnownSize(ctx)
+		if !known {
+			size, err = s.sc.FileSize(abs)
+			if err != nil {
+				stop()
+				f.put(s, err)
+				return mapErr(err, "open "+p)
+			}
 		}
 		resp, err := s.sc.Retr(abs)
 		if err != nil {
@@ -701,12 +685,9 @@ func (f *Fs) MkdirAll(ctx context.Context, p string) error {
 
 // Remove deletes a file.
 func (f *Fs) Remove(ctx context.Context, p string) error {
-	rel, err := transports.CleanPath(p)
+	rel, err := transports.CleanFilePath(p, "remove")
 	if err != nil {
 		return err
-	}
-	if rel == "" {
-		return fmt.Errorf("%w: remove needs a file name", transports.ErrUnsafeName)
 	}
 	return f.do(ctx, "remove", func(ctx context.Context, s *session) error {
 		return mapErr(s.sc.Delete(s.abs(rel)), "remove "+p)
@@ -716,16 +697,9 @@ func (f *Fs) Remove(ctx context.Context, p string) error {
 // Rename moves from to to, replacing to (RNFR/RNTO; when the server
 // refuses to replace, the old target is deleted first).
 func (f *Fs) Rename(ctx context.Context, from, to string) error {
-	a, err := transports.CleanPath(from)
+	a, b, err := transports.CleanRenamePaths(from, to)
 	if err != nil {
 		return err
-	}
-	b, err := transports.CleanPath(to)
-	if err != nil {
-		return err
-	}
-	if a == "" || b == "" {
-		return fmt.Errorf("%w: cannot rename the root folder", transports.ErrUnsafeName)
 	}
 	return f.do(ctx, "rename", func(ctx context.Context, s *session) error {
 		return s.rename(s.abs(a), s.abs(b), true)
@@ -762,139 +736,68 @@ func (s *session) rename(from, to string, mkdir bool) error {
 }
 
 // Write uploads r to a temporary name beside p, checks its size and
-// renames it into place. A reader that is an io.Seeker is rewound and the
-// upload retried on transient failures.
+// renames it into place (transports.AtomicWrite). A reader that is an
+// io.Seeker is rewound and the upload retried on transient failures.
 func (f *Fs) Write(ctx context.Context, p string, r io.Reader, opts transports.WriteOptions) (transports.WriteResult, error) {
-	rel, err := transports.CleanPath(p)
-	if err != nil {
-		return transports.WriteResult{}, err
-	}
-	if rel == "" {
-		return transports.WriteResult{}, fmt.Errorf("%w: write needs a file name", transports.ErrUnsafeName)
-	}
-	seeker, canRetry := r.(io.Seeker)
-	var start int64
-	if canRetry {
-		if start, err = seeker.Seek(0, io.SeekCurrent); err != nil {
-			canRetry = false
-		}
-	}
-	retry := f.retry
-	if !canRetry {
-		retry.Attempts = 1
-	}
-	var res transports.WriteResult
-	first := true
-	err = retry.Do(ctx, func(ctx context.Context) error {
-		if !first {
-			if _, err := seeker.Seek(start, io.SeekStart); err != nil {
-				return transports.Permanent(err)
-			}
-		}
-		first = false
-		var leftover string
-		err := f.once(ctx, func(ctx context.Context, s *session) (err error) {
-			res, leftover, err = f.write(ctx, s, rel, r, opts)
-			return err
-		})
-		if leftover != "" {
-			f.removeTemp(ctx, leftover)
-		}
-		return err
-	})
-	return res, err
+	return transports.Uploader{
+		Retry: f.retry,
+		Attempt: func(ctx context.Context, rel string, r io.Reader, opts transports.WriteOptions) (res transports.WriteResult, leftover string, err error) {
+			err = f.once(ctx, func(ctx context.Context, s *session) (err error) {
+				res, leftover, err = transports.AtomicWrite(ctx, rel, r, opts, s.uploadOps(rel))
+				return err
+			})
+			return res, leftover, err
+		},
+		// on a fresh session, even when ctx was cancelled
+		RemoveLeftover: func(ctx context.Context, tmp string) error {
+			return f.once(ctx, func(ctx context.Context, s *session) error { return s.removeTemp(tmp) })
+		},
+		CleanupTimeout: f.o.DialTimeout.Duration + f.o.IOTimeout.Duration,
+	}.Write(ctx, p, r, opts)
 }
 
-// write uploads on session s. When it fails and the temporary file could
-// not be deleted on s (the session broke), it returns the temporary
-// file's name for removal on a fresh session.
-func (f *Fs) write(ctx context.Context, s *session, rel string, r io.Reader, opts transports.WriteOptions) (_ transports.WriteResult, leftover string, err error) {
-	res, err := f.write1(ctx, s, rel, r, opts, &leftover)
-	return res, leftover, err
-}
-
-func (f *Fs) write1(ctx context.Context, s *session, rel string, r io.Reader, opts transports.WriteOptions, leftover *string) (transports.WriteResult, error) {
-	final := s.abs(rel)
-	if err := s.mkdirAll(path.Dir(final)); err != nil {
-		return transports.WriteResult{}, err
-	}
-	tmp := transports.TempName(final, transports.RandomToken())
-	h := transports.NewHashingReader(transports.CtxReader(ctx, r))
-	ok := false
-	defer func() {
-		if !ok {
-			if s.broken.Load() || ctx.Err() != nil {
-				*leftover = tmp
-			} else if err := s.sc.Delete(tmp); err != nil && !isReply(err) {
-				s.broken.Store(true)
-				*leftover = tmp
+// uploadOps are the FTP commands of an upload of rel on session s: STOR,
+// SIZE, MFMT, RNFR/RNTO and DELE.
+func (s *session) uploadOps(rel string) transports.UploadOps {
+	return transports.UploadOps{
+		Base:     s.base,
+		MkdirAll: s.mkdirAll,
+		Upload: func(_ context.Context, tmp string, r io.Reader) error {
+			return mapErr(s.sc.Stor(tmp, r), "upload "+rel)
+		},
+		Size: func(p string) (int64, error) {
+			size, err := s.sc.FileSize(p)
+			return size, mapErr(err, "upload "+rel+": SIZE")
+		},
+		SetModTime: func(p string, t time.Time) {
+			if s.sc.IsSetTimeSupported() {
+				_ = s.sc.SetTime(p, t)
 			}
-		}
-	}()
-	if err := s.sc.Stor(tmp, h); err != nil {
-		return transports.WriteResult{}, mapErr(err, "upload "+rel)
-	}
-	if err := ctx.Err(); err != nil {
-		return transports.WriteResult{}, err
-	}
-	size, err := s.sc.FileSize(tmp)
-	if err != nil {
-		return transports.WriteResult{}, mapErr(err, "upload "+rel+": SIZE")
-	}
-	if err := transports.CheckSize("upload "+rel, opts.Size, h.N()); err != nil {
-		// the source gave a different count than announced: retrying
-		// will not help
-		return transports.WriteResult{}, transports.Permanent(err)
-	}
-	if err := transports.CheckSize("upload "+rel+" (server size)", h.N(), size); err != nil {
-		return transports.WriteResult{}, err
-	}
-	target := final
-	switch opts.Overwrite {
-	case transports.Replace:
-		if err := s.rename(tmp, final, false); err != nil {
-			return transports.WriteResult{}, err
-		}
-	case transports.Fail, transports.KeepBoth:
-		max := 1
-		if opts.Overwrite == transports.KeepBoth {
-			max = 10000
-		}
-		placed := false
-		for i := 1; i <= max && !placed; i++ {
-			target = transports.KeepBothName(final, i)
-			if _, err := s.sc.FileSize(target); err == nil || s.isFolder(target) {
-				continue
+		},
+		Replace: func(tmp, final string) error { return s.rename(tmp, final, false) },
+		Exists: func(p string) (bool, error) {
+			if _, err := s.sc.FileSize(p); err == nil || s.isFolder(p) {
+				return true, nil
 			} else if !isReply(err) {
-				return transports.WriteResult{}, err
+				return false, err
 			}
-			if err := s.sc.Rename(tmp, target); err != nil {
-				return transports.WriteResult{}, mapErr(err, "upload "+rel+": rename")
-			}
-			placed = true
-		}
-		if !placed {
-			return transports.WriteResult{}, fmt.Errorf("upload %s: %w", rel, transports.ErrExist)
-		}
-	default:
-		return transports.WriteResult{}, fmt.Errorf("unknown overwrite policy %d", opts.Overwrite)
+			return false, nil
+		},
+		Rename: func(tmp, target string) error {
+			return mapErr(s.sc.Rename(tmp, target), "upload "+rel+": rename")
+		},
+		RemoveTemp: s.removeTemp,
+		// the session broke: the temporary file is removed on a fresh one
+		Lost: func(error) bool { return s.broken.Load() },
 	}
-	ok = true
-	if !opts.ModTime.IsZero() && s.sc.IsSetTimeSupported() {
-		_ = s.sc.SetTime(target, opts.ModTime)
-	}
-	return transports.WriteResult{Path: strings.TrimPrefix(strings.TrimPrefix(target, s.base), "/"), Size: h.N(), SHA256: h.Sum()}, nil
 }
 
-// removeTemp deletes a failed upload's temporary file on a fresh session
-// (even when ctx was cancelled: cleaning up is bounded by the timeouts).
-func (f *Fs) removeTemp(ctx context.Context, tmp string) {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.o.DialTimeout.Duration+f.o.IOTimeout.Duration)
-	defer cancel()
-	_ = f.once(cctx, func(ctx context.Context, s2 *session) error {
-		if err := s2.sc.Delete(tmp); err != nil && !isReply(err) {
-			return err
-		}
-		return nil
-	})
+// removeTemp deletes a failed upload's temporary file; a missing one is
+// fine.
+func (s *session) removeTemp(tmp string) error {
+	if err := s.sc.Delete(tmp); err != nil && !isReply(err) {
+		s.broken.Store(true)
+		return err
+	}
+	return nil
 }

@@ -3,9 +3,6 @@ package ftp
 import (
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
-	"strings"
 
 	"github.com/fieldbridge/fieldbridge/transports"
 )
@@ -68,29 +65,14 @@ func DefaultOptions() Options {
 
 // Check validates the options without I/O and returns every problem.
 func (o Options) Check() error {
-	var errs []error
-	if strings.TrimSpace(o.Host) == "" {
-		errs = append(errs, errors.New("host: required"))
-	} else if strings.ContainsAny(o.Host, "/ \t\r\n") {
-		errs = append(errs, fmt.Errorf("host: %q is not a host name (no scheme or path)", o.Host))
-	}
-	if o.Port < 0 || o.Port > 65535 {
-		errs = append(errs, fmt.Errorf("port: %d out of range", o.Port))
-	}
-	if o.User == "" {
-		errs = append(errs, errors.New("user: required (use \"anonymous\" for anonymous FTP)"))
-	}
+	errs := transports.CheckServer(o.Host, o.Port, o.User, ` (use "anonymous" for anonymous FTP)`)
 	switch o.TLS {
 	case "", TLSNone, TLSExplicit, TLSImplicit:
 	default:
 		errs = append(errs, fmt.Errorf("tls: %q must be explicit, implicit or none", o.TLS))
 	}
-	if strings.ContainsAny(o.Root, "\x00\r\n") {
-		errs = append(errs, errors.New("root: contains control characters"))
-	}
-	if o.DialTimeout.Duration < 0 || o.IOTimeout.Duration < 0 {
-		errs = append(errs, errors.New("dial_timeout, io_timeout: must not be negative"))
-	}
+	errs = append(errs, transports.CheckRoot(o.Root),
+		transports.CheckDurations("dial_timeout, io_timeout", o.DialTimeout, o.IOTimeout))
 	if o.MaxConns < 0 {
 		errs = append(errs, errors.New("max_conns: must not be negative"))
 	}
@@ -105,12 +87,9 @@ func (o Options) tlsMode() string {
 }
 
 func (o Options) addr() string {
-	port := o.Port
-	if port == 0 {
-		port = 21
-		if o.tlsMode() == TLSImplicit {
-			port = 990
-		}
+	port := 21
+	if o.tlsMode() == TLSImplicit {
+		port = 990
 	}
-	return net.JoinHostPort(o.Host, strconv.Itoa(port))
+	return transports.HostPort(o.Host, o.Port, port)
 }

@@ -114,6 +114,20 @@ func rel(p string) (string, error) {
 	return c, nil
 }
 
+// at cleans p into a name for os.Root and opens the root folder (creating
+// it first with create); the caller closes the root.
+func (f *Fs) at(p string, create bool) (*os.Root, string, error) {
+	n, err := rel(p)
+	if err != nil {
+		return nil, "", err
+	}
+	r, err := f.open(create)
+	if err != nil {
+		return nil, "", err
+	}
+	return r, n, nil
+}
+
 func mapErr(err error) error {
 	switch {
 	case err == nil:
@@ -140,11 +154,7 @@ func info(p string, fi fs.FileInfo) transports.FileInfo {
 // (control characters, backslashes, invalid UTF-8) and symbolic links
 // pointing outside the root are left out.
 func (f *Fs) List(ctx context.Context, dir string, recursive bool) ([]transports.FileInfo, error) {
-	d, err := rel(dir)
-	if err != nil {
-		return nil, err
-	}
-	r, err := f.open(false)
+	r, d, err := f.at(dir, false)
 	if err != nil {
 		return nil, err
 	}
@@ -188,11 +198,7 @@ func (f *Fs) List(ctx context.Context, dir string, recursive bool) ([]transports
 
 // Stat describes one path.
 func (f *Fs) Stat(ctx context.Context, p string) (transports.FileInfo, error) {
-	n, err := rel(p)
-	if err != nil {
-		return transports.FileInfo{}, err
-	}
-	r, err := f.open(false)
+	r, n, err := f.at(p, false)
 	if err != nil {
 		return transports.FileInfo{}, err
 	}
@@ -208,11 +214,7 @@ func (f *Fs) Stat(ctx context.Context, p string) (transports.FileInfo, error) {
 // is not an error (a local file may be appended to); use the flows'
 // readiness checks for files still being written.
 func (f *Fs) Open(ctx context.Context, p string) (io.ReadCloser, error) {
-	n, err := rel(p)
-	if err != nil {
-		return nil, err
-	}
-	r, err := f.open(false)
+	r, n, err := f.at(p, false)
 	if err != nil {
 		return nil, err
 	}
@@ -303,12 +305,9 @@ func writeTemp(ctx context.Context, r *os.Root, n string, src io.Reader, modTime
 
 // Write stores src under p atomically.
 func (f *Fs) Write(ctx context.Context, p string, src io.Reader, opts transports.WriteOptions) (transports.WriteResult, error) {
-	n, err := rel(p)
+	n, err := transports.CleanFilePath(p, "write")
 	if err != nil {
 		return transports.WriteResult{}, err
-	}
-	if n == "." {
-		return transports.WriteResult{}, fmt.Errorf("%w: write needs a file name", transports.ErrUnsafeName)
 	}
 	r, err := f.open(true)
 	if err != nil {
@@ -341,31 +340,15 @@ func (f *Fs) Write(ctx context.Context, p string, src io.Reader, opts transports
 // place moves the finished temporary file to its final name according to
 // the overwrite policy and returns the final name.
 func place(r *os.Root, tmp, n string, ow transports.Overwrite, rename func(*os.Root, string, string) error) (string, error) {
-	switch ow {
-	case transports.Replace:
-		if err := rename(r, tmp, n); err != nil {
-			return "", mapErr(err)
-		}
-		return n, nil
-	case transports.Fail, transports.KeepBoth:
-		max := 1
-		if ow == transports.KeepBoth {
-			max = 10000
-		}
-		for i := 1; i <= max; i++ {
-			cand := transports.KeepBothName(n, i)
-			err := linkNoReplace(r, tmp, cand, rename)
-			if err == nil {
-				_ = r.Remove(tmp)
-				return cand, nil
+	return transports.Place(n, ow,
+		func() error { return mapErr(rename(r, tmp, n)) },
+		func(cand string) error {
+			if err := linkNoReplace(r, tmp, cand, rename); err != nil {
+				return mapErr(err) // fs.ErrExist becomes transports.ErrExist
 			}
-			if !errors.Is(err, fs.ErrExist) {
-				return "", mapErr(err)
-			}
-		}
-		return "", fmt.Errorf("%w: %s", transports.ErrExist, n)
-	}
-	return "", fmt.Errorf("unknown overwrite policy %d", ow)
+			_ = r.Remove(tmp)
+			return nil
+		})
 }
 
 // linkNoReplace gives tmp the name n unless n exists (atomically, with a
@@ -388,16 +371,9 @@ func linkNoReplace(r *os.Root, tmp, n string, rename func(*os.Root, string, stri
 // Rename moves from to to, replacing to. Across file systems it copies,
 // verifies and deletes.
 func (f *Fs) Rename(ctx context.Context, from, to string) error {
-	a, err := rel(from)
+	a, b, err := transports.CleanRenamePaths(from, to)
 	if err != nil {
 		return err
-	}
-	b, err := rel(to)
-	if err != nil {
-		return err
-	}
-	if a == "." || b == "." {
-		return fmt.Errorf("%w: cannot rename the root folder", transports.ErrUnsafeName)
 	}
 	r, err := f.open(true)
 	if err != nil {
@@ -470,11 +446,7 @@ func crossMove(ctx context.Context, r *os.Root, a, b string, rename func(*os.Roo
 
 // Remove deletes a file.
 func (f *Fs) Remove(ctx context.Context, p string) error {
-	n, err := rel(p)
-	if err != nil {
-		return err
-	}
-	r, err := f.open(false)
+	r, n, err := f.at(p, false)
 	if err != nil {
 		return err
 	}
@@ -494,11 +466,7 @@ func (f *Fs) Remove(ctx context.Context, p string) error {
 
 // MkdirAll creates a folder and its parents.
 func (f *Fs) MkdirAll(ctx context.Context, p string) error {
-	n, err := rel(p)
-	if err != nil {
-		return err
-	}
-	r, err := f.open(true)
+	r, n, err := f.at(p, true)
 	if err != nil {
 		return err
 	}

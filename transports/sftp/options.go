@@ -3,8 +3,6 @@ package sftp
 import (
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
 	"strings"
 
 	"github.com/fieldbridge/fieldbridge/transports"
@@ -61,18 +59,7 @@ func DefaultOptions() Options {
 
 // Check validates the options without I/O and returns every problem.
 func (o Options) Check() error {
-	var errs []error
-	if strings.TrimSpace(o.Host) == "" {
-		errs = append(errs, errors.New("host: required"))
-	} else if strings.ContainsAny(o.Host, "/ \t\r\n") {
-		errs = append(errs, fmt.Errorf("host: %q is not a host name (no scheme or path)", o.Host))
-	}
-	if o.Port < 0 || o.Port > 65535 {
-		errs = append(errs, fmt.Errorf("port: %d out of range", o.Port))
-	}
-	if o.User == "" {
-		errs = append(errs, errors.New("user: required"))
-	}
+	errs := transports.CheckServer(o.Host, o.Port, o.User, "")
 	if o.Password == "" && o.KeyFile == "" {
 		errs = append(errs, errors.New("password or key_file: one is required"))
 	}
@@ -82,12 +69,8 @@ func (o Options) Check() error {
 	if o.HostFingerprint != "" && !strings.HasPrefix(o.HostFingerprint, "SHA256:") {
 		errs = append(errs, fmt.Errorf("host_fingerprint: %q must look like SHA256:... (ssh-keygen -lf key.pub)", o.HostFingerprint))
 	}
-	if strings.ContainsAny(o.Root, "\x00\r\n") {
-		errs = append(errs, errors.New("root: contains control characters"))
-	}
-	if o.DialTimeout.Duration < 0 || o.IOTimeout.Duration < 0 || o.KeepAlive.Duration < 0 {
-		errs = append(errs, errors.New("dial_timeout, io_timeout, keepalive: must not be negative"))
-	}
+	errs = append(errs, transports.CheckRoot(o.Root),
+		transports.CheckDurations("dial_timeout, io_timeout, keepalive", o.DialTimeout, o.IOTimeout, o.KeepAlive))
 	if o.MaxConcurrentRequests < 0 {
 		errs = append(errs, errors.New("max_concurrent_requests: must not be negative"))
 	}
@@ -95,9 +78,5 @@ func (o Options) Check() error {
 }
 
 func (o Options) addr() string {
-	port := o.Port
-	if port == 0 {
-		port = 22
-	}
-	return net.JoinHostPort(o.Host, strconv.Itoa(port))
+	return transports.HostPort(o.Host, o.Port, 22)
 }

@@ -98,22 +98,12 @@ func New(_ context.Context, o Options) (*Fs, error) {
 	if o.MaxConcurrentRequests == 0 {
 		o.MaxConcurrentRequests = d.MaxConcurrentRequests
 	}
-	attempts := 1 + o.Retries
-	if o.Retries == 0 {
-		attempts = 1 + d.Retries
-	} else if o.Retries < 0 {
-		attempts = 1
-	}
-	return &Fs{o: o, retry: transports.Retry{Attempts: attempts, Base: 300 * time.Millisecond, Max: 10 * time.Second}}, nil
+	return &Fs{o: o, retry: transports.RetryPolicy(o.Retries, d.Retries)}, nil
 }
 
 // String names the server without secrets.
 func (f *Fs) String() string {
-	root := f.o.Root
-	if root != "" && !strings.HasPrefix(root, "/") {
-		root = "/~/" + root
-	}
-	return "sftp://" + f.o.User + "@" + f.o.addr() + root
+	return transports.ServerURL("sftp", f.o.User, f.o.addr(), f.o.Root)
 }
 
 // Close closes the connection.
@@ -475,17 +465,13 @@ func (f *Fs) List(ctx context.Context, dir string, recursive bool) ([]transports
 		return nil, err
 	}
 	var out []transports.FileInfo
-	err = f.do(ctx, false, func(ctx context.Context, c *client) error {
-		out = out[:0]
-		var walk func(r, prefix string) error
-		walk = func(r, prefix string) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+	err = f.do(ctx, false, func(ctx context.Context, c *client) (err error) {
+		out, err = transports.Walk(ctx, rel, recursive, func(r, prefix string) ([]transports.FileInfo, error) {
 			ents, err := c.sftp.ReadDir(c.abs(r))
 			if err != nil {
-				return mapErr(err, "list "+path.Join(dir, prefix))
+				return nil, mapErr(err, "list "+path.Join(dir, prefix))
 			}
+			fis := make([]transports.FileInfo, 0, len(ents))
 			for _, e := range ents {
 				if e.Name() == "." || e.Name() == ".." || e.Mode()&fs.ModeSymlink != 0 {
 					continue
@@ -494,17 +480,11 @@ func (f *Fs) List(ctx context.Context, dir string, recursive bool) ([]transports
 					transports.Skipped(ctx, path.Join(prefix, e.Name()), err)
 					continue
 				}
-				p := path.Join(prefix, e.Name())
-				out = append(out, info(p, e))
-				if recursive && e.IsDir() {
-					if err := walk(path.Join(r, e.Name()), p); err != nil {
-						return err
-					}
-				}
+				fis = append(fis, info(e.Name(), e))
 			}
-			return nil
-		}
-		return walk(rel, "")
+			return fis, nil
+		})
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -535,12 +515,9 @@ func (f *Fs) Stat(ctx context.Context, p string) (transports.FileInfo, error) {
 // the end when the byte count differs from the size the server reported
 // at open.
 func (f *Fs) Open(ctx context.Context, p string) (io.ReadCloser, error) {
-	rel, err := transports.CleanPath(p)
+	rel, err := transports.CleanFilePath(p, "open")
 	if err != nil {
 		return nil, err
-	}
-	if rel == "" {
-		return nil, fmt.Errorf("%w: open needs a file name", transports.ErrUnsafeName)
 	}
 	var rc io.ReadCloser
 	err = f.do(ctx, false, func(ctx context.Context, c *client) error {
@@ -644,12 +621,9 @@ func (f *Fs) MkdirAll(ctx context.Context, p string) error {
 
 // Remove deletes a file (never a folder).
 func (f *Fs) Remove(ctx context.Context, p string) error {
-	rel, err := transports.CleanPath(p)
+	rel, err := transports.CleanFilePath(p, "remove")
 	if err != nil {
 		return err
-	}
-	if rel == "" {
-		return fmt.Errorf("%w: remove needs a file name", transports.ErrUnsafeName)
 	}
 	return f.do(ctx, true, func(ctx context.Context, c *client) error {
 		abs := c.abs(rel)
@@ -667,16 +641,9 @@ func (f *Fs) Remove(ctx context.Context, p string) error {
 // Rename moves from to to, replacing to (atomically with
 // posix-rename@openssh.com; otherwise by removing to first).
 func (f *Fs) Rename(ctx context.Context, from, to string) error {
-	a, err := transports.CleanPath(from)
+	a, b, err := transports.CleanRenamePaths(from, to)
 	if err != nil {
 		return err
-	}
-	b, err := transports.CleanPath(to)
-	if err != nil {
-		return err
-	}
-	if a == "" || b == "" {
-		return fmt.Errorf("%w: cannot rename the root folder", transports.ErrUnsafeName)
 	}
 	return f.do(ctx, true, func(ctx context.Context, c *client) error {
 		if err := c.sftp.MkdirAll(path.Dir(c.abs(b))); err != nil {
@@ -708,132 +675,85 @@ func (c *client) replace(from, to, what string) error {
 }
 
 // Write uploads r to a temporary name beside p, checks its size and
-// renames it into place. A reader that is an io.Seeker is rewound and the
-// upload retried on transient failures.
+// renames it into place (transports.AtomicWrite). A reader that is an
+// io.Seeker is rewound and the upload retried on transient failures.
 func (f *Fs) Write(ctx context.Context, p string, r io.Reader, opts transports.WriteOptions) (transports.WriteResult, error) {
-	rel, err := transports.CleanPath(p)
-	if err != nil {
-		return transports.WriteResult{}, err
-	}
-	if rel == "" {
-		return transports.WriteResult{}, fmt.Errorf("%w: write needs a file name", transports.ErrUnsafeName)
-	}
-	seeker, canRetry := r.(io.Seeker)
-	var start int64
-	if canRetry {
-		if start, err = seeker.Seek(0, io.SeekCurrent); err != nil {
-			canRetry = false
-		}
-	}
-	retry := f.retry
-	if !canRetry {
-		retry.Attempts = 1
-	}
-	var res transports.WriteResult
-	first := true
-	err = retry.Do(ctx, func(ctx context.Context) error {
-		if !first {
-			if _, err := seeker.Seek(start, io.SeekStart); err != nil {
-				return transports.Permanent(err)
-			}
-		}
-		first = false
-		var leftover string
-		err := f.once(ctx, false, func(ctx context.Context, c *client) (err error) {
-			res, leftover, err = f.write(ctx, c, rel, r, opts)
-			return err
-		})
-		if leftover != "" {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.o.DialTimeout.Duration+f.o.IOTimeout.Duration)
-			_ = f.once(cctx, false, func(ctx context.Context, c *client) error {
-				if err := c.sftp.Remove(leftover); err != nil && !errors.Is(err, fs.ErrNotExist) {
-					return err
-				}
-				return nil
+	return transports.Uploader{
+		Retry: f.retry,
+		Attempt: func(ctx context.Context, rel string, r io.Reader, opts transports.WriteOptions) (res transports.WriteResult, leftover string, err error) {
+			err = f.once(ctx, false, func(ctx context.Context, c *client) (err error) {
+				res, leftover, err = transports.AtomicWrite(ctx, rel, r, opts, f.uploadOps(c, rel))
+				return err
 			})
-			cancel()
-		}
-		return err
-	})
-	return res, err
+			return res, leftover, err
+		},
+		// on a fresh connection, even when ctx was cancelled
+		RemoveLeftover: func(ctx context.Context, tmp string) error {
+			return f.once(ctx, false, func(ctx context.Context, c *client) error { return c.removeTemp(tmp) })
+		},
+		CleanupTimeout: f.o.DialTimeout.Duration + f.o.IOTimeout.Duration,
+	}.Write(ctx, p, r, opts)
 }
 
-func (f *Fs) write(ctx context.Context, c *client, rel string, r io.Reader, opts transports.WriteOptions) (_ transports.WriteResult, leftover string, err error) {
-	final := c.abs(rel)
-	if err := c.sftp.MkdirAll(path.Dir(final)); err != nil {
-		return transports.WriteResult{}, "", mapErr(err, "upload "+rel+": make folder")
-	}
-	tmp := transports.TempName(final, transports.RandomToken())
-	defer func() {
-		if err != nil {
-			if connLost(c, err) || ctx.Err() != nil {
-				leftover = tmp
-			} else if rerr := c.sftp.Remove(tmp); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-				leftover = tmp
+// uploadOps are the SFTP requests of an upload of rel on connection c.
+func (f *Fs) uploadOps(c *client, rel string) transports.UploadOps {
+	return transports.UploadOps{
+		Base: c.base,
+		MkdirAll: func(dir string) error {
+			return mapErr(c.sftp.MkdirAll(dir), "upload "+rel+": make folder")
+		},
+		Upload: func(_ context.Context, tmp string, r io.Reader) error {
+			// write-only: servers that refuse read-write opens work too
+			file, err := c.sftp.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
+			if err != nil {
+				return mapErr(err, "upload "+rel)
 			}
-		}
-	}()
-	file, err := c.sftp.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
-	if err != nil {
-		return transports.WriteResult{}, "", mapErr(err, "upload "+rel)
-	}
-	h := transports.NewHashingReader(transports.CtxReader(ctx, r))
-	_, err = file.ReadFromWithConcurrency(h, f.o.MaxConcurrentRequests)
-	if cerr := file.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = ctx.Err()
-	}
-	if err != nil {
-		return transports.WriteResult{}, "", fmt.Errorf("upload %s: %w", rel, err)
-	}
-	if err := transports.CheckSize("upload "+rel, opts.Size, h.N()); err != nil {
-		return transports.WriteResult{}, "", transports.Permanent(err)
-	}
-	st, err := c.sftp.Stat(tmp)
-	if err != nil {
-		return transports.WriteResult{}, "", mapErr(err, "upload "+rel+": stat")
-	}
-	if err := transports.CheckSize("upload "+rel+" (server size)", h.N(), st.Size()); err != nil {
-		return transports.WriteResult{}, "", err
-	}
-	if !opts.ModTime.IsZero() {
-		_ = c.sftp.Chtimes(tmp, opts.ModTime, opts.ModTime)
-	}
-	target := final
-	switch opts.Overwrite {
-	case transports.Replace:
-		if err := c.replace(tmp, final, "upload "+rel); err != nil {
-			return transports.WriteResult{}, "", err
-		}
-	case transports.Fail, transports.KeepBoth:
-		max := 1
-		if opts.Overwrite == transports.KeepBoth {
-			max = 10000
-		}
-		placed := false
-		for i := 1; i <= max && !placed; i++ {
-			target = transports.KeepBothName(final, i)
-			if _, err := c.sftp.Lstat(target); err == nil {
-				continue
+			_, err = file.ReadFromWithConcurrency(r, f.o.MaxConcurrentRequests)
+			if cerr := file.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return fmt.Errorf("upload %s: %w", rel, err)
+			}
+			return nil
+		},
+		Size: func(p string) (int64, error) {
+			st, err := c.sftp.Stat(p)
+			if err != nil {
+				return 0, mapErr(err, "upload "+rel+": stat")
+			}
+			return st.Size(), nil
+		},
+		SetModTime: func(p string, t time.Time) { _ = c.sftp.Chtimes(p, t, t) },
+		Replace:    func(tmp, final string) error { return c.replace(tmp, final, "upload "+rel) },
+		Exists: func(p string) (bool, error) {
+			if _, err := c.sftp.Lstat(p); err == nil {
+				return true, nil
 			} else if !errors.Is(err, fs.ErrNotExist) {
-				return transports.WriteResult{}, "", mapErr(err, "upload "+rel)
+				return false, mapErr(err, "upload "+rel)
 			}
-			// plain SFTP rename never replaces an existing file
+			return false, nil
+		},
+		// plain SFTP rename never replaces an existing file
+		Rename: func(tmp, target string) error {
 			if err := c.sftp.Rename(tmp, target); err != nil {
 				if _, serr := c.sftp.Lstat(target); serr == nil {
-					continue // lost a race
+					return fmt.Errorf("upload %s: %w", rel, transports.ErrExist) // lost a race
 				}
-				return transports.WriteResult{}, "", mapErr(err, "upload "+rel+": rename")
+				return mapErr(err, "upload "+rel+": rename")
 			}
-			placed = true
-		}
-		if !placed {
-			return transports.WriteResult{}, "", fmt.Errorf("upload %s: %w", rel, transports.ErrExist)
-		}
-	default:
-		return transports.WriteResult{}, "", fmt.Errorf("unknown overwrite policy %d", opts.Overwrite)
+			return nil
+		},
+		RemoveTemp: c.removeTemp,
+		Lost:       func(err error) bool { return connLost(c, err) },
 	}
-	return transports.WriteResult{Path: strings.TrimPrefix(strings.TrimPrefix(target, c.base), "/"), Size: h.N(), SHA256: h.Sum()}, "", nil
+}
+
+// removeTemp deletes a failed upload's temporary file; a missing one is
+// fine.
+func (c *client) removeTemp(tmp string) error {
+	if err := c.sftp.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }
