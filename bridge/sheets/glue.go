@@ -25,7 +25,6 @@ type mappedSheet struct {
 	j       *job
 	f       *sheet.File
 	m       *mapping.Mapping
-	sha     string
 	opts    mapping.Options
 	header  int
 	width   int
@@ -56,7 +55,7 @@ func (j *job) openSheet(path string, rec ledger.File, in *Inbox) (sheetSource, e
 	if err != nil {
 		return nil, &badFileError{j.explain(rec.Name, err)}
 	}
-	return &mappedSheet{j: j, f: f, m: m, sha: rec.SHA256, opts: opts}, nil
+	return &mappedSheet{j: j, f: f, m: m, opts: opts}, nil
 }
 
 func (j *job) explain(name string, err error) string {
@@ -90,6 +89,7 @@ func (s *mappedSheet) rows() (func() (outRow, bool, error), error) {
 	s.current = r
 	s.header = r.HeaderRow()
 	poi := s.m.Target == mapping.TargetPOI
+	numbers := newTaskNumberer(s.j.opts.TaskNumberFrom)
 	return func() (outRow, bool, error) {
 		if !r.Next() {
 			s.width = max(s.width, r.Width())
@@ -111,7 +111,7 @@ func (s *mappedSheet) rows() (func() (outRow, bool, error), error) {
 			}
 			return outRow{Num: num, POI: p}, true, nil
 		}
-		t, err := taskFromRecord(rec, s.sha, num)
+		t, err := taskFromRecord(rec, numbers)
 		if err != nil {
 			return outRow{Num: num, Problem: err.Error()}, true, nil
 		}
@@ -121,8 +121,8 @@ func (s *mappedSheet) rows() (func() (outRow, bool, error), error) {
 
 // taskFromRecord turns a mapped record into a task: every field the
 // mapping set is sent (HasValue true), the others are left alone. A row
-// without a TaskNumber gets DerivedTaskNumber(file sha, row).
-func taskFromRecord(rec mapping.Record, sha string, row int) (*officetrack.Task, error) {
+// without a TaskNumber gets the next derived one from numbers.
+func taskFromRecord(rec mapping.Record, numbers *taskNumberer) (*officetrack.Task, error) {
 	var t officetrack.Task
 	for name, v := range rec.Fields {
 		if !v.Set {
@@ -133,7 +133,7 @@ func taskFromRecord(rec mapping.Record, sha string, row int) (*officetrack.Task,
 		}
 	}
 	if t.TaskNumber == nil {
-		n := DerivedTaskNumber(sha, row)
+		n := numbers.next(rec)
 		t.TaskNumber = &n
 	}
 	return &t, nil
