@@ -147,23 +147,29 @@ type Reader struct {
 	// Rows are read (decompressed and scanned) by a goroutine, in batches,
 	// while the caller maps the previous ones.
 	batches chan rowBatch
+	free    chan []sheet.Cell // cell arenas to reuse
+	arenas  [][]sheet.Cell    // the current batch's arenas
 	stop    chan struct{}
 	done    chan struct{}
 	batch   []sheet.Row
 }
 
 type rowBatch struct {
-	rows  []sheet.Row
-	width int
-	err   error
+	rows   []sheet.Row
+	arenas [][]sheet.Cell // backing the rows' cells
+	width  int
+	err    error
 }
 
 const batchRows = 512
 
 // prefetch reads rows ahead in a goroutine. Cells are copied into each
-// batch, so rows stay valid while the reader goes on.
+// batch's cell arena, so rows stay valid while the reader goes on; an
+// arena is handed back (through free) once the reader has moved past its
+// batch, since Row is only valid until the next call of Next.
 func (r *Reader) prefetch() {
 	r.batches = make(chan rowBatch, 4)
+	r.free = make(chan []sheet.Cell, 8)
 	r.stop = make(chan struct{})
 	r.done = make(chan struct{})
 	go func() {
@@ -177,12 +183,25 @@ func (r *Reader) prefetch() {
 				return false
 			}
 		}
-		var b rowBatch
+		arena := func(n int) []sheet.Cell {
+			select {
+			case a := <-r.free:
+				if cap(a) >= n {
+					return a[:0]
+				}
+			default:
+			}
+			return make([]sheet.Cell, 0, max(8192, n))
+		}
+		b := rowBatch{rows: make([]sheet.Row, 0, batchRows)}
 		var cells []sheet.Cell
 		for r.rows.Next() {
 			row := r.rows.Row()
 			if cap(cells)-len(cells) < len(row.Cells) {
-				cells = make([]sheet.Cell, 0, max(8192, len(row.Cells)))
+				if cells != nil {
+					b.arenas = append(b.arenas, cells)
+				}
+				cells = arena(len(row.Cells))
 			}
 			start := len(cells)
 			cells = append(cells, row.Cells...)
@@ -191,11 +210,19 @@ func (r *Reader) prefetch() {
 				b.width = len(row.Cells)
 			}
 			if len(b.rows) == batchRows {
+				if cells != nil {
+					// The rest of this arena stays with this batch.
+					b.arenas = append(b.arenas, cells)
+					cells = nil
+				}
 				if !send(b) {
 					return
 				}
 				b = rowBatch{rows: make([]sheet.Row, 0, batchRows)}
 			}
+		}
+		if cells != nil {
+			b.arenas = append(b.arenas, cells)
 		}
 		b.err = r.rows.Err()
 		send(b)
@@ -205,6 +232,15 @@ func (r *Reader) prefetch() {
 // nextRaw returns the next row read by the prefetching goroutine.
 func (r *Reader) nextRaw() (sheet.Row, bool) {
 	for len(r.batch) == 0 {
+		// The previous batch is done with (its rows were valid until
+		// this call of Next): recycle its cell arenas.
+		for _, a := range r.arenas {
+			select {
+			case r.free <- a:
+			default:
+			}
+		}
+		r.arenas = nil
 		b, ok := <-r.batches
 		if !ok {
 			return sheet.Row{}, false
@@ -215,7 +251,7 @@ func (r *Reader) nextRaw() (sheet.Row, bool) {
 		if b.err != nil {
 			r.err = b.err
 		}
-		r.batch = b.rows
+		r.batch, r.arenas = b.rows, b.arenas
 	}
 	row := r.batch[0]
 	r.batch = r.batch[1:]
