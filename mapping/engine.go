@@ -139,7 +139,6 @@ type Reader struct {
 	recBuilt  bool
 	vals      []namedValue
 	problems  []Problem
-	uniq      map[string]map[uint64]uint32
 	date1904  bool
 	width     int
 	err       error
@@ -267,6 +266,7 @@ type bound struct {
 	col  int // 0-based; -1 none
 	col2 int // second column (latlng in two columns)
 	tcol []int
+	seen *uniqSet // values seen so far, for a unique field
 }
 
 // Open opens the file at path and prepares to read it with mapping m.
@@ -294,7 +294,7 @@ func NewReader(f *sheet.File, m *Mapping, opts Options) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Reader{File: f, Mapping: m, opts: opts, rows: rows, uniq: map[string]map[uint64]uint32{}, date1904: f.Date1904()}
+	r := &Reader{File: f, Mapping: m, opts: opts, rows: rows, date1904: f.Date1904()}
 	if err := r.findHeader(); err != nil {
 		rows.Close()
 		return nil, err
@@ -428,6 +428,9 @@ func (r *Reader) bind() error {
 	for _, name := range m.order {
 		f := m.spec[name]
 		b := bound{f: f, col: -1, col2: -1}
+		if f.unique {
+			b.seen = &uniqSet{}
+		}
 		if len(f.headers) > 0 {
 			b.col = findCol(r.headers, f.headers)
 			if b.col < 0 && f.spec.Default == nil {
@@ -501,7 +504,7 @@ func (r *Reader) Next() bool {
 		if r.row.Empty() {
 			continue
 		}
-		r.vals, r.problems = r.Mapping.mapRow(r.row, r.bound, r.headers, r.uniq, r.date1904, r.vals[:0])
+		r.vals, r.problems = r.Mapping.mapRow(r.row, r.bound, r.headers, r.date1904, r.vals[:0])
 		r.recBuilt = false
 		return true
 	}
@@ -689,7 +692,7 @@ func (m *Mapping) MapRow(row sheet.Row, headers []string) (Record, []Problem, er
 	if err := r.bind(); err != nil {
 		return Record{}, nil, err
 	}
-	vals, probs := m.mapRow(row, r.bound, headers, map[string]map[uint64]uint32{}, false, nil)
+	vals, probs := m.mapRow(row, r.bound, headers, false, nil)
 	rec := Record{Row: row.Num, Fields: map[string]Value{}}
 	for _, nv := range vals {
 		rec.Fields[nv.name] = nv.v
@@ -703,7 +706,7 @@ type namedValue struct {
 	v    Value
 }
 
-func (m *Mapping) mapRow(row sheet.Row, bs []bound, headers []string, uniq map[string]map[uint64]uint32, date1904 bool, vals []namedValue) ([]namedValue, []Problem) {
+func (m *Mapping) mapRow(row sheet.Row, bs []bound, headers []string, date1904 bool, vals []namedValue) ([]namedValue, []Problem) {
 	var probs []Problem
 	for _, b := range bs {
 		f := b.f
@@ -778,18 +781,11 @@ func (m *Mapping) mapRow(row sheet.Row, bs []bound, headers []string, uniq map[s
 			continue
 		}
 		if f.unique {
-			seen := uniq[f.name]
-			if seen == nil {
-				seen = map[uint64]uint32{}
-				uniq[f.name] = seen
-			}
-			k := fnv64(out)
-			if first, dup := seen[k]; dup {
+			if first, dup := b.seen.add(fnv64(out), uint32(row.Num)); dup {
 				p.key, p.args = mDuplicate, []any{int(first)}
 				probs = append(probs, p.fill(shown, headers, date1904))
 				continue
 			}
-			seen[k] = uint32(row.Num)
 		}
 		vals = append(vals, namedValue{f.name, Value{Set: true, Text: out}})
 	}
