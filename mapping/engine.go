@@ -850,6 +850,12 @@ func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date190
 			num = float64(utf8.RuneCountInString(out))
 		}
 	case Integer:
+		if cell.Kind == sheet.Number {
+			if n, ok := canonicalInt(cell.Value); ok {
+				// Already written as FormatInt would write it.
+				return cell.Value, float64(n), "", nil
+			}
+		}
 		var n int64
 		var err error
 		if isNum {
@@ -1031,6 +1037,32 @@ func plainDecimal(s string) bool {
 		}
 	}
 	return d > 0 && s[len(s)-1] != '.'
+}
+
+// canonicalInt parses v when it is an integer of at most 15 digits
+// written exactly as strconv.FormatInt writes it (no sign but '-', no
+// leading zeros, no "-0").
+func canonicalInt(v string) (int64, bool) {
+	i, neg := 0, false
+	if len(v) > 0 && v[0] == '-' {
+		i, neg = 1, true
+	}
+	d := v[i:]
+	if len(d) == 0 || len(d) > 15 || (d[0] == '0' && (len(d) > 1 || neg)) {
+		return 0, false
+	}
+	var n int64
+	for j := 0; j < len(d); j++ {
+		c := d[j]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 func isPlainInt(v string) bool {

@@ -1,6 +1,10 @@
 package mapping
 
-import "testing"
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
 
 func TestUniqSet(t *testing.T) {
 	var u uniqSet
@@ -24,5 +28,27 @@ func TestUniqSet(t *testing.T) {
 	z.add(0, 5)
 	if first, dup := z.add(0, 6); !dup || first != 5 {
 		t.Errorf("key 0: got (%d, %v)", first, dup)
+	}
+}
+
+func TestCanonicalInt(t *testing.T) {
+	for _, v := range []string{"0", "-0", "007", "-007", "123", "-45", "1e5", "12.0", "", "-", "+5",
+		"123456789012345", "-123456789012345", "1234567890123456", "١٢"} {
+		n, ok := canonicalInt(v)
+		p, err := strconv.ParseInt(v, 10, 64)
+		want := err == nil && strconv.FormatInt(p, 10) == v && len(strings.TrimPrefix(v, "-")) <= 15
+		if ok != want || (ok && n != p) {
+			t.Errorf("canonicalInt(%q) = %d, %v; want %d, %v", v, n, ok, p, want)
+		}
+	}
+}
+
+func TestParsePhoneKeepsInput(t *testing.T) {
+	for in, want := range map[string]string{"11987654321": "11987654321", "(11) 98765-4321": "11987654321",
+		"+55 11 98765\u00a04321": "+5511987654321", "1.1987654321E+10": "11987654321"} {
+		got, err := ParsePhone(in)
+		if err != nil || got != want {
+			t.Errorf("ParsePhone(%q) = %q, %v; want %q", in, got, err, want)
+		}
 	}
 }
