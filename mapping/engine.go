@@ -763,7 +763,7 @@ func (m *Mapping) mapRow(row sheet.Row, bs []bound, headers []string, date1904 b
 			}
 			continue
 		}
-		out, num, key, args := m.convert(f, cell, cell2, text, date1904)
+		out, out2, num, key, args := m.convert(f, cell, cell2, text, date1904)
 		if key == "" && f.typ != LatLng {
 			key, args = m.validate(f, out, num)
 		}
@@ -776,8 +776,7 @@ func (m *Mapping) mapRow(row sheet.Row, bs []bound, headers []string, date1904 b
 			out = canonical(f.oneOf, out)
 		}
 		if f.typ == LatLng {
-			// convert returns the longitude in args.
-			vals = append(vals, namedValue{f.tf.Pair[0], Value{Set: true, Text: out}}, namedValue{f.tf.Pair[1], Value{Set: true, Text: args[0].(string)}})
+			vals = append(vals, namedValue{f.tf.Pair[0], Value{Set: true, Text: out}}, namedValue{f.tf.Pair[1], Value{Set: true, Text: out2}})
 			continue
 		}
 		if f.unique {
@@ -834,8 +833,9 @@ func keyOf(err error) msgKey {
 }
 
 // convert parses text for the field's type and formats it for the target.
-// num is the numeric value (for min/max) or the text length.
-func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date1904 bool) (out string, num float64, key msgKey, args []any) {
+// num is the numeric value (for min/max) or the text length; out2 is the
+// longitude of a LatLng (out the latitude).
+func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date1904 bool) (out, out2 string, num float64, key msgKey, args []any) {
 	isNum := cell.Kind == sheet.Number || cell.Kind == sheet.Date
 	switch f.typ {
 	case Text:
@@ -853,7 +853,7 @@ func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date190
 		if cell.Kind == sheet.Number {
 			if n, ok := canonicalInt(cell.Value); ok {
 				// Already written as FormatInt would write it.
-				return cell.Value, float64(n), "", nil
+				return cell.Value, "", float64(n), "", nil
 			}
 		}
 		var n int64
@@ -871,7 +871,7 @@ func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date190
 			n, err = ParseInteger(text)
 		}
 		if err != nil {
-			return "", 0, keyOf(err), nil
+			return "", "", 0, keyOf(err), nil
 		}
 		out, num = strconv.FormatInt(n, 10), float64(n)
 	case Decimal, Lat, Lng:
@@ -891,7 +891,7 @@ func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date190
 			err = checkCoord(v, f.typ == Lat)
 		}
 		if err != nil {
-			return "", 0, keyOf(err), nil
+			return "", "", 0, keyOf(err), nil
 		}
 		out, num = strconv.FormatFloat(v, 'f', -1, 64), v
 	case Date, DateTime:
@@ -911,7 +911,7 @@ func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date190
 			t, err = ParseDateText(text, m.loc, m.MonthFirst)
 		}
 		if err != nil {
-			return "", 0, keyOf(err), nil
+			return "", "", 0, keyOf(err), nil
 		}
 		if f.typ == Date {
 			t = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
@@ -956,15 +956,15 @@ func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date190
 					}
 				}
 				if err == nil {
-					return a, 0, "", []any{b} // already plain decimals: sent as typed
+					return a, b, 0, "", nil // already plain decimals: sent as typed
 				}
 			}
 			lat, lng, err = ParseLatLng(text)
 		}
 		if err != nil {
-			return "", 0, keyOf(err), nil
+			return "", "", 0, keyOf(err), nil
 		}
-		return strconv.FormatFloat(lat, 'f', -1, 64), 0, "", []any{strconv.FormatFloat(lng, 'f', -1, 64)}
+		return strconv.FormatFloat(lat, 'f', -1, 64), strconv.FormatFloat(lng, 'f', -1, 64), 0, "", nil
 	case Phone:
 		v := text
 		if cell.Kind == sheet.Number {
@@ -972,25 +972,25 @@ func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date190
 		}
 		p, err := ParsePhone(v)
 		if err != nil {
-			return "", 0, keyOf(err), nil
+			return "", "", 0, keyOf(err), nil
 		}
 		out, num = p, float64(len(p))
 	case Email:
 		out = strings.TrimSpace(text)
 		if err := CheckEmail(out); err != nil {
-			return "", 0, keyOf(err), nil
+			return "", "", 0, keyOf(err), nil
 		}
 		num = float64(utf8.RuneCountInString(out))
 	case Bool:
 		v, err := ParseBool(text)
 		if err != nil {
-			return "", 0, keyOf(err), nil
+			return "", "", 0, keyOf(err), nil
 		}
 		out = strconv.FormatBool(v)
 	default:
 		out = text
 	}
-	return out, num, "", nil
+	return out, "", num, "", nil
 }
 
 // numberText renders a number cell's stored value the way it is typed:
