@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"errors"
+	"iter"
 	"math"
 	"path/filepath"
 	"strconv"
@@ -520,6 +521,25 @@ func (r *Reader) Record() Record {
 		r.recBuilt = true
 	}
 	return r.rec
+}
+
+// Values yields the current row's fields, the same names and values as
+// Record().Fields, in the mapping's order, without building the map:
+//
+//	for name, v := range r.Values() { ... }
+//
+// It is the cheap way to read a row that is converted right away (Record
+// allocates a map of every field per row, a third of the CPU time of
+// mapping a large sheet). Values must be used before the next call of Next.
+func (r *Reader) Values() iter.Seq2[string, Value] {
+	vals := r.vals
+	return func(yield func(string, Value) bool) {
+		for _, nv := range vals {
+			if !yield(nv.name, nv.v) {
+				return
+			}
+		}
+	}
 }
 
 // Problems returns what is wrong with the current row (nil when it is good).
