@@ -394,6 +394,14 @@ func BenchmarkMapping(b *testing.B) {
 	}
 }
 
+// BenchmarkMappingValues maps every row, reading r.Values() (in process).
+func BenchmarkMappingValues(b *testing.B) {
+	path := benchFile(b, benchRows())
+	for i := 0; i < b.N; i++ {
+		benchChildMust(b, "mapping-values", path)
+	}
+}
+
 func benchRows() int {
 	if v := os.Getenv("FIELDBRIDGE_BENCH_ROWS"); v != "" {
 		n, _ := strconv.Atoi(v)

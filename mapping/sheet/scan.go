@@ -123,6 +123,9 @@ var (
 	piEnd      = []byte("?>")
 )
 
+// tagSpecial marks the bytes readTag stops at: the end of a tag and quotes.
+var tagSpecial = [256]bool{'>': true, '"': true, '\'': true}
+
 // readTag reads after a '<' up to the matching '>'.
 func (s *scanner) readTag() (tag, error) {
 	off := 0 // bytes of the tag already scanned, from s.pos
@@ -155,19 +158,17 @@ func (s *scanner) readTag() (tag, error) {
 				}
 			}
 		} else {
-			if q == 0 {
-				// Fast path: the first '>' ends the tag unless it sits
-				// inside a quoted attribute value.
-				if k := bytes.IndexByte(b[off:], '>'); k >= 0 {
-					k += off
-					seg := b[:k]
-					if bytes.IndexByte(seg, '\'') < 0 && bytes.Count(seg, []byte{'"'})%2 == 0 {
-						s.pos += k + 1
-						return parseTag(seg), nil
+			for k := off; k < len(b); k++ {
+				if q == 0 {
+					// Skip ordinary bytes fast (tags are short: one
+					// table lookup per byte beats three IndexByte calls).
+					for k < len(b) && !tagSpecial[b[k]] {
+						k++
+					}
+					if k == len(b) {
+						break
 					}
 				}
-			}
-			for k := off; k < len(b); k++ {
 				c := b[k]
 				if q != 0 {
 					if c == q {
@@ -416,7 +417,7 @@ func (s *scanner) fastCell() (byte, []byte, bool) {
 	if !bytes.HasPrefix(b[len(open)+i:], end) {
 		return 0, nil, false
 	}
-	if bytes.IndexByte(txt, '&') >= 0 || bytes.IndexByte(txt, '\r') >= 0 {
+	if needsDecode(txt) {
 		out, err := decodeText(s.out[:0], txt)
 		if err != nil {
 			return 0, nil, false // let the slow path report it
@@ -426,6 +427,17 @@ func (s *scanner) fastCell() (byte, []byte, bool) {
 	}
 	s.pos += len(open) + i + len(end)
 	return kind, txt, true
+}
+
+// needsDecode reports whether cell text holds an entity or a '\r' (one
+// pass over a short text, cheaper than two IndexByte calls).
+func needsDecode(txt []byte) bool {
+	for _, c := range txt {
+		if c == '&' || c == '\r' {
+			return true
+		}
+	}
+	return false
 }
 
 // skipElement skips the element just opened (not self-closing) to its end.
