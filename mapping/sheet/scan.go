@@ -851,7 +851,7 @@ func (r *xlsxRows) readCells() error {
 		}
 		cellType := cellTypeOf(typ) // copied: typ is invalid after the next read
 		vStart, vEnd := len(r.rowBuf), len(r.rowBuf)
-		hasF, hasIS := false, false
+		hasF, hasIS, inlineDone := false, false, false
 		closed := t.selfClose
 		if !closed {
 			// Fast path for the two shapes nearly every writer uses:
@@ -865,6 +865,10 @@ func (r *xlsxRows) readCells() error {
 				r.rowBuf = append(r.rowBuf, txt...)
 				vEnd = len(r.rowBuf)
 				closed = true
+			case cellType == "inlineStr":
+				// Straight into the row buffer (the usual inline string).
+				r.rowBuf = append(r.rowBuf, txt...)
+				inlineDone, hasIS, closed = true, true, true
 			default:
 				r.direct = append(r.direct[:0], txt...)
 				r.runs = r.runs[:0]
@@ -943,8 +947,10 @@ func (r *xlsxRows) readCells() error {
 		case "inlineStr":
 			p.kind = String
 			if hasIS {
-				r.rowBuf = append(r.rowBuf[:vStart], r.direct...)
-				r.rowBuf = append(r.rowBuf, r.runs...)
+				if !inlineDone {
+					r.rowBuf = append(r.rowBuf[:vStart], r.direct...)
+					r.rowBuf = append(r.rowBuf, r.runs...)
+				}
 				if bytes.Contains(r.rowBuf[vStart:], []byte("_x")) {
 					u := bstrUnmarshal(string(r.rowBuf[vStart:]))
 					r.rowBuf = append(r.rowBuf[:vStart], u...)
