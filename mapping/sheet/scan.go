@@ -429,6 +429,63 @@ func (s *scanner) fastCell() (byte, []byte, bool) {
 	return kind, txt, true
 }
 
+// fastCellTag reads a <c> start tag in one step when it sits wholly in
+// the buffer at the read position and is written the plain way: single
+// spaces, attribute names of ASCII letters (no prefix), values in double
+// quotes. It returns the r, s and t values (valid until the next read)
+// and whether the tag is self-closing; ok false consumes nothing, and the
+// general path (skipToTag) reads whatever is there.
+func (s *scanner) fastCellTag() (ref, sAttr, typ []byte, selfClose, ok bool) {
+	b := s.buf[s.pos:s.end]
+	if len(b) < 3 || b[0] != '<' || b[1] != 'c' {
+		return nil, nil, nil, false, false
+	}
+	i := 2
+	for i < len(b) {
+		switch b[i] {
+		case '>':
+			s.pos += i + 1
+			return ref, sAttr, typ, false, true
+		case '/':
+			if i+1 < len(b) && b[i+1] == '>' {
+				s.pos += i + 2
+				return ref, sAttr, typ, true, true
+			}
+			return nil, nil, nil, false, false
+		case ' ':
+			i++
+		default:
+			return nil, nil, nil, false, false
+		}
+		ns := i
+		for i < len(b) && (b[i]|0x20 >= 'a' && b[i]|0x20 <= 'z') {
+			i++
+		}
+		if i == ns || i+1 >= len(b) || b[i] != '=' || b[i+1] != '"' {
+			return nil, nil, nil, false, false
+		}
+		name := b[ns:i]
+		i += 2
+		k := bytes.IndexByte(b[i:], '"')
+		if k < 0 {
+			return nil, nil, nil, false, false
+		}
+		val := b[i : i+k]
+		i += k + 1
+		if len(name) == 1 {
+			switch name[0] {
+			case 'r':
+				ref = val
+			case 's':
+				sAttr = val
+			case 't':
+				typ = val
+			}
+		}
+	}
+	return nil, nil, nil, false, false
+}
+
 // needsDecode reports whether cell text holds an entity or a '\r' (one
 // pass over a short text, cheaper than two IndexByte calls).
 func needsDecode(txt []byte) bool {
@@ -794,44 +851,47 @@ func (r *xlsxRows) readCells() error {
 	r.pend = r.pend[:0]
 	defer r.finishRow()
 	for {
-		t, err := r.sc.skipToTag()
-		if err != nil {
-			return err
-		}
-		if t.special {
-			continue
-		}
-		if t.end {
-			if string(t.name) == "row" {
-				return nil
+		ref, sAttr, typ, selfClose, fast := r.sc.fastCellTag()
+		if !fast {
+			t, err := r.sc.skipToTag()
+			if err != nil {
+				return err
 			}
-			continue
-		}
-		if string(t.name) != "c" {
-			if !t.selfClose && string(t.name) != "row" {
-				if err := r.sc.skipElement(); err != nil {
-					return err
+			if t.special {
+				continue
+			}
+			if t.end {
+				if string(t.name) == "row" {
+					return nil
 				}
+				continue
 			}
-			continue
+			if string(t.name) != "c" {
+				if !t.selfClose && string(t.name) != "row" {
+					if err := r.sc.skipElement(); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			for i := t.attrsStart; ; {
+				name, val, next, ok := nextAttr(t.raw, i)
+				if !ok {
+					break
+				}
+				switch string(name) {
+				case "r":
+					ref = val
+				case "s":
+					sAttr = val
+				case "t":
+					typ = val
+				}
+				i = next
+			}
+			selfClose = t.selfClose
 		}
 		col++
-		var ref, sAttr, typ []byte
-		for i := t.attrsStart; ; {
-			name, val, next, ok := nextAttr(t.raw, i)
-			if !ok {
-				break
-			}
-			switch string(name) {
-			case "r":
-				ref = val
-			case "s":
-				sAttr = val
-			case "t":
-				typ = val
-			}
-			i = next
-		}
 		if len(ref) > 0 {
 			c, err := columnOf(ref)
 			if err != nil {
@@ -852,7 +912,7 @@ func (r *xlsxRows) readCells() error {
 		cellType := cellTypeOf(typ) // copied: typ is invalid after the next read
 		vStart, vEnd := len(r.rowBuf), len(r.rowBuf)
 		hasF, hasIS, inlineDone := false, false, false
-		closed := t.selfClose
+		closed := selfClose
 		if !closed {
 			// Fast path for the two shapes nearly every writer uses:
 			// <v>text</v></c> and <is><t>text</t></is></c>.
