@@ -244,7 +244,12 @@ func (e *ConfigError) Error() string {
 	return b.String()
 }
 
-type problems struct{ list []ConfigProblem }
+type problems struct {
+	list []ConfigProblem
+	// failed holds the paths (base.key) of options whose value could not
+	// be decoded: their nested keys are not reported as unknown.
+	failed map[string]bool
+}
 
 func (ps *problems) add(line int, where, format string, args ...any) {
 	ps.list = append(ps.list, ConfigProblem{Line: line, Where: where, Message: fmt.Sprintf(format, args...)})
@@ -308,7 +313,14 @@ func ParseConfig(path string, data []byte, reg *Registry) (*Config, error) {
 		return nil, &ConfigError{File: name, Problems: ps.list}
 	}
 	used, _ := decodeFields(&md, top, &raw, kl, "", "", ps)
-	reportUnknown(md, top, nil, used, nil, kl, "", "", ps)
+	topRaw := map[string]any{}
+	for k, p := range top {
+		var v any
+		if md.PrimitiveDecode(p, &v) == nil {
+			topRaw[k] = v
+		}
+	}
+	reportUnknown(md, top, topRaw, used, nil, kl, "", "", ps)
 	cfg := &Config{
 		Path: path, DataDir: raw.DataDir, Timezone: raw.Timezone, Language: raw.Language,
 		Log: raw.Log, HTTP: raw.HTTP, Ledger: raw.Ledger,
@@ -378,7 +390,7 @@ func ParseConfig(path string, data []byte, reg *Registry) (*Config, error) {
 		}
 		opts := ct.NewOptions()
 		usedOpts, decodeOK := decodeFields(&md, fields, opts, kl, base, w, ps)
-		reportUnknown(md, fields, nil, usedHead, usedOpts, kl, base, w, ps)
+		reportUnknown(md, fields, rawTable(&md, raw.Connections[cname]), usedHead, usedOpts, kl, base, w, ps)
 		expandStruct(reflect.ValueOf(opts).Elem(), "", cfg, kl, base, ps)
 		checkRequired(reflect.ValueOf(opts).Elem(), "", kl, base, w, ps)
 		if decodeOK && ct.Check != nil {
@@ -449,11 +461,7 @@ func ParseConfig(path string, data []byte, reg *Registry) (*Config, error) {
 		}
 		opts := kind.NewOptions()
 		usedOpts, optsOK := decodeFields(&mdi, fields, opts, kl, base, w, ps)
-		var mine map[string]any
-		_ = mdi.PrimitiveDecode(jobs[i], &mine)
-		present := map[string]bool{}
-		collectKeys(mine, nil, present)
-		reportUnknown(mdi, fields, present, usedSpec, usedOpts, kl, base, w, ps)
+		reportUnknown(mdi, fields, rawTable(&mdi, jobs[i]), usedSpec, usedOpts, kl, base, w, ps)
 		expandStruct(reflect.ValueOf(opts).Elem(), "", cfg, kl, base, ps)
 		n := len(ps.list)
 		checkRequired(reflect.ValueOf(opts).Elem(), "", kl, base, w, ps)
@@ -549,17 +557,26 @@ func addOptionErrors(err error, kl keyLines, base, w string, ps *problems) {
 // the convention "key: what is wrong" (also "a, b: ..." or "a or b: ...":
 // the first of those keys that is written in the table). 0 when none is.
 func lineOfMentionedKey(msg string, kl keyLines, base string) int {
-	head, _, ok := strings.Cut(msg, ": ")
+	head, rest, ok := strings.Cut(msg, ": ")
 	if !ok {
 		return 0
 	}
 	for _, tok := range strings.FieldsFunc(head, func(r rune) bool { return r == ' ' || r == ',' || r == '"' || r == '\'' }) {
 		if l, ok := kl[base+"."+tok]; ok {
+			// A key of that table named in the message (`messages:
+			// unknown key "x"`) has a line of its own in a sub-table.
+			if m := quotedRE.FindStringSubmatch(rest); m != nil {
+				if l2, ok := kl[base+"."+tok+"."+m[1]]; ok {
+					return l2
+				}
+			}
 			return l
 		}
 	}
 	return 0
 }
+
+var quotedRE = regexp.MustCompile(`"([^"]+)"`)
 
 // decodeFields decodes a table field by field into the struct ptr points
 // to, so that every wrongly typed value is reported, not only the first.
@@ -603,6 +620,10 @@ func decodeFields(md *toml.MetaData, fields map[string]toml.Primitive, ptr any, 
 				msg = k + ": " + msg
 			}
 			ps.add(line, w, "%s", msg)
+			if ps.failed == nil {
+				ps.failed = map[string]bool{}
+			}
+			ps.failed[joinPath(base, k)] = true
 			ok = false
 		}
 	}
@@ -615,7 +636,7 @@ func fieldIndex(t reflect.Type) map[string][]int {
 	out := map[string][]int{}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if f.Anonymous && f.Tag.Get("toml") == "" && f.Type.Kind() == reflect.Struct {
+		if flattened(f) {
 			for k, idx := range fieldIndex(f.Type) {
 				if _, dup := out[k]; !dup {
 					out[k] = append([]int{i}, idx...)
@@ -632,12 +653,14 @@ func fieldIndex(t reflect.Type) map[string][]int {
 
 // reportUnknown reports keys of a table that no struct took: top-level
 // keys not in used1/used2, and nested keys MetaData left undecoded. Only
-// the outermost unknown key of a subtree is reported.
+// the outermost unknown key of a subtree is reported, once for each place
+// it is written (each element of an array of tables), with that line.
 //
-// present, when not nil, holds the relative paths (toml.Key.String) of
-// every key in this table: MetaData's undecoded list also names keys of
-// the other [[job]] tables, which must be left out.
-func reportUnknown(md toml.MetaData, fields map[string]toml.Primitive, present, used1, used2 map[string]bool, kl keyLines, base, w string, ps *problems) {
+// raw holds this table's own contents as decoded into an interface value
+// (nil when unknown): MetaData's undecoded list names keys without array
+// indices, and for a [[job]] also the keys of the other [[job]] tables;
+// raw says which of them are in this table, and where.
+func reportUnknown(md toml.MetaData, fields map[string]toml.Primitive, raw map[string]any, used1, used2 map[string]bool, kl keyLines, base, w string, ps *problems) {
 	var prefix toml.Key
 	switch {
 	case base == "":
@@ -653,17 +676,17 @@ func reportUnknown(md toml.MetaData, fields map[string]toml.Primitive, present, 
 		}
 	}
 	sort.Slice(unknown, func(a, b int) bool {
-		return kl.line(joinPath(base, toml.Key{unknown[a]}.String())) < kl.line(joinPath(base, toml.Key{unknown[b]}.String()))
+		return kl.line(joinPath(base, unknown[a])) < kl.line(joinPath(base, unknown[b]))
 	})
 	for _, k := range unknown {
-		kk := toml.Key{k}.String()
-		ps.add(kl.line(joinPath(base, kk)), w, "unknown key %q%s", k, hint(toml.Key{k}))
+		ps.add(kl.line(joinPath(base, k)), w, "unknown key %q%s", k, hint(toml.Key{k}))
 	}
 	if len(fields) == 0 {
 		return
 	}
 	// Nested keys (inside sub-tables of known options).
-	reported := map[string]bool{}
+	undecoded := map[string]bool{}
+	var rels []toml.Key
 	for _, k := range md.Undecoded() {
 		if len(k) < len(prefix)+2 || !hasPrefix(k, prefix) {
 			continue
@@ -672,35 +695,77 @@ func reportUnknown(md toml.MetaData, fields map[string]toml.Primitive, present, 
 		if _, inThisTable := fields[rel[0]]; !inThisTable || !(used1[rel[0]] || used2[rel[0]]) {
 			continue
 		}
-		if base == "" && rel[0] == "connections" || rel[0] == "job" && base == "" {
+		if base == "" && (rel[0] == "connections" || rel[0] == "job") || ps.failed[joinPath(base, rel[0])] {
 			continue
 		}
-		relS := rel.String()
-		if reported[relS] {
-			continue
+		if !undecoded[rel.String()] { // Undecoded names a key once per array element
+			undecoded[rel.String()] = true
+			rels = append(rels, rel)
 		}
-		parentReported := false
+	}
+	for _, rel := range rels {
+		parentUnknown := false
 		for j := 1; j < len(rel); j++ {
-			if reported[rel[:j].String()] {
-				parentReported = true
+			if undecoded[rel[:j].String()] {
+				parentUnknown = true
 				break
 			}
 		}
-		reported[relS] = true
-		if parentReported {
+		if parentUnknown {
 			continue
 		}
-		if present != nil && !present[relS] {
-			continue // another [[job]]'s key
+		var places []string
+		if raw == nil {
+			places = []string{strings.Join(rel, ".")}
+		} else {
+			keyPlaces(raw, rel, "", &places)
 		}
-		path := joinPath(base, relS)
-		where, key := w, strings.Join(rel, ".")
-		if base == "" {
-			where, key = "["+rel[:len(rel)-1].String()+"]", rel[len(rel)-1]
+		for _, rp := range places {
+			where, key := w, displayKey(rp)
+			if base == "" {
+				where, key = "["+rel[:len(rel)-1].String()+"]", rel[len(rel)-1]
+			}
+			ps.add(kl.line(joinPath(base, rp)), where, "unknown key %q", key)
 		}
-		ps.add(kl.line(path), where, "unknown key %q", key)
 	}
 }
+
+// keyPlaces appends to out the keyLines-style paths ("inbox#1.bogus")
+// where the key path rel is written in v, a table decoded into an
+// interface value: one for each element of the arrays of tables on the
+// way.
+func keyPlaces(v any, rel toml.Key, path string, out *[]string) {
+	switch v := v.(type) {
+	case map[string]any:
+		if len(rel) == 0 {
+			*out = append(*out, path)
+			return
+		}
+		if child, ok := v[rel[0]]; ok {
+			keyPlaces(child, rel[1:], joinPath(path, rel[0]), out)
+		}
+	case []map[string]any:
+		for i, e := range v {
+			keyPlaces(e, rel, path+"#"+strconv.Itoa(i), out)
+		}
+	case []any:
+		for i, e := range v {
+			keyPlaces(e, rel, path+"#"+strconv.Itoa(i), out)
+		}
+	default:
+		if len(rel) == 0 {
+			*out = append(*out, path)
+		}
+	}
+}
+
+// displayKey writes a keyLines-style relative path for people:
+// "inbox#1.bogus" becomes "inbox[1].bogus".
+func displayKey(p string) string {
+	return arrayIndexRE.ReplaceAllString(p, "[$1]")
+}
+
+var arrayIndexRE = regexp.MustCompile(`#(\d+)`)
 
 func joinPath(base, rel string) string {
 	if base == "" {
@@ -718,26 +783,15 @@ func hasPrefix(k, prefix toml.Key) bool {
 	return true
 }
 
-// collectKeys records every key path under m (as toml.Key strings).
-func collectKeys(m map[string]any, prefix toml.Key, out map[string]bool) {
-	for k, v := range m {
-		p := append(append(toml.Key{}, prefix...), k)
-		out[p.String()] = true
-		switch v := v.(type) {
-		case map[string]any:
-			collectKeys(v, p, out)
-		case []map[string]any:
-			for _, e := range v {
-				collectKeys(e, p, out)
-			}
-		case []any:
-			for _, e := range v {
-				if em, ok := e.(map[string]any); ok {
-					collectKeys(em, p, out)
-				}
-			}
-		}
+// rawTable decodes p into an interface value, without marking any key as
+// decoded in md (so that Undecoded still names the unknown ones).
+func rawTable(md *toml.MetaData, p toml.Primitive) map[string]any {
+	var v any
+	if err := md.PrimitiveDecode(p, &v); err != nil {
+		return nil
 	}
+	m, _ := v.(map[string]any)
+	return m
 }
 
 func errLine(err error, kl keyLines, base string) int {
@@ -867,6 +921,12 @@ func tomlName(f reflect.StructField) string {
 
 func isSecret(f reflect.StructField) bool { return f.Tag.Get("secret") == "true" }
 
+// flattened reports whether f is an untagged embedded struct, whose keys
+// stand in the table of the struct embedding it (as BurntSushi/toml does).
+func flattened(f reflect.StructField) bool {
+	return f.Anonymous && f.Tag.Get("toml") == "" && f.Type.Kind() == reflect.Struct
+}
+
 // expandStruct replaces ${VAR} in every string option, and file:/path in
 // secret ones, reporting missing variables and unreadable files.
 func expandStruct(v reflect.Value, prefix string, cfg *Config, kl keyLines, base string, ps *problems) {
@@ -876,6 +936,10 @@ func expandStruct(v reflect.Value, prefix string, cfg *Config, kl keyLines, base
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
+		if flattened(f) {
+			expandStruct(v.Field(i), prefix, cfg, kl, base, ps)
+			continue
+		}
 		name := tomlName(f)
 		if name == "" {
 			continue
@@ -957,6 +1021,10 @@ func checkRequired(v reflect.Value, prefix string, kl keyLines, base, w string, 
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
+		if flattened(f) {
+			checkRequired(v.Field(i), prefix, kl, base, w, ps)
+			continue
+		}
 		name := tomlName(f)
 		if name == "" {
 			continue
@@ -1054,6 +1122,16 @@ func redactValue(v reflect.Value) any {
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
+		if flattened(f) {
+			if m, ok := redactValue(v.Field(i)).(map[string]any); ok {
+				for k, r := range m {
+					if _, dup := out[k]; !dup {
+						out[k] = r
+					}
+				}
+			}
+			continue
+		}
 		name := tomlName(f)
 		if name == "" {
 			continue

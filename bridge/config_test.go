@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -446,5 +447,338 @@ m = 1
 	}
 	if kl.line("t#1.x.n") != 14 {
 		t.Errorf("inline key line = %d", kl.line("t#1.x.n"))
+	}
+}
+
+// nestedOpts is a kind's options with every shape of sub-table: a map, a
+// struct holding a struct, an array of tables and a map of tables.
+type nestedOpts struct {
+	Label  string           `toml:"label"`
+	Types  map[string]int64 `toml:"types"`
+	Notify struct {
+		Path    string   `toml:"path"`
+		Timeout Duration `toml:"timeout"`
+		Inner   struct {
+			Depth int      `toml:"depth"`
+			Tags  []string `toml:"tags"`
+		} `toml:"inner"`
+	} `toml:"notify"`
+	Items []struct {
+		Path string `toml:"path"`
+		Mode string `toml:"mode"`
+	} `toml:"item"`
+	Routes map[string]struct {
+		URL string `toml:"url"`
+	} `toml:"routes"`
+}
+
+// nestedRegistry is testRegistry plus the kind "nested" (nestedOpts).
+func nestedRegistry() *Registry {
+	r := testRegistry()
+	r.Kinds["nested"] = Kind{
+		Name:       "nested",
+		NewOptions: func() any { return &nestedOpts{Label: "default"} },
+		New:        func(*Env, JobSpec, any) (Job, error) { return nopJob{}, nil },
+	}
+	return r
+}
+
+func parseNested(t *testing.T, text string) (*Config, *ConfigError) {
+	t.Helper()
+	cfg, err := ParseConfig(filepath.Join(t.TempDir(), "c.toml"), []byte(text), nestedRegistry())
+	if err == nil {
+		return cfg, nil
+	}
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("error %v is not a *ConfigError", err)
+	}
+	return cfg, ce
+}
+
+// TestConfigSubTablesDecodeLikeInline: an option written as a sub-table
+// of the last [[job]] ([job.types], [job.notify.inner], [[job.item]])
+// decodes exactly like the same option written inline or with dotted keys.
+func TestConfigSubTablesDecodeLikeInline(t *testing.T) {
+	const head = "[[job]]\nname = \"n\"\nkind = \"nested\"\n"
+	for _, c := range []struct {
+		name  string
+		forms []string // all must decode alike
+	}{
+		{"map", []string{
+			head + `types = { "5e9b0000" = 14, "5e9b0001" = 15 }`,
+			head + "[job.types]\n\"5e9b0000\" = 14\n\"5e9b0001\" = 15\n",
+			head + "types.\"5e9b0000\" = 14\ntypes.\"5e9b0001\" = 15\n",
+		}},
+		{"map key with a dot", []string{
+			head + `types = { "a.b" = 1 }`,
+			head + "[job.types]\n\"a.b\" = 1\n",
+		}},
+		{"struct in a struct", []string{
+			head + `label = "x"
+notify = { path = "/n", timeout = "5s", inner = { depth = 3, tags = ["a", "b"] } }`,
+			head + `label = "x"
+[job.notify]
+path = "/n"
+timeout = "5s"
+[job.notify.inner]
+depth = 3
+tags = ["a", "b"]`,
+			head + `label = "x"
+[job.notify]
+path = "/n"
+timeout = "5s"
+inner.depth = 3
+inner.tags = ["a", "b"]`,
+			head + `label = "x"
+[job.notify.inner]
+depth = 3
+tags = ["a", "b"]
+[job.notify]
+path = "/n"
+timeout = "5s"`,
+		}},
+		{"array of tables", []string{
+			head + `item = [{ path = "/a", mode = "r" }, { path = "/b" }]`,
+			head + "[[job.item]]\npath = \"/a\"\nmode = \"r\"\n[[job.item]]\npath = \"/b\"\n",
+		}},
+		{"map of tables", []string{
+			head + `routes = { one = { url = "u1" }, two = { url = "u2" } }`,
+			head + "[job.routes.one]\nurl = \"u1\"\n[job.routes.two]\nurl = \"u2\"\n",
+			head + "[job.routes]\none.url = \"u1\"\n[job.routes.two]\nurl = \"u2\"\n",
+		}},
+		{"everything", []string{
+			head + `types = { k = 1 }
+notify = { path = "/n", inner = { depth = 2 } }
+item = [{ path = "/a" }]
+routes = { r = { url = "u" } }`,
+			head + `[job.types]
+k = 1
+[job.notify]
+path = "/n"
+[job.notify.inner]
+depth = 2
+[[job.item]]
+path = "/a"
+[job.routes.r]
+url = "u"`,
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var first *nestedOpts
+			for i, text := range c.forms {
+				cfg, ce := parseNested(t, text)
+				if ce != nil {
+					t.Fatalf("form %d: %v\n%s", i, ce, text)
+				}
+				got := cfg.Jobs[0].Options.(*nestedOpts)
+				if first == nil {
+					first = got
+					if reflect.DeepEqual(*got, nestedOpts{Label: "default"}) {
+						t.Fatalf("form 0 decoded nothing: %+v", *got)
+					}
+					continue
+				}
+				if !reflect.DeepEqual(got, first) {
+					t.Errorf("form %d decodes to\n%+v\nwant (form 0)\n%+v\n%s", i, *got, *first, text)
+				}
+			}
+		})
+	}
+}
+
+// TestConfigSubTableUnknownKeys: an unknown key inside a job's (or a
+// connection's) sub-table is reported with its own line, once per place
+// it is written, and only in the job that has it.
+func TestConfigSubTableUnknownKeys(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		text string
+		want []pw
+	}{
+		{"in a map of structs' sub-table", `[[job]]
+name = "n"
+kind = "nested"
+[job.routes.r]
+url = "u"
+uri = "typo"
+`, []pw{{6, `job "n": unknown key "routes.r.uri"`}}},
+		{"in a nested struct", `[[job]]
+name = "n"
+kind = "nested"
+[job.notify]
+path = "/n"
+[job.notify.inner]
+depth = 1
+dept = 2
+[job.notify.deeper]
+x = 1
+`, []pw{
+			{8, `job "n": unknown key "notify.inner.dept"`},
+			{9, `job "n": unknown key "notify.deeper"`},
+		}},
+		{"in each array element", `[[job]]
+name = "n"
+kind = "nested"
+[[job.item]]
+path = "/a"
+mod = "r"
+[[job.item]]
+path = "/b"
+[[job.item]]
+mod = "w"
+`, []pw{
+			{6, `job "n": unknown key "item[0].mod"`},
+			{10, `job "n": unknown key "item[2].mod"`},
+		}},
+		{"in an inline array element", `[[job]]
+name = "n"
+kind = "nested"
+item = [
+  { path = "/a" },
+  { mod = "r" },
+]
+`, []pw{{4, `job "n": unknown key "item[1].mod"`}}},
+		{"a sub-table the kind lacks", `[[job]]
+name = "c"
+kind = "copy"
+connection = "ftp1"
+[job.types]
+k = 1
+
+[connections.ftp1]
+type = "ftp"
+host = "h"
+[connections.ftp1.tls]
+on = true
+`, []pw{
+			{5, `job "c": unknown key "types"`},
+			{11, `connection "ftp1": unknown key "tls"`},
+		}},
+		{"a wrong type is not also unknown", `[[job]]
+name = "n"
+kind = "nested"
+[job.types]
+a = 1
+b = "two"
+c = 3
+`, []pw{{6, `job "n": types: b: incompatible types`}}},
+		{"second job only", `[[job]]
+name = "one"
+kind = "nested"
+[job.notify]
+path = "/1"
+[[job.item]]
+path = "/a"
+
+[[job]]
+name = "two"
+kind = "nested"
+[job.notify]
+path = "/2"
+paht = "typo"
+[[job.item]]
+path = "/b"
+[[job.item]]
+pat = "/c"
+`, []pw{
+			{14, `job "two": unknown key "notify.paht"`},
+			{18, `job "two": unknown key "item[1].pat"`},
+		}},
+		{"first job only, the second of another kind", `[[job]]
+name = "one"
+kind = "nested"
+[job.notify]
+sub = 1
+
+[[job]]
+name = "two"
+kind = "copy"
+connection = "ftp1"
+[job.sub]
+a = "x"
+[connections.ftp1]
+type = "ftp"
+host = "h"
+`, []pw{{5, `job "one": unknown key "notify.sub"`}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, ce := parseNested(t, c.text)
+			wantProblems(t, ce, c.want)
+		})
+	}
+}
+
+// TestConfigSubTablesPerJob: with several [[job]] tables, each sub-table
+// belongs to the [[job]] above it and decodes into that job alone.
+func TestConfigSubTablesPerJob(t *testing.T) {
+	cfg, ce := parseNested(t, `[connections.ftp1]
+type = "ftp"
+host = "h"
+
+[[job]]
+name = "one"
+kind = "nested"
+[job.types]
+a = 1
+[job.notify.inner]
+depth = 1
+[[job.item]]
+path = "/1"
+
+[[job]]
+name = "middle"
+kind = "copy"
+connection = "ftp1"
+[job.sub]
+a = "mid"
+
+[[job]]
+name = "two"
+kind = "nested"
+label = "second"
+[job.types]
+b = 2
+[[job.item]]
+path = "/2a"
+[[job.item]]
+path = "/2b"
+mode = "w"
+[job.routes.r]
+url = "u"
+
+[[job]]
+name = "three"
+kind = "nested"
+`)
+	if ce != nil {
+		t.Fatal(ce)
+	}
+	one := cfg.Jobs[0].Options.(*nestedOpts)
+	mid := cfg.Jobs[1].Options.(*testJobOpts)
+	two := cfg.Jobs[2].Options.(*nestedOpts)
+	three := cfg.Jobs[3].Options.(*nestedOpts)
+	for _, c := range []struct {
+		what      string
+		got, want any
+	}{
+		{"one.types", one.Types, map[string]int64{"a": 1}},
+		{"one.notify.inner.depth", one.Notify.Inner.Depth, 1},
+		{"one.items", len(one.Items), 1},
+		{"one.items[0]", one.Items[0].Path, "/1"},
+		{"one.routes", len(one.Routes), 0},
+		{"one.label", one.Label, "default"},
+		{"middle.sub.a", mid.Sub.A, "mid"},
+		{"two.types", two.Types, map[string]int64{"b": 2}},
+		{"two.notify.inner.depth", two.Notify.Inner.Depth, 0},
+		{"two.items", len(two.Items), 2},
+		{"two.items[1]", two.Items[1].Path + " " + two.Items[1].Mode, "/2b w"},
+		{"two.routes.r", two.Routes["r"].URL, "u"},
+		{"two.label", two.Label, "second"},
+		{"three", reflect.DeepEqual(*three, nestedOpts{Label: "default"}), true},
+	} {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
+		}
 	}
 }

@@ -14,10 +14,16 @@ import (
 type keyLines map[string]int
 
 // line returns the line of path or of its nearest ancestor; 0 if none.
+// An element of an inline array ("columns#2", not a [[table]]) has the
+// line of the array.
 func (kl keyLines) line(path string) int {
 	for {
 		if n, ok := kl[path]; ok {
 			return n
+		}
+		if i := strings.LastIndexByte(path, '#'); i > strings.LastIndexByte(path, '.') {
+			path = path[:i]
+			continue
 		}
 		i := strings.LastIndexByte(path, '.')
 		if i < 0 {

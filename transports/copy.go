@@ -54,30 +54,58 @@ func (h *HashingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// WriteTo copies with a large buffer (so io.Copy into a socket does not
-// fall back to 32 KiB chunks).
+// WriteTo copies to w in large chunks (so io.Copy into a socket does not
+// fall back to 32 KiB writes) and hashes in a second goroutine, so the
+// hash overlaps with the writing. Sum is valid once WriteTo returns.
 func (h *HashingReader) WriteTo(w io.Writer) (int64, error) {
-	buf := make([]byte, BufferSize)
+	const nbuf, size = 4, BufferSize / 2
+	free := make(chan []byte, nbuf)
+	for i := 0; i < nbuf; i++ {
+		free <- make([]byte, size)
+	}
+	toHash := make(chan []byte, nbuf)
+	hashed := make(chan struct{})
+	go func() {
+		defer close(hashed)
+		for b := range toHash {
+			h.h.Write(b)
+			free <- b[:cap(b)]
+		}
+	}()
 	var total int64
+	var err error
 	for {
-		n, err := h.Read(buf)
+		buf := <-free
+		n, rerr := io.ReadFull(h.r, buf)
+		if rerr == io.ErrUnexpectedEOF {
+			rerr = io.EOF
+		}
 		if n > 0 {
+			h.n += int64(n)
+			toHash <- buf[:n] // read-only from here on, for both goroutines
 			m, werr := w.Write(buf[:n])
 			total += int64(m)
+			if werr == nil && m != n {
+				werr = io.ErrShortWrite
+			}
 			if werr != nil {
-				return total, werr
+				err = werr
+				break
 			}
-			if m != n {
-				return total, io.ErrShortWrite
-			}
+		} else {
+			free <- buf
 		}
-		if err == io.EOF {
-			return total, nil
+		if rerr == io.EOF {
+			break
 		}
-		if err != nil {
-			return total, err
+		if rerr != nil {
+			err = rerr
+			break
 		}
 	}
+	close(toHash)
+	<-hashed
+	return total, err
 }
 
 // N returns the number of bytes read so far.

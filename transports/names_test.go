@@ -1,7 +1,10 @@
 package transports
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -126,3 +129,26 @@ func TestRetry(t *testing.T) {
 		t.Fatalf("cancel: err=%v n=%d", err, n)
 	}
 }
+
+func TestHashingReaderWriteTo(t *testing.T) {
+	data := make([]byte, 5*BufferSize+123)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	h := NewHashingReader(bytes.NewReader(data))
+	var out bytes.Buffer
+	n, err := h.WriteTo(&out)
+	want := sha256.Sum256(data)
+	if err != nil || n != int64(len(data)) || h.N() != n || !bytes.Equal(out.Bytes(), data) || h.Sum() != hex.EncodeToString(want[:]) {
+		t.Fatalf("WriteTo: n=%d N=%d err=%v sum ok=%v", n, h.N(), err, h.Sum() == hex.EncodeToString(want[:]))
+	}
+	boom := errors.New("boom")
+	h = NewHashingReader(io.MultiReader(bytes.NewReader(data[:BufferSize]), errReader{boom}))
+	if _, err := h.WriteTo(io.Discard); !errors.Is(err, boom) {
+		t.Fatalf("reader error: %v", err)
+	}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }

@@ -146,3 +146,19 @@ func Skipped(ctx context.Context, path string, reason error) {
 		fn(path, reason)
 	}
 }
+
+type sizeKey struct{}
+
+// WithKnownSize returns a context telling Open the size of the file it
+// opens, as a listing just gave it, so that a backend that would ask the
+// server for it (FTP SIZE) can skip that round trip. The download is still
+// checked against it: a different byte count fails with ErrIntegrity.
+func WithKnownSize(ctx context.Context, size int64) context.Context {
+	return context.WithValue(ctx, sizeKey{}, size)
+}
+
+// KnownSize returns the size set by WithKnownSize.
+func KnownSize(ctx context.Context) (int64, bool) {
+	n, ok := ctx.Value(sizeKey{}).(int64)
+	return n, ok && n >= 0
+}

@@ -87,7 +87,9 @@ func newHarness(t *testing.T, n int, edit func(*boxsync.Options)) *harness {
 	if edit != nil {
 		edit(&h.opts)
 	}
-	h.ozc, err = ozmap.New(ozmap.Options{BaseURL: h.oz.URL(), Key: h.oz.Key(), RetryBase: time.Millisecond, RetryMax: 20 * time.Millisecond})
+	oo := ozmap.Options{BaseURL: h.oz.URL(), Key: h.oz.Key()}
+	oo.RetryBase, oo.RetryMax = time.Millisecond, 20*time.Millisecond
+	h.ozc, err = ozmap.New(oo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,8 +98,9 @@ func newHarness(t *testing.T, n int, edit func(*boxsync.Options)) *harness {
 }
 
 func (h *harness) sytexClient(token string) *sytex.Client {
-	c, err := sytex.New(sytex.Options{BaseURL: h.sy.URL(), Token: token, Organization: h.sy.Organization(),
-		RateLimit: 2000, RateBurst: 100, RetryBase: time.Millisecond, RetryMax: 20 * time.Millisecond, MaxRetries: 3})
+	o := sytex.Options{BaseURL: h.sy.URL(), Token: token, Organization: h.sy.Organization(), RateLimit: 2000, RateBurst: 100}
+	o.RetryBase, o.RetryMax, o.MaxRetries = time.Millisecond, 20*time.Millisecond, 3
+	c, err := sytex.New(o)
 	if err != nil {
 		h.t.Fatal(err)
 	}

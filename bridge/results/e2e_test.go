@@ -335,3 +335,38 @@ func TestRealServersToCustomerFTP(t *testing.T) {
 		t.Fatalf("notifications on the customer's FTP: %v", keys(notes))
 	}
 }
+
+// lyingList reports every file one byte shorter than it is.
+type lyingList struct{ transports.Transport }
+
+func (l lyingList) List(ctx context.Context, dir string, recursive bool) ([]transports.FileInfo, error) {
+	list, err := l.Transport.List(ctx, dir, recursive)
+	for i := range list {
+		if !list[i].IsDir {
+			list[i].Size--
+		}
+	}
+	return list, err
+}
+
+// A download is checked against the size the listing gave: a file that is
+// not the listed one (changed in between) never lands in the target.
+func TestRealServersSizeChecked(t *testing.T) {
+	for _, r := range remotes(t, false) {
+		t.Run(r.name, func(t *testing.T) {
+			r.srv.WriteFile(t, "a.csv", []byte(strings.Repeat("x", 1000)))
+			f := newFixture(t, nil, pickupOptions(), lyingList{r.open(t, "", -1)}, "")
+			f.poll(t)
+			rc := f.poll(t)
+			if c := rc.Counts()["failed"]; c != 1 {
+				t.Fatalf("counts %v", rc.Counts())
+			}
+			if got := tree(t, f.targetDir); len(got) != 0 {
+				t.Fatalf("target %v", keys(got))
+			}
+			if _, err := os.Stat(filepath.Join(r.srv.Dir, "a.csv")); err != nil {
+				t.Fatal("source removed")
+			}
+		})
+	}
+}

@@ -43,16 +43,16 @@ func TestConfigExampleSection(t *testing.T) {
 			lines = append(lines, strings.TrimPrefix(l, "# "))
 		}
 	}
-	t.Setenv("OFFICETRACK_FTP_PASSWORD", "pw")
 	t.Setenv("OFFICETRACK_NOTIFY_TOKEN", "a-long-enough-shared-secret")
 	t.Setenv("CUSTOMER_TOKEN", "c")
-	cfg := bridgetest.Config(t, strings.Join(lines, "\n"), registry())
+	conn := "[connections.officetrack-export]\ntype = \"ftp\"\nhost = \"h\"\nuser = \"u\"\n"
+	cfg := bridgetest.Config(t, conn+strings.Join(lines, "\n"), registry())
 	jc, ok := cfg.Job("field-results")
 	if !ok {
 		t.Fatalf("job not parsed from:\n%s", strings.Join(lines, "\n"))
 	}
 	o := jc.Options.(*Options)
-	if o.Source != "officetrack_export" || o.MinAge.Duration != 30*time.Second || o.Notifications.Path != "/officetrack/notify" ||
+	if o.Source != "officetrack-export" || o.MinAge.Duration != 30*time.Second || o.Notifications.Path != "/officetrack/notify" ||
 		o.Notifications.Token != "a-long-enough-shared-secret" || len(o.Include) != 4 || o.Notifications.ForwardTimeout.Duration != 30*time.Second {
 		t.Fatalf("decoded %+v", o)
 	}

@@ -11,6 +11,7 @@ const (
 	msgDeleteFailed
 	msgArchiveFailed
 	msgForwardFailed
+	msgTargetFailing
 )
 
 var messages = map[string][]string{
@@ -22,6 +23,7 @@ var messages = map[string][]string{
 		msgDeleteFailed:    "%s já está seguro na pasta do cliente, mas não pôde ser apagado em %s: %v. Será tentado de novo na próxima verificação.",
 		msgArchiveFailed:   "%s já está seguro na pasta do cliente, mas não pôde ser arquivado em %s: %v. Será tentado de novo na próxima verificação.",
 		msgForwardFailed:   "O encaminhamento para %s falhou: %v. Será tentado de novo na próxima execução.",
+		msgTargetFailing:   "A pasta do cliente %s não respondeu: %v. Os arquivos ficam na origem e são tentados de novo na próxima verificação.",
 	},
 	"es": {
 		msgUnsafeName:      "El nombre remoto %q no es un nombre de archivo seguro y el archivo no se descargó (%v). Renombre o elimine el archivo en %s.",
@@ -31,6 +33,7 @@ var messages = map[string][]string{
 		msgDeleteFailed:    "%s ya está seguro en la carpeta del cliente, pero no se pudo eliminar en %s: %v. Se reintentará en la próxima revisión.",
 		msgArchiveFailed:   "%s ya está seguro en la carpeta del cliente, pero no se pudo archivar en %s: %v. Se reintentará en la próxima revisión.",
 		msgForwardFailed:   "El reenvío a %s falló: %v. Se reintentará en la próxima ejecución.",
+		msgTargetFailing:   "La carpeta del cliente %s no respondió: %v. Los archivos quedan en el origen y se reintentan en la próxima revisión.",
 	},
 	"en": {
 		msgUnsafeName:      "The remote name %q is not a safe file name and the file was not taken (%v). Rename or remove it on %s.",
@@ -40,6 +43,7 @@ var messages = map[string][]string{
 		msgDeleteFailed:    "%s is safely in the customer's folder but could not be deleted on %s: %v. It is tried again at the next poll.",
 		msgArchiveFailed:   "%s is safely in the customer's folder but could not be archived on %s: %v. It is tried again at the next poll.",
 		msgForwardFailed:   "Forwarding to %s failed: %v. It is tried again at the next run.",
+		msgTargetFailing:   "The customer's folder %s did not answer: %v. The files stay on the source and are tried again at the next poll.",
 	},
 }
 

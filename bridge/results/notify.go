@@ -228,6 +228,9 @@ func (n *notifier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		log.Info("notification already stored (re-post)", "job", j.name, "file", name)
 	} else {
 		log.Info("notification stored", "job", j.name, "file", name, "event", note.EventType, "entry", note.EntryID)
+		if j.opts.Notifications.TriggerPickup && j.opts.Source != "" {
+			j.env.Trigger("officetrack notification")
+		}
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
@@ -249,7 +252,11 @@ func (n *notifier) store(ctx context.Context, doc []byte, note officetrack.Notif
 	case err == nil && it.Outcome == OutcomeWritten:
 		return it.RemoteID, true, nil
 	case err == nil && it.Outcome == OutcomeWriting && it.RemoteID != "":
-		// An earlier attempt was interrupted: write under the same name.
+		// An earlier attempt was interrupted: write under the same name,
+		// removing what the killed attempt may have left half-written.
+		if dst, terr := j.targetT(ctx); terr == nil {
+			j.cleanTemps(ctx, nil, dst, path.Dir(it.RemoteID), map[string]bool{path.Base(it.RemoteID): true}, time.Time{})
+		}
 	case err == nil || errors.Is(err, ledger.ErrNotFound):
 		it = ledger.Item{Job: j.name, Key: key, Hash: hash, Outcome: OutcomeWriting,
 			RemoteID: j.targetPath(path.Join(j.opts.Notifications.Dir, notificationFileName(note, j.now(), hash)))}

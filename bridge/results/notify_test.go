@@ -347,3 +347,21 @@ func TestNotificationForwarded(t *testing.T) {
 func hashOf(s string) string {
 	return sha256hex([]byte(s))
 }
+
+func TestNotificationTriggersPickup(t *testing.T) {
+	o := notifyOptions()
+	o.Notifications.TriggerPickup = true
+	f := newFixture(t, nil, o, localT(t, t.TempDir()), "")
+	var asked atomic.Int32
+	f.env.TriggerRun = func(reason string) bool { asked.Add(1); return true }
+	srv := serve(t, f)
+	doc := officetracktest.FieldResultNotificationXML(event(4))
+	for i := 0; i < 2; i++ {
+		if err := officetracktest.FieldResultPostNotification(context.Background(), nil, srv.URL+"/officetrack/notify?token="+testToken, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := asked.Load(); n != 1 {
+		t.Fatalf("pickup asked %d times, want 1 (the re-post is not new)", n)
+	}
+}

@@ -78,6 +78,8 @@ type pollState struct {
 	src    transports.Transport
 	dst    transports.Transport
 	commit *committer
+	// targetOnce reports an unreachable target once per poll.
+	targetOnce sync.Once
 	// slots bounds the downloads in flight (options.connections).
 	slots chan struct{}
 	// settles removes or archives remote files whose "done" is durable.
@@ -117,13 +119,28 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 			files[fi.Path] = fi
 		}
 	}
+	// The ledger's records of the listed files (point lookups: the cost
+	// follows the listing, not the history of every file ever taken).
 	records := map[string]ledger.Item{}
-	prefix := j.fileKey("")
-	if err := rc.Ledger.ItemsWithPrefix(ctx, j.name, prefix, func(it ledger.Item) error {
-		records[strings.TrimPrefix(it.Key, prefix)] = it
+	lookup := func(rel string) error {
+		it, err := rc.Ledger.GetItem(ctx, j.name, j.fileKey(rel))
+		switch {
+		case err == nil:
+			records[rel] = it
+		case !errors.Is(err, ledger.ErrNotFound):
+			return fmt.Errorf("ledger: %w", err)
+		}
 		return nil
-	}); err != nil {
-		return fmt.Errorf("ledger: %w", err)
+	}
+	for rel := range files {
+		if err := lookup(rel); err != nil {
+			return err
+		}
+	}
+	for rel := range skipped {
+		if err := lookup(rel); err != nil {
+			return err
+		}
 	}
 	for _, p := range sortedKeys(skipped) {
 		if _, listed := files[p]; !listed {
@@ -202,6 +219,21 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 		return nil
 	}
 
+	// Temporary files left in the target by a killed earlier run: polls do
+	// not overlap, so none of them is being written now.
+	byDir := map[string]map[string]bool{}
+	for _, c := range ready {
+		tp := j.targetPath(c.rel)
+		d := path.Dir(tp)
+		if byDir[d] == nil {
+			byDir[d] = map[string]bool{}
+		}
+		byDir[d][path.Base(tp)] = true
+	}
+	for _, d := range sortedKeys(byDir) {
+		j.cleanTemps(ctx, rc, dst, d, byDir[d], time.Time{})
+	}
+
 	ps := &pollState{rc: rc, src: src, dst: dst, commit: newCommitter(rc.Ledger), reserved: map[string]bool{},
 		slots: make(chan struct{}, j.opts.Connections)}
 	ps.settles.SetLimit(j.opts.Connections)
@@ -273,6 +305,7 @@ func (j *Job) take(ctx context.Context, ps *pollState, c candidate) error {
 		}
 		rc.Count("failed", 1)
 		rc.Log.Warn("target not ready", "file", c.rel, "err", err)
+		ps.targetOnce.Do(func() { rc.Problem(dst.String(), j.msg(msgTargetFailing, dst, err)) })
 		return nil
 	}
 	// The claim (with the target path) must be durable before the file
@@ -404,7 +437,7 @@ func (j *Job) download(ctx context.Context, ps *pollState, c candidate, tp strin
 	var releaseOnce sync.Once
 	release := func() { releaseOnce.Do(func() { <-ps.slots }) }
 	defer release()
-	r, err := src.Open(ctx, j.full(c.rel))
+	r, err := src.Open(transports.WithKnownSize(ctx, c.info.Size), j.full(c.rel))
 	if err != nil {
 		if gerr := waitGate(); gerr != nil {
 			return transports.WriteResult{}, gerr

@@ -181,6 +181,10 @@ type NotifyOptions struct {
 	Dir string `toml:"dir"`
 	// MaxBytes bounds the RequestString. Default 1 MiB.
 	MaxBytes int64 `toml:"max_bytes"`
+	// TriggerPickup asks the engine for a poll of the source after each
+	// stored notification (runs coalesce), so that files OfficeTrack
+	// exported with the event are seen sooner than the next interval.
+	TriggerPickup bool `toml:"trigger_pickup"`
 	// ForwardURL, when set, receives every written notification as
 	// OfficeTrack sent it (POST form RequestString), after the 200 went
 	// out. A 2xx answer is success.
@@ -481,8 +485,15 @@ func (j *Job) Run(ctx context.Context, rc *bridge.RunContext) error {
 	if j.opts.Source != "" {
 		err = j.poll(ctx, rc)
 	}
-	if j.notify != nil && j.opts.Notifications.ForwardURL != "" {
-		j.notify.retryPending(ctx, rc)
+	if j.notify != nil {
+		// Notification writes last at most writeTimeout: older temporary
+		// files there are leftovers of a killed process.
+		if dst, terr := j.targetT(ctx); terr == nil {
+			j.cleanTemps(ctx, rc, dst, j.targetPath(j.opts.Notifications.Dir), nil, rc.Now().Add(-2*writeTimeout))
+		}
+		if j.opts.Notifications.ForwardURL != "" {
+			j.notify.retryPending(ctx, rc)
+		}
 	}
 	return err
 }

@@ -50,6 +50,8 @@ type env struct {
 	maps  string
 	l     ledger.Ledger
 	job   *job
+	// timeout bounds one run (default 60s).
+	timeout time.Duration
 }
 
 func newEnv(t testing.TB, mutate func(*Options)) *env {
@@ -108,7 +110,11 @@ max_backoff = "50ms"
 func (e *env) run() error {
 	e.t.Helper()
 	rc := bridge.NewRunContext(ledger.Run{ID: 1, Job: "tarefas"}, e.l, nil, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	timeout := e.timeout
+	if timeout == 0 {
+		timeout = 60 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return e.job.Run(ctx, rc)
 }
@@ -431,5 +437,73 @@ func TestServiceDownFileWaits(t *testing.T) {
 	}
 	if !e.exists("done/tarefas-z.xlsx") || e.fake.TaskCount() != 40 {
 		t.Fatalf("%d tasks", e.fake.TaskCount())
+	}
+}
+
+// TestRecoverSettledRecord: a crash between moving a sheet to done/ and
+// recording it leaves the record "processing"; the next run completes it,
+// so a later copy of the sheet is still known as a duplicate.
+func TestRecoverSettledRecord(t *testing.T) {
+	e := newEnv(t, nil)
+	data := xlsxRows(t, goodRows(3, 50))
+	e.drop("tarefas-r.xlsx", data)
+	if err := e.run(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rec, err := e.l.FileByName(ctx, "tarefas", e.inbox, "tarefas-r.xlsx")
+	if err != nil || rec.State != ledger.FileDone {
+		t.Fatalf("%+v %v", rec, err)
+	}
+	rec.State = ledger.FileProcessing // as if killed before the record
+	if err := e.l.PutFile(ctx, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.run(); err != nil {
+		t.Fatal(err)
+	}
+	if rec, _ = e.l.FileByName(ctx, "tarefas", e.inbox, "tarefas-r.xlsx"); rec.State != ledger.FileDone {
+		t.Fatalf("record not recovered: %+v", rec)
+	}
+	e.drop("tarefas-r-copia.xlsx", data)
+	if err := e.run(); err != nil {
+		t.Fatal(err)
+	}
+	if !e.exists("done/tarefas-r-copia.xlsx.report.txt") {
+		t.Fatal("copy not reported as a duplicate")
+	}
+}
+
+func TestNoMappingFits(t *testing.T) {
+	e := newEnv(t, nil)
+	e.drop("planilha.csv", []byte("Fruta;Preço\r\nBanana;3,50\r\n"))
+	if err := e.run(); err != nil {
+		t.Fatal(err)
+	}
+	if !e.exists("failed/planilha.csv") {
+		t.Fatal("a sheet no mapping fits should fail")
+	}
+	rep := e.read("failed/planilha.csv.report.txt")
+	t.Logf("report:\n%s", rep)
+	if !strings.Contains(rep, "planilha.csv") || e.fake.Calls("CreateOrUpdateTask") != 0 {
+		t.Fatalf("report: %s", rep)
+	}
+}
+
+func TestDoneMarker(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.DoneMarker = ".ok" })
+	e.drop("tarefas-m.xlsx", xlsxRows(t, goodRows(2, 10)))
+	if err := e.run(); err != nil {
+		t.Fatal(err)
+	}
+	if !e.exists("tarefas-m.xlsx") || e.fake.TaskCount() != 0 {
+		t.Fatal("taken without its done marker")
+	}
+	e.drop("tarefas-m.xlsx.ok", nil)
+	if err := e.run(); err != nil {
+		t.Fatal(err)
+	}
+	if !e.exists("done/tarefas-m.xlsx") || e.exists("tarefas-m.xlsx.ok") || e.fake.TaskCount() != 2 {
+		t.Fatalf("marker: %d tasks", e.fake.TaskCount())
 	}
 }

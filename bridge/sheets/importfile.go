@@ -8,9 +8,9 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
-	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
 
 	"github.com/fieldbridge/fieldbridge/connectors/officetrack"
@@ -76,11 +76,18 @@ func (l *ImportLayout) check(prefix string) error {
 	default:
 		errs = append(errs, fmt.Errorf("%s.format: %q is not csv or xlsx", prefix, l.Format))
 	}
-	if len([]rune(l.Separator)) != 1 || strings.ContainsAny(l.Separator, "\"\r\n") {
+	if r, size := utf8.DecodeRuneInString(l.Separator); size == 0 || size != len(l.Separator) ||
+		r == utf8.RuneError || r == 0 || strings.ContainsRune("\"\r\n", r) {
 		errs = append(errs, fmt.Errorf("%s.separator: must be one character, e.g. \";\" or \",\"", prefix))
 	}
 	switch strings.ToLower(l.Encoding) {
-	case "utf-8", "utf8", "utf-8-bom", "windows-1252", "cp1252", "latin1", "iso-8859-1":
+	case "utf-8", "utf8", "utf-8-bom":
+	case "windows-1252", "cp1252", "latin1", "iso-8859-1":
+		if r, _ := utf8.DecodeRuneInString(l.Separator); r != utf8.RuneError {
+			if _, ok := charmap.Windows1252.EncodeRune(r); !ok {
+				errs = append(errs, fmt.Errorf("%s.separator: %q cannot be written in %s", prefix, l.Separator, l.Encoding))
+			}
+		}
 	default:
 		errs = append(errs, fmt.Errorf("%s.encoding: %q is not utf-8, utf-8-bom or windows-1252", prefix, l.Encoding))
 	}
@@ -160,13 +167,22 @@ func (l *ImportLayout) writeImportFile(path string, next func() (outRow, bool, e
 func (l *ImportLayout) writeCSV(f io.Writer, next func() (outRow, bool, error)) (int, error) {
 	bw := bufio.NewWriterSize(f, 64<<10)
 	var out io.Writer = bw
+	clean := func(v string) string { return v }
 	switch strings.ToLower(l.Encoding) {
 	case "utf-8-bom":
 		bw.WriteString("\uFEFF")
 	case "windows-1252", "cp1252", "latin1", "iso-8859-1":
 		// Characters Windows-1252 cannot hold become "?" rather than
 		// failing the whole file.
-		out = encoding.ReplaceUnsupported(charmap.Windows1252.NewEncoder()).Writer(bw)
+		out = charmap.Windows1252.NewEncoder().Writer(bw)
+		clean = func(v string) string {
+			return strings.Map(func(r rune) rune {
+				if _, ok := charmap.Windows1252.EncodeRune(r); !ok {
+					return '?'
+				}
+				return r
+			}, v)
+		}
 	}
 	w := csv.NewWriter(out)
 	w.Comma = []rune(l.Separator)[0]
@@ -174,7 +190,7 @@ func (l *ImportLayout) writeCSV(f io.Writer, next func() (outRow, bool, error)) 
 	rec := make([]string, len(l.Columns))
 	if !l.NoHeader {
 		for i, c := range l.Columns {
-			rec[i] = c.Header
+			rec[i] = clean(c.Header)
 		}
 		if err := w.Write(rec); err != nil {
 			return 0, err
@@ -193,7 +209,7 @@ func (l *ImportLayout) writeCSV(f io.Writer, next func() (outRow, bool, error)) 
 			continue
 		}
 		for i, c := range l.Columns {
-			rec[i] = l.value(&r, c.Field)
+			rec[i] = clean(l.value(&r, c.Field))
 		}
 		if err := w.Write(rec); err != nil {
 			return n, err

@@ -171,6 +171,13 @@ func (j *job) runLocal(ctx context.Context, rc *bridge.RunContext, in *Inbox) er
 	if err != nil {
 		return fmt.Errorf("inbox %s: %w", in.Path, err)
 	}
+	inProcessing := map[string]bool{}
+	for _, e := range pending {
+		inProcessing[e.Name] = true
+	}
+	if err := j.recoverSettled(ctx, rc, in, folders, inProcessing); err != nil {
+		return err
+	}
 	for _, e := range pending {
 		if j.ignoredName(e.Name) {
 			continue
@@ -189,6 +196,41 @@ func (j *job) runLocal(ctx context.Context, rc *bridge.RunContext, in *Inbox) er
 			return err
 		}
 	}
+}
+
+// recoverSettled completes the ledger records of files that a crash left
+// moved to done/ or failed/ but still recorded as processing (the crash hit
+// between the move and the record), so that the ledger ends as after an
+// undisturbed run (and the duplicate check knows the file).
+func (j *job) recoverSettled(ctx context.Context, rc *bridge.RunContext, in *Inbox, folders filelife.Folders, inProcessing map[string]bool) error {
+	recs, err := rc.Ledger.Files(ctx, ledger.FileFilter{Job: j.name, Source: in.source(), State: ledger.FileProcessing, Limit: 1000})
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		if inProcessing[rec.Name] {
+			continue
+		}
+		for state, dir := range map[string]string{ledger.FileDone: folders.Done, ledger.FileFailed: folders.Failed} {
+			p := filepath.Join(dir, rec.Name)
+			fi, err := os.Stat(p)
+			if err != nil || fi.Size() != rec.Size {
+				continue
+			}
+			if sha, _, err := filelife.HashFile(p); err != nil || sha != rec.SHA256 {
+				continue
+			}
+			rec.State = state
+			rec.Message = "settled; recorded after a restart"
+			rec.RunID = rc.Run.ID
+			rec.Updated = rc.Now()
+			if err := rc.Ledger.PutFile(ctx, &rec); err != nil {
+				return err
+			}
+			break
+		}
+	}
+	return nil
 }
 
 // pollStep is how long a run waits before looking again at files that

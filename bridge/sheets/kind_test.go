@@ -1,6 +1,9 @@
 package sheets
 
 import (
+	"context"
+
+	"github.com/fieldbridge/fieldbridge/connectors/officetrack/officetracktest"
 	"strings"
 	"testing"
 
@@ -84,5 +87,23 @@ connection = "b"
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("no problem about %s in:\n%v", want, err)
 		}
+	}
+}
+
+func TestConnTypeConnect(t *testing.T) {
+	fake := officetracktest.NewServer(officetracktest.Options{})
+	defer fake.Close()
+	ct := ConnType()
+	o := fake.ClientOptions()
+	if err := ct.Check(&o); err != nil {
+		t.Fatal(err)
+	}
+	if err := ct.Connect(context.Background(), &o); err != nil {
+		t.Fatalf("good account: %v", err)
+	}
+	o.Password = "wrong"
+	err := ct.Connect(context.Background(), &o)
+	if err == nil || !strings.Contains(err.Error(), "InvalidUserNameOrPasswordOrIPAddress") || strings.Contains(err.Error(), "wrong") {
+		t.Fatalf("bad password: %v", err)
 	}
 }

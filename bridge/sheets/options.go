@@ -7,9 +7,25 @@
 //
 // A file's life (DESIGN.md): seen → ready (unchanged for min_age, or its
 // done marker exists) → claimed (moved to processing/, or downloaded and
-// recorded in the ledger for a remote inbox) → rows sent (each row's
-// outcome in the ledger under "<file sha256>:<row>") → settled (report
-// written, ledger updated, then the file moved to done/ or failed/).
+// recorded in the ledger for a remote inbox) → rows sent → settled (the
+// report beside the file in done/ or failed/, and the ledger's record).
+//
+// The ledger holds, per job: a File record per sheet (its sha256 is the
+// duplicate key: content already done is not sent again), and an Item per
+// row under "<file sha256>:<row, 8 digits>" with the row's outcome (sent,
+// failed = refused by OfficeTrack, rejected = failed validation). With the
+// webservice delivery, at most `concurrency` calls are in flight, and a
+// worker's outcome is durable (group commits) before its next outcome is
+// handed over, so at most 2×concurrency rows are sent but unrecorded at any
+// moment: a crash re-sends at most those, as upserts of the same TaskNumber
+// (AutoSelect). Rows without a TaskNumber get
+// DerivedTaskNumber(file sha256, row). The ftp delivery records one item
+// "<file sha256>:ftp" once the import file is uploaded.
+//
+// Wrong credentials (InvalidUserNameOrPasswordOrIPAddress, ModuleNotSet)
+// stop the run at once and leave the sheet in processing/; transient
+// failures are retried by the client with backoff and then leave the sheet
+// for the next run; neither sends it to failed/.
 package sheets
 
 import (

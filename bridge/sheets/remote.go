@@ -44,7 +44,7 @@ func (j *job) runRemote(ctx context.Context, rc *bridge.RunContext, in *Inbox) e
 	resumed := map[string]bool{}
 	for _, rec := range pending {
 		resumed[rec.Name] = true
-		if err := j.takeRemote(ctx, rc, in, t, dir, rec, nil); err != nil {
+		if err := j.takeRemote(ctx, rc, in, t, dir, rec); err != nil {
 			return err
 		}
 	}
@@ -97,7 +97,7 @@ func (j *job) scanRemote(ctx context.Context, rc *bridge.RunContext, in *Inbox, 
 		}
 		rec := ledger.File{Job: j.name, Source: in.source(), Name: name, Size: fi.Size, ModTime: fi.ModTime,
 			State: ledger.FileSeen, RunID: rc.Run.ID, Created: rc.Now(), Updated: rc.Now()}
-		if err := j.takeRemote(ctx, rc, in, t, dir, rec, &fi); err != nil {
+		if err := j.takeRemote(ctx, rc, in, t, dir, rec); err != nil {
 			return false, err
 		}
 	}
@@ -106,28 +106,49 @@ func (j *job) scanRemote(ctx context.Context, rc *bridge.RunContext, in *Inbox, 
 }
 
 // takeRemote downloads (when needed), claims, processes and settles one
-// remote file.
-func (j *job) takeRemote(ctx context.Context, rc *bridge.RunContext, in *Inbox, t transports.Transport, dir string, rec ledger.File, fi *transports.FileInfo) error {
+// remote file. rec.ID is 0 for a file seen now, else the record of a claim
+// that an earlier run did not finish.
+func (j *job) takeRemote(ctx context.Context, rc *bridge.RunContext, in *Inbox, t transports.Transport, dir string, rec ledger.File) error {
 	remote := path.Join(in.Folder, rec.Name)
 	local := filepath.Join(dir, rec.Name)
 	if rec.ID != 0 {
-		// Resumed: the local copy must still match the claimed content.
+		// Resumed: the local copy must still hold the claimed content.
 		if sha, _, err := filelife.HashFile(local); err != nil || sha != rec.SHA256 {
-			if _, err := download(ctx, t, remote, local); err != nil {
-				if errors.Is(err, transports.ErrNotExist) {
-					rec.State = ledger.FileFailed
-					rec.Message = "the file disappeared from the server before it was processed"
-					rc.Problem(t.String()+"/"+remote, rec.Message)
-					return rc.Ledger.PutFile(ctx, &rec)
-				}
+			sha, size, err := download(ctx, t, remote, local)
+			switch {
+			case errors.Is(err, transports.ErrNotExist):
+				rec.State = ledger.FileFailed
+				rec.Message = "the file disappeared from the server before it was processed"
+				rc.Problem(t.String()+"/"+remote, rec.Message)
+				return rc.Ledger.PutFile(ctx, &rec)
+			case err != nil:
 				return fmt.Errorf("inbox %s: downloading %s: %w", in.source(), rec.Name, err)
+			case sha != rec.SHA256:
+				// Replaced on the server meanwhile: the old claim ends
+				// here, the new content is a new file.
+				rec.State = ledger.FileFailed
+				rec.Message = "replaced on the server by a new version before it was processed"
+				if err := rc.Ledger.PutFile(ctx, &rec); err != nil {
+					return err
+				}
+				fi, err := t.Stat(ctx, remote)
+				if err != nil {
+					return fmt.Errorf("inbox %s: %s: %w", in.source(), rec.Name, err)
+				}
+				rec = ledger.File{Job: j.name, Source: in.source(), Name: rec.Name, Size: size, ModTime: fi.ModTime,
+					SHA256: sha, State: ledger.FileProcessing, Created: rc.Now()}
 			}
 		}
 		rec.Attempts++
 	} else {
-		sha, err := download(ctx, t, remote, local)
+		sha, size, err := download(ctx, t, remote, local)
 		if err != nil {
 			return fmt.Errorf("inbox %s: downloading %s: %w", in.source(), rec.Name, err)
+		}
+		if size != rec.Size {
+			// Still changing: look again on the next poll.
+			os.Remove(local)
+			return nil
 		}
 		rec.SHA256 = sha
 		rec.State = ledger.FileProcessing
@@ -143,34 +164,27 @@ func (j *job) takeRemote(ctx context.Context, rc *bridge.RunContext, in *Inbox, 
 }
 
 // download copies remote to local through local.partial (fsync, rename)
-// and returns the sha256 of its bytes.
-func download(ctx context.Context, t transports.Transport, remote, local string) (string, error) {
+// and returns the sha256 of its bytes and their count.
+func download(ctx context.Context, t transports.Transport, remote, local string) (string, int64, error) {
 	rd, err := t.Open(ctx, remote)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	defer rd.Close()
-	tmp := local + ".partial"
-	f, err := os.Create(tmp)
+	f, err := filelife.Create(local)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
+	defer f.Abort()
 	h := sha256.New()
-	_, err = io.Copy(io.MultiWriter(f, h), rd)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, local)
-	}
+	n, err := io.Copy(io.MultiWriter(f, h), rd)
 	if err != nil {
-		os.Remove(tmp)
-		return "", err
+		return "", 0, err
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	if err := f.Commit(); err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 // remoteSettler settles a file of a remote inbox.

@@ -105,3 +105,38 @@ func TestSFTPInbox(t *testing.T) {
 		t.Errorf("local copies left: %v", left)
 	}
 }
+
+// TestSFTPInboxResumes: a sheet claimed from an SFTP inbox while the
+// OfficeTrack account is refused stays on the server, claimed in the
+// ledger; the next run resumes it from its local copy.
+func TestSFTPInboxResumes(t *testing.T) {
+	so, srv := transporttest.SFTP(t)
+	conn := fmt.Sprintf("[connections.cliente-sftp]\ntype = \"sftp\"\nhost = %q\nport = %d\nuser = %q\nkey_file = %q\nknown_hosts = %q\nroot = %q\n",
+		so.Host, so.Port, so.User, so.KeyFile, so.KnownHosts, so.Root)
+	e := newEnvConns(t, conn, func(o *Options) {
+		o.Inboxes = []Inbox{{Connection: "cliente-sftp", Folder: "entrada", Mapping: "tarefas"}}
+		o.MinAge = bridge.Duration{Duration: 200 * time.Millisecond}
+		o.RemoteDelete = true
+	})
+	srv.WriteFile(t, "entrada/lote.xlsx", xlsxRows(t, goodRows(4, 7700)))
+	e.fake.SetCredentials("bridge", "changed")
+	if err := e.run(); err == nil {
+		t.Fatal("run with a refused account succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(srv.Dir, "entrada/lote.xlsx")); err != nil {
+		t.Fatal("source removed before it was settled")
+	}
+	e.fake.SetCredentials("bridge", "s3cret")
+	if err := e.run(); err != nil {
+		t.Fatal(err)
+	}
+	if e.fake.TaskCount() != 4 {
+		t.Fatalf("%d tasks", e.fake.TaskCount())
+	}
+	if _, err := os.Stat(filepath.Join(srv.Dir, "entrada/lote.xlsx")); err == nil {
+		t.Fatal("remote_delete: source still there")
+	}
+	if _, err := os.Stat(filepath.Join(srv.Dir, "entrada/done/lote.xlsx.report.xlsx")); err != nil {
+		t.Fatal("no report on the server")
+	}
+}

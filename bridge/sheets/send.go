@@ -82,8 +82,6 @@ type webSend struct {
 	conc   int
 	rc     *bridge.RunContext
 	now    func() time.Time
-	// flushEvery bounds how long an outcome waits for its batch.
-	flushEvery time.Duration
 }
 
 // sendStats counts what one webSend did.
@@ -97,23 +95,40 @@ func (w *webSend) run(ctx context.Context, next func() (outRow, bool, error), do
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
-	results := make(chan ledger.Item, conc*4)
+	results := make(chan pendingOutcome, conc*4)
 	committed := make(chan error, 1)
 	go func() { committed <- w.commit(ctx, results, &st, cancel) }()
 
-	// A fixed pool of conc workers takes rows from a short queue, so a
-	// worker that gets its answer starts the next call at once.
+	// A fixed pool of conc workers takes rows from a short queue. A worker
+	// hands each outcome to the committer and starts its next call at
+	// once, but waits for the previous outcome to be durable before it
+	// hands over the next: per worker at most two rows are unrecorded (one
+	// being committed, one in flight), so a crash re-sends at most 2×conc
+	// rows, and the ledger's commit time overlaps the next call instead of
+	// adding to it.
 	work := make(chan outRow, conc)
 	var wg sync.WaitGroup
 	for range conc {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			ack := make(chan error, 1)
+			waiting := false // an outcome of this worker awaits its commit
+			awaitAck := func() {
+				if waiting {
+					if err := <-ack; err != nil {
+						cancel(err)
+					}
+					waiting = false
+				}
+			}
+			defer awaitAck()
 			for r := range work {
 				if ctx.Err() != nil {
 					continue // stopping: drain the queue unsent
 				}
 				outcome, msg, err := w.sendOne(ctx, &r)
+				awaitAck()
 				if err != nil {
 					cancel(err)
 					continue
@@ -121,7 +136,8 @@ func (w *webSend) run(ctx context.Context, next func() (outRow, bool, error), do
 				// A settled outcome is always recorded, even when the run
 				// is being stopped, so the row is not sent again. The
 				// committer drains results until it is closed.
-				results <- w.item(r, outcome, msg)
+				results <- pendingOutcome{w.item(r, outcome, msg), ack}
+				waiting = true
 			}
 		}()
 	}
@@ -141,7 +157,7 @@ dispatch:
 			continue
 		}
 		if r.Problem != "" {
-			results <- w.item(r, OutcomeRejected, r.Problem)
+			results <- pendingOutcome{item: w.item(r, OutcomeRejected, r.Problem)}
 			continue
 		}
 		select {
@@ -218,46 +234,64 @@ func (w *webSend) item(r outRow, outcome, msg string) ledger.Item {
 		RemoteID: r.remoteID(), RunID: w.runID, Updated: w.now()}
 }
 
+// pendingOutcome is a row outcome on its way to the ledger; ack, when
+// set, receives the result of the commit that made it durable.
+type pendingOutcome struct {
+	item ledger.Item
+	ack  chan<- error
+}
+
 // commit stores outcomes as they come, in group commits: it takes every
 // outcome already waiting (up to 512) and writes them in one transaction,
-// so a row's outcome is durable one commit after its answer, and more rows
-// share a commit when commits are slow. Counting happens only after the
-// batch is durable. If the ledger fails, the run is stopped.
-func (w *webSend) commit(ctx context.Context, in <-chan ledger.Item, st *sendStats, cancel context.CancelCauseFunc) error {
-	var batch []ledger.Item
+// then acknowledges them, so more rows share a commit when commits are
+// slow. Counting happens only after the batch is durable. If the ledger
+// fails, the run is stopped.
+func (w *webSend) commit(ctx context.Context, in <-chan pendingOutcome, st *sendStats, cancel context.CancelCauseFunc) error {
+	var batch []pendingOutcome
+	items := make([]ledger.Item, 0, 512)
 	var failed error
 	flush := func() {
-		if len(batch) == 0 || failed != nil {
-			batch = batch[:0]
+		if len(batch) == 0 {
 			return
 		}
-		// Outcomes already obtained are written even if the run is being
-		// cancelled: they must not be sent again.
-		if err := w.ledger.PutItems(context.WithoutCancel(ctx), batch); err != nil {
-			failed = fmt.Errorf("recording row outcomes in the ledger: %w", err)
-			cancel(failed)
-			batch = batch[:0]
-			return
+		items = items[:0]
+		for _, p := range batch {
+			items = append(items, p.item)
 		}
-		for _, it := range batch {
-			switch it.Outcome {
-			case OutcomeSent:
-				st.Sent++
-			case OutcomeFailed:
-				st.Failed++
-			case OutcomeRejected:
-				st.Rejected++
-			case OutcomeHeld:
-				st.Held++
+		err := failed
+		if err == nil {
+			// Outcomes already obtained are written even if the run is
+			// being cancelled: they must not be sent again.
+			if err = w.ledger.PutItems(context.WithoutCancel(ctx), items); err != nil {
+				failed = fmt.Errorf("recording row outcomes in the ledger: %w", err)
+				err = failed
+				cancel(failed)
 			}
-			if w.rc != nil {
-				w.rc.Count(it.Outcome, 1)
+		}
+		for _, p := range batch {
+			if err == nil {
+				switch p.item.Outcome {
+				case OutcomeSent:
+					st.Sent++
+				case OutcomeFailed:
+					st.Failed++
+				case OutcomeRejected:
+					st.Rejected++
+				case OutcomeHeld:
+					st.Held++
+				}
+				if w.rc != nil {
+					w.rc.Count(p.item.Outcome, 1)
+				}
+			}
+			if p.ack != nil {
+				p.ack <- err
 			}
 		}
 		batch = batch[:0]
 	}
-	for it := range in {
-		batch = append(batch, it)
+	for p := range in {
+		batch = append(batch, p)
 	drain:
 		for len(batch) < 512 {
 			select {

@@ -52,7 +52,9 @@ func newWorld(t *testing.T, edit func(*Options)) *world {
 	if edit != nil {
 		edit(o)
 	}
-	client, err := ozmap.New(ozmap.Options{BaseURL: w.fake.URL(), Key: w.fake.Key(), RetryBase: 20 * time.Millisecond})
+	oo := ozmap.Options{BaseURL: w.fake.URL(), Key: w.fake.Key()}
+	oo.RetryBase = 20 * time.Millisecond
+	client, err := ozmap.New(oo)
 	if err != nil {
 		t.Fatal(err)
 	}

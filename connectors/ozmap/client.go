@@ -10,23 +10,18 @@
 package ozmap
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fieldbridge/fieldbridge/connectors/internal/httpapi"
 )
 
 // ErrUnauthorized is wrapped by errors of calls OZmap answered with 401
@@ -52,13 +47,7 @@ type APIError struct {
 	Message string
 }
 
-func (e *APIError) Error() string {
-	msg := fmt.Sprintf("ozmap: %s: HTTP %d %s", e.Op, e.Status, http.StatusText(e.Status))
-	if e.Message != "" {
-		msg += ": " + e.Message
-	}
-	return msg
-}
+func (e *APIError) Error() string { return httpapi.ErrorText("ozmap", e.Op, e.Status, e.Message) }
 
 // Unwrap lets errors.Is match ErrUnauthorized, ErrForbidden and ErrNotFound.
 func (e *APIError) Unwrap() error {
@@ -75,7 +64,7 @@ func (e *APIError) Unwrap() error {
 
 // Temporary reports whether the call may succeed when retried (429, 5xx).
 func (e *APIError) Temporary() bool {
-	return e.Status == http.StatusTooManyRequests || e.Status >= 500
+	return httpapi.TemporaryStatus(e.Status)
 }
 
 // Options configure a Client. The zero value of every field but BaseURL and
@@ -91,29 +80,13 @@ type Options struct {
 	// when Key is empty, and to log in again once when a call gets a 401.
 	Login    string `toml:"login"`
 	Password string `toml:"password" secret:"true"`
-	// Timeout bounds each HTTP call, including reading the answer
-	// (default 30s).
-	Timeout time.Duration `toml:"timeout"`
-	// MaxRetries is how many times a call is retried after a 429, a 5xx or
-	// a connection error (default 4; negative: never).
-	MaxRetries int `toml:"max_retries"`
-	// RetryBase is the first backoff delay, doubled at each retry with full
-	// jitter (default 500ms).
-	RetryBase time.Duration `toml:"retry_base"`
-	// RetryMax caps one backoff delay, including a Retry-After asked by the
-	// server (default 1m).
-	RetryMax time.Duration `toml:"retry_max"`
+	// Options holds timeout, max_retries, retry_base, retry_max,
+	// insecure_skip_verify, ca_file and max_response_bytes (default
+	// 64 MiB).
+	httpapi.Options
 	// PageSize is the number of rows asked per page of a listing
 	// (default 100, at most 1000).
 	PageSize int `toml:"page_size"`
-	// InsecureSkipVerify turns off TLS certificate verification. Never in
-	// production.
-	InsecureSkipVerify bool `toml:"insecure_skip_verify"`
-	// CAFile is a PEM file with extra root certificates to trust (an
-	// on-premises install with its own CA).
-	CAFile string `toml:"ca_file"`
-	// MaxResponseBytes bounds one answer's body (default 64 MiB).
-	MaxResponseBytes int64 `toml:"max_response_bytes"`
 
 	// HTTPClient replaces the client's transport (tests). Its Timeout is
 	// ignored: Timeout applies.
@@ -124,24 +97,17 @@ type Options struct {
 
 // DefaultOptions returns Options with every default filled in.
 func DefaultOptions() Options {
-	return Options{
-		Timeout:          30 * time.Second,
-		MaxRetries:       4,
-		RetryBase:        500 * time.Millisecond,
-		RetryMax:         time.Minute,
-		PageSize:         100,
-		MaxResponseBytes: 64 << 20,
-	}
+	o := Options{Options: httpapi.DefaultOptions(), PageSize: 100}
+	o.MaxResponseBytes = 64 << 20
+	return o
 }
 
 // Check validates o without I/O and returns every problem found, joined,
 // each naming its option key.
 func (o Options) Check() error {
 	var errs []error
-	if o.BaseURL == "" {
-		errs = append(errs, errors.New("base_url: missing (e.g. https://acme.ozmap.com.br:9994/api/v2)"))
-	} else if u, err := url.Parse(o.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("base_url: %q is not an http(s) URL (e.g. https://acme.ozmap.com.br:9994/api/v2)", o.BaseURL))
+	if err := httpapi.CheckURL("base_url", o.BaseURL, "https://acme.ozmap.com.br:9994/api/v2"); err != nil {
+		errs = append(errs, err)
 	}
 	if o.Key == "" && (o.Login == "" || o.Password == "") {
 		errs = append(errs, errors.New("key: missing (set key, or login and password)"))
@@ -149,54 +115,32 @@ func (o Options) Check() error {
 	if (o.Login == "") != (o.Password == "") {
 		errs = append(errs, errors.New("login/password: set both or neither"))
 	}
-	if o.Timeout < 0 {
-		errs = append(errs, errors.New("timeout: must not be negative"))
-	}
 	if o.PageSize < 0 || o.PageSize > 1000 {
 		errs = append(errs, fmt.Errorf("page_size: %d out of range 1..1000", o.PageSize))
 	}
-	if o.CAFile != "" {
-		if _, err := os.Stat(o.CAFile); err != nil {
-			errs = append(errs, fmt.Errorf("ca_file: %v", err))
-		}
-	}
+	errs = append(errs, o.Options.Check()...)
 	return errors.Join(errs...)
 }
 
 // Client talks to one OZmap account. It is safe for concurrent use.
 type Client struct {
-	o    Options
-	base *url.URL
-	hc   *http.Client
-	log  *slog.Logger
+	o     Options
+	base  *url.URL
+	api   *httpapi.Client
+	retry httpapi.Retry
 
 	mu    sync.Mutex
 	token string // the key, or the token of the last login
 	gen   int    // bumped at each login
 }
 
-// New validates o, fills defaults and returns a client. It does no I/O.
+// New validates o, fills defaults and returns a client. It does no I/O
+// but reading CAFile.
 func New(o Options) (*Client, error) {
 	d := DefaultOptions()
-	if o.Timeout == 0 {
-		o.Timeout = d.Timeout
-	}
-	if o.MaxRetries == 0 {
-		o.MaxRetries = d.MaxRetries
-	} else if o.MaxRetries < 0 {
-		o.MaxRetries = 0
-	}
-	if o.RetryBase <= 0 {
-		o.RetryBase = d.RetryBase
-	}
-	if o.RetryMax <= 0 {
-		o.RetryMax = d.RetryMax
-	}
+	o.Options = o.Options.WithDefaults(d.Options)
 	if o.PageSize == 0 {
 		o.PageSize = d.PageSize
-	}
-	if o.MaxResponseBytes <= 0 {
-		o.MaxResponseBytes = d.MaxResponseBytes
 	}
 	if err := o.Check(); err != nil {
 		return nil, err
@@ -207,33 +151,12 @@ func New(o Options) (*Client, error) {
 	}
 	hc := o.HTTPClient
 	if hc == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = 16
-		if o.InsecureSkipVerify || o.CAFile != "" {
-			tc := &tls.Config{InsecureSkipVerify: o.InsecureSkipVerify} //nolint:gosec // explicit option
-			if o.CAFile != "" {
-				pem, err := os.ReadFile(o.CAFile)
-				if err != nil {
-					return nil, fmt.Errorf("ca_file: %w", err)
-				}
-				pool, _ := x509.SystemCertPool()
-				if pool == nil {
-					pool = x509.NewCertPool()
-				}
-				if !pool.AppendCertsFromPEM(pem) {
-					return nil, fmt.Errorf("ca_file: %s holds no PEM certificate", o.CAFile)
-				}
-				tc.RootCAs = pool
-			}
-			tr.TLSClientConfig = tc
+		var err error
+		if hc, err = o.NewHTTPClient(16); err != nil {
+			return nil, err
 		}
-		hc = &http.Client{Transport: tr}
 	}
-	log := o.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Client{o: o, base: base, hc: hc, log: log, token: o.Key}, nil
+	return &Client{o: o, base: base, api: o.Client("ozmap", hc), retry: o.Retry("ozmap", o.Log), token: o.Key}, nil
 }
 
 // Options returns the client's options with defaults filled in.
@@ -333,138 +256,39 @@ func (c *Client) login(ctx context.Context, gen int) error {
 
 // doRetry runs r, retrying transient failures with backoff.
 func (c *Client) doRetry(ctx context.Context, r request, tok string, out any) error {
-	for attempt := 0; ; attempt++ {
-		retryAfter, err := c.once(ctx, r, tok, out)
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("ozmap: %s: %w", r.op, ctx.Err())
-		}
-		if !retryable(err) || attempt >= c.o.MaxRetries {
-			return err
-		}
-		wait := backoff(c.o.RetryBase, c.o.RetryMax, attempt)
-		if retryAfter > 0 {
-			wait = min(retryAfter, c.o.RetryMax)
-		}
-		c.log.Warn("ozmap call failed, retrying", "op", r.op, "attempt", attempt+1, "wait", wait, "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("ozmap: %s: %w (while waiting to retry after: %v)", r.op, ctx.Err(), err)
-		case <-t.C:
-		}
-	}
-}
-
-// backoff returns a full-jitter exponential delay for attempt (0-based).
-func backoff(base, max time.Duration, attempt int) time.Duration {
-	d := base << min(attempt, 20)
-	if d <= 0 || d > max {
-		d = max
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
-// transientError marks a connection-level failure worth retrying.
-type transientError struct{ err error }
-
-func (e *transientError) Error() string { return e.err.Error() }
-func (e *transientError) Unwrap() error { return e.err }
-
-func retryable(err error) bool {
-	var ae *APIError
-	if errors.As(err, &ae) {
-		return ae.Temporary()
-	}
-	var te *transientError
-	return errors.As(err, &te)
+	return c.retry.Do(ctx, r.op, func(ctx context.Context) (time.Duration, error) {
+		return c.once(ctx, r, tok, out)
+	})
 }
 
 // once makes one HTTP call. It returns the server's Retry-After, if any.
 func (c *Client) once(ctx context.Context, r request, tok string, out any) (time.Duration, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.o.Timeout)
-	defer cancel()
 	u := *c.base
 	u.Path = c.base.Path + r.path
 	if r.query != nil {
 		u.RawQuery = r.query.Encode()
 	}
-	var body io.Reader
+	h := http.Header{"Accept": {"application/json"}}
 	if r.body != nil {
-		body = bytes.NewReader(r.body)
-	}
-	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), body)
-	if err != nil {
-		return 0, fmt.Errorf("ozmap: %s: %w", r.op, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	if r.body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		h.Set("Content-Type", "application/json")
 	}
 	if tok != "" {
-		req.Header.Set("Authorization", tok)
+		h.Set("Authorization", tok)
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := c.api.Send(ctx, httpapi.Request{Op: r.op, Method: r.method, URL: u.String(), Header: h, Body: r.body})
 	if err != nil {
-		if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && r.op != "" {
-			// our per-call timeout, not the caller's context
-			return 0, &transientError{fmt.Errorf("ozmap: %s: no answer within %v", r.op, c.o.Timeout)}
-		}
-		return 0, &transientError{fmt.Errorf("ozmap: %s: %w", r.op, scrub(err))}
+		return 0, err
 	}
-	defer resp.Body.Close()
-	lr := io.LimitReader(resp.Body, c.o.MaxResponseBytes+1)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		b, _ := io.ReadAll(io.LimitReader(lr, 64<<10))
-		return retryAfter(resp.Header.Get("Retry-After")), &APIError{Op: r.op, Status: resp.StatusCode, Message: errorMessage(b)}
+	if !resp.OK() {
+		return resp.RetryAfter(), &APIError{Op: r.op, Status: resp.Status, Message: errorMessage(resp.Body)}
 	}
 	if out == nil {
-		_, _ = io.Copy(io.Discard, lr)
 		return 0, nil
 	}
-	b, err := io.ReadAll(lr)
-	if err != nil {
-		if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return 0, &transientError{fmt.Errorf("ozmap: %s: answer not read within %v", r.op, c.o.Timeout)}
-		}
-		return 0, &transientError{fmt.Errorf("ozmap: %s: reading the answer: %w", r.op, err)}
-	}
-	if int64(len(b)) > c.o.MaxResponseBytes {
-		return 0, fmt.Errorf("ozmap: %s: answer larger than %d bytes", r.op, c.o.MaxResponseBytes)
-	}
-	if err := json.Unmarshal(b, out); err != nil {
+	if err := json.Unmarshal(resp.Body, out); err != nil {
 		return 0, fmt.Errorf("ozmap: %s: answer is not the expected JSON: %w", r.op, err)
 	}
 	return 0, nil
-}
-
-// scrub removes the URL's query from a *url.Error (it may hold a filter
-// with coordinates; never credentials, but keep errors short).
-func scrub(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
-// retryAfter parses a Retry-After header (seconds or an HTTP date).
-func retryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
 }
 
 // errorMessage pulls a readable message out of an error body.
@@ -482,9 +306,5 @@ func errorMessage(b []byte) string {
 			}
 		}
 	}
-	s := strings.TrimSpace(string(b))
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
+	return httpapi.Snippet(b)
 }

@@ -16,7 +16,8 @@ func newPair(t *testing.T, fo ozmaptest.Options, edit func(*ozmap.Options)) (*oz
 	t.Helper()
 	srv := ozmaptest.New(fo)
 	t.Cleanup(srv.Close)
-	o := ozmap.Options{BaseURL: srv.URL(), Key: srv.Key(), RetryBase: time.Millisecond, RetryMax: 50 * time.Millisecond, Timeout: 5 * time.Second}
+	o := ozmap.Options{BaseURL: srv.URL(), Key: srv.Key()}
+	o.RetryBase, o.RetryMax, o.Timeout = time.Millisecond, 50*time.Millisecond, 5*time.Second
 	if edit != nil {
 		edit(&o)
 	}

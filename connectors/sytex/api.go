@@ -10,7 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/fieldbridge/fieldbridge/connectors/internal/httpapi"
 )
 
 const nePath = "/api/networkelement/"
@@ -263,7 +264,7 @@ func (c *Client) Create(ctx context.Context, ne NetworkElement) (NetworkElement,
 			return NetworkElement{}, fmt.Errorf("sytex: %s: %w (%d elements)", op, ErrConflict, len(found))
 		}
 		// backoff before posting again
-		if err := sleepCtx(ctx, backoff(c.o.RetryBase, c.o.RetryMax, attempt)); err != nil {
+		if err := httpapi.Sleep(ctx, httpapi.Backoff(c.o.RetryBase, c.o.RetryMax, attempt)); err != nil {
 			return NetworkElement{}, fmt.Errorf("sytex: %s: %w", op, err)
 		}
 	}
@@ -312,15 +313,4 @@ func sameCoords(a, b []Coordinate) bool {
 		}
 	}
 	return true
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

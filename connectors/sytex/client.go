@@ -16,22 +16,18 @@ package sytex
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fieldbridge/fieldbridge/connectors/internal/httpapi"
 
 	"golang.org/x/time/rate"
 )
@@ -65,13 +61,7 @@ type APIError struct {
 	Fields map[string][]string
 }
 
-func (e *APIError) Error() string {
-	msg := fmt.Sprintf("sytex: %s: HTTP %d %s", e.Op, e.Status, http.StatusText(e.Status))
-	if e.Message != "" {
-		msg += ": " + e.Message
-	}
-	return msg
-}
+func (e *APIError) Error() string { return httpapi.ErrorText("sytex", e.Op, e.Status, e.Message) }
 
 // Unwrap maps the status to a sentinel error.
 func (e *APIError) Unwrap() error {
@@ -90,7 +80,7 @@ func (e *APIError) Unwrap() error {
 
 // Temporary reports whether a retry may succeed (429, 5xx).
 func (e *APIError) Temporary() bool {
-	return e.Status == http.StatusTooManyRequests || e.Status >= 500
+	return httpapi.TemporaryStatus(e.Status)
 }
 
 // Defaults.
@@ -114,15 +104,10 @@ type Options struct {
 	// Organization is the numeric organization id sent in the
 	// Organization header.
 	Organization string `toml:"organization"`
-	// Timeout bounds each HTTP call (default 30s).
-	Timeout time.Duration `toml:"timeout"`
-	// MaxRetries after 429/5xx/connection errors (default 4; negative: never).
-	MaxRetries int `toml:"max_retries"`
-	// RetryBase is the first backoff delay, doubled each retry, full
-	// jitter (default 500ms).
-	RetryBase time.Duration `toml:"retry_base"`
-	// RetryMax caps one backoff delay and a server's Retry-After (default 1m).
-	RetryMax time.Duration `toml:"retry_max"`
+	// Options holds timeout, max_retries, retry_base, retry_max,
+	// insecure_skip_verify, ca_file and max_response_bytes (default
+	// 32 MiB).
+	httpapi.Options
 	// RateLimit is the most requests per second sent (default 10).
 	RateLimit float64 `toml:"rate_limit"`
 	// RateBurst is how many requests may go at once after a pause
@@ -133,12 +118,6 @@ type Options struct {
 	// SearchParam is the query parameter used to find a code: "code__icontains"
 	// (default) or "q".
 	SearchParam string `toml:"search_param"`
-	// InsecureSkipVerify turns off TLS verification. Never in production.
-	InsecureSkipVerify bool `toml:"insecure_skip_verify"`
-	// CAFile is a PEM file of extra roots to trust.
-	CAFile string `toml:"ca_file"`
-	// MaxResponseBytes bounds one answer (default 32 MiB).
-	MaxResponseBytes int64 `toml:"max_response_bytes"`
 
 	// HTTPClient replaces the transport (tests).
 	HTTPClient *http.Client `toml:"-"`
@@ -149,25 +128,19 @@ type Options struct {
 // DefaultOptions returns Options with every default filled in.
 func DefaultOptions() Options {
 	return Options{
-		Timeout:          30 * time.Second,
-		MaxRetries:       4,
-		RetryBase:        500 * time.Millisecond,
-		RetryMax:         time.Minute,
-		RateLimit:        DefaultRateLimit,
-		RateBurst:        DefaultRateBurst,
-		PageSize:         50,
-		SearchParam:      "code__icontains",
-		MaxResponseBytes: 32 << 20,
+		Options:     httpapi.DefaultOptions(),
+		RateLimit:   DefaultRateLimit,
+		RateBurst:   DefaultRateBurst,
+		PageSize:    50,
+		SearchParam: "code__icontains",
 	}
 }
 
 // Check validates o without I/O, returning every problem, joined.
 func (o Options) Check() error {
 	var errs []error
-	if o.BaseURL == "" {
-		errs = append(errs, errors.New("base_url: missing (e.g. https://app.sytex.io)"))
-	} else if u, err := url.Parse(o.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("base_url: %q is not an http(s) URL (e.g. https://app.sytex.io)", o.BaseURL))
+	if err := httpapi.CheckURL("base_url", o.BaseURL, "https://app.sytex.io"); err != nil {
+		errs = append(errs, err)
 	}
 	if o.Token == "" {
 		errs = append(errs, errors.New("token: missing (a Sytex user's API token)"))
@@ -191,11 +164,7 @@ func (o Options) Check() error {
 	default:
 		errs = append(errs, fmt.Errorf("search_param: %q is not q or code__icontains", o.SearchParam))
 	}
-	if o.CAFile != "" {
-		if _, err := os.Stat(o.CAFile); err != nil {
-			errs = append(errs, fmt.Errorf("ca_file: %v", err))
-		}
-	}
+	errs = append(errs, o.Options.Check()...)
 	return errors.Join(errs...)
 }
 
@@ -203,28 +172,17 @@ func (o Options) Check() error {
 type Client struct {
 	o       Options
 	base    *url.URL
-	hc      *http.Client
+	api     *httpapi.Client
+	retry   httpapi.Retry
 	limiter *rate.Limiter
 	log     *slog.Logger
 }
 
-// New validates o, fills defaults and returns a client. No I/O.
+// New validates o, fills defaults and returns a client. No I/O but
+// reading CAFile.
 func New(o Options) (*Client, error) {
 	d := DefaultOptions()
-	if o.Timeout == 0 {
-		o.Timeout = d.Timeout
-	}
-	if o.MaxRetries == 0 {
-		o.MaxRetries = d.MaxRetries
-	} else if o.MaxRetries < 0 {
-		o.MaxRetries = 0
-	}
-	if o.RetryBase <= 0 {
-		o.RetryBase = d.RetryBase
-	}
-	if o.RetryMax <= 0 {
-		o.RetryMax = d.RetryMax
-	}
+	o.Options = o.Options.WithDefaults(d.Options)
 	if o.RateLimit == 0 {
 		o.RateLimit = d.RateLimit
 	}
@@ -237,9 +195,6 @@ func New(o Options) (*Client, error) {
 	if o.SearchParam == "" {
 		o.SearchParam = d.SearchParam
 	}
-	if o.MaxResponseBytes <= 0 {
-		o.MaxResponseBytes = d.MaxResponseBytes
-	}
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
@@ -247,27 +202,10 @@ func New(o Options) (*Client, error) {
 	base.Path = strings.TrimSuffix(base.Path, "/api")
 	hc := o.HTTPClient
 	if hc == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = 64
-		if o.InsecureSkipVerify || o.CAFile != "" {
-			tc := &tls.Config{InsecureSkipVerify: o.InsecureSkipVerify} //nolint:gosec // explicit option
-			if o.CAFile != "" {
-				pem, err := os.ReadFile(o.CAFile)
-				if err != nil {
-					return nil, fmt.Errorf("ca_file: %w", err)
-				}
-				pool, _ := x509.SystemCertPool()
-				if pool == nil {
-					pool = x509.NewCertPool()
-				}
-				if !pool.AppendCertsFromPEM(pem) {
-					return nil, fmt.Errorf("ca_file: %s holds no PEM certificate", o.CAFile)
-				}
-				tc.RootCAs = pool
-			}
-			tr.TLSClientConfig = tc
+		var err error
+		if hc, err = o.NewHTTPClient(64); err != nil {
+			return nil, err
 		}
-		hc = &http.Client{Transport: tr}
 	}
 	// no redirects: they could carry the token elsewhere
 	hc2 := *hc
@@ -276,8 +214,14 @@ func New(o Options) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Client{o: o, base: base, hc: &hc2, log: log,
-		limiter: rate.NewLimiter(rate.Limit(o.RateLimit), o.RateBurst)}, nil
+	c := &Client{o: o, base: base, api: o.Client("sytex", &hc2), log: log,
+		limiter: rate.NewLimiter(rate.Limit(o.RateLimit), o.RateBurst)}
+	c.retry = o.Retry("sytex", log)
+	c.retry.Retryable = func(err error) bool {
+		var ue *uncertainError
+		return !errors.As(err, &ue) && httpapi.IsRetryable(err)
+	}
+	return c, nil
 }
 
 // Options returns the client's options with defaults filled in.
@@ -312,50 +256,17 @@ type uncertainError struct{ err error }
 func (e *uncertainError) Error() string { return e.err.Error() }
 func (e *uncertainError) Unwrap() error { return e.err }
 
-// transientError marks a failure worth retrying.
-type transientError struct {
-	err       error
-	uncertain bool // the server may have applied the request
-}
-
-func (e *transientError) Error() string { return e.err.Error() }
-func (e *transientError) Unwrap() error { return e.err }
-
 func (c *Client) do(ctx context.Context, r request, out any) error {
-	for attempt := 0; ; attempt++ {
+	return c.retry.Do(ctx, r.op, func(ctx context.Context) (time.Duration, error) {
 		if err := c.limiter.Wait(ctx); err != nil {
-			return fmt.Errorf("sytex: %s: %w", r.op, ctxErr(ctx, err))
+			return 0, fmt.Errorf("sytex: %s: %w", r.op, ctxErr(ctx, err))
 		}
 		ra, err := c.once(ctx, r, out)
-		if err == nil {
-			return nil
+		if err != nil && r.noRetryUncertain && uncertain(err) {
+			return 0, &uncertainError{err} // not retried
 		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("sytex: %s: %w", r.op, ctx.Err())
-		}
-		retry, uncertain := classify(err)
-		if !retry || attempt >= c.o.MaxRetries {
-			if uncertain && r.noRetryUncertain {
-				return &uncertainError{err}
-			}
-			return err
-		}
-		if uncertain && r.noRetryUncertain {
-			return &uncertainError{err}
-		}
-		wait := backoff(c.o.RetryBase, c.o.RetryMax, attempt)
-		if ra > 0 {
-			wait = min(ra, c.o.RetryMax)
-		}
-		c.log.Warn("sytex call failed, retrying", "op", r.op, "attempt", attempt+1, "wait", wait, "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("sytex: %s: %w (while waiting to retry after: %v)", r.op, ctx.Err(), err)
-		case <-t.C:
-		}
-	}
+		return ra, err
+	})
 }
 
 func ctxErr(ctx context.Context, err error) error {
@@ -365,38 +276,20 @@ func ctxErr(ctx context.Context, err error) error {
 	return err
 }
 
-// classify says whether err is worth a retry and whether the server may
-// have applied the request.
-func classify(err error) (retry, uncertain bool) {
+// uncertain says whether the server may have applied the request that
+// failed with err.
+func uncertain(err error) bool {
 	var ae *APIError
 	if errors.As(err, &ae) {
-		if ae.Status == http.StatusTooManyRequests {
-			return true, false
-		}
-		return ae.Status >= 500, ae.Status >= 500
+		return ae.Status >= 500
 	}
-	var te *transientError
-	if errors.As(err, &te) {
-		return true, te.uncertain
-	}
-	return false, false
-}
-
-func backoff(base, max time.Duration, attempt int) time.Duration {
-	d := base << min(attempt, 20)
-	if d <= 0 || d > max {
-		d = max
-	}
-	return d/2 + rand.N(d/2+1)
+	var te *httpapi.TransientError
+	return errors.As(err, &te) && te.Uncertain
 }
 
 func (c *Client) once(ctx context.Context, r request, out any) (time.Duration, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.o.Timeout)
-	defer cancel()
-	var target string
-	if r.rawURL != "" {
-		target = r.rawURL
-	} else {
+	target := r.rawURL
+	if target == "" {
 		u := *c.base
 		u.Path = c.base.Path + r.path
 		if r.query != nil {
@@ -404,71 +297,29 @@ func (c *Client) once(ctx context.Context, r request, out any) (time.Duration, e
 		}
 		target = u.String()
 	}
-	var body io.Reader
+	h := http.Header{
+		"Authorization": {"Token " + c.o.Token},
+		"Organization":  {c.o.Organization},
+		"Accept":        {"application/json"},
+	}
 	if r.body != nil {
-		body = bytes.NewReader(r.body)
+		h.Set("Content-Type", "application/json")
 	}
-	req, err := http.NewRequestWithContext(ctx, r.method, target, body)
+	resp, err := c.api.Send(ctx, httpapi.Request{Op: r.op, Method: r.method, URL: target, Header: h, Body: r.body})
 	if err != nil {
-		return 0, fmt.Errorf("sytex: %s: %w", r.op, err)
+		return 0, err
 	}
-	req.Header.Set("Authorization", "Token "+c.o.Token)
-	req.Header.Set("Organization", c.o.Organization)
-	req.Header.Set("Accept", "application/json")
-	if r.body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if !resp.OK() {
+		msg, fields := drfMessage(resp.Status, resp.Body)
+		return resp.RetryAfter(), &APIError{Op: r.op, Status: resp.Status, Message: msg, Fields: fields}
 	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		var ue *url.Error
-		inner := err
-		if errors.As(err, &ue) {
-			inner = ue.Err
-		}
-		// a refused dial never reached the server
-		var oe *net.OpError
-		notSent := errors.As(inner, &oe) && oe.Op == "dial"
-		if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return 0, &transientError{fmt.Errorf("sytex: %s: no answer within %v", r.op, c.o.Timeout), true}
-		}
-		return 0, &transientError{fmt.Errorf("sytex: %s: %w", r.op, inner), !notSent}
-	}
-	defer resp.Body.Close()
-	lr := io.LimitReader(resp.Body, c.o.MaxResponseBytes+1)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		b, _ := io.ReadAll(io.LimitReader(lr, 64<<10))
-		msg, fields := drfMessage(resp.StatusCode, b)
-		return retryAfter(resp.Header.Get("Retry-After")), &APIError{Op: r.op, Status: resp.StatusCode, Message: msg, Fields: fields}
-	}
-	b, err := io.ReadAll(lr)
-	if err != nil {
-		return 0, &transientError{fmt.Errorf("sytex: %s: reading the answer: %w", r.op, err), true}
-	}
-	if int64(len(b)) > c.o.MaxResponseBytes {
-		return 0, fmt.Errorf("sytex: %s: answer larger than %d bytes", r.op, c.o.MaxResponseBytes)
-	}
-	if out == nil || len(bytes.TrimSpace(b)) == 0 {
+	if out == nil || len(bytes.TrimSpace(resp.Body)) == 0 {
 		return 0, nil
 	}
-	if err := json.Unmarshal(b, out); err != nil {
+	if err := json.Unmarshal(resp.Body, out); err != nil {
 		return 0, fmt.Errorf("sytex: %s: answer is not the expected JSON: %w", r.op, err)
 	}
 	return 0, nil
-}
-
-func retryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
 }
 
 // drfMessage turns an error body into a readable message. A DRF
@@ -477,12 +328,9 @@ func retryAfter(v string) time.Duration {
 func drfMessage(status int, b []byte) (string, map[string][]string) {
 	var v any
 	if err := json.Unmarshal(b, &v); err != nil {
-		s := strings.TrimSpace(string(b))
+		s := httpapi.Snippet(b)
 		if strings.HasPrefix(s, "<") { // an HTML error page
 			return "", nil
-		}
-		if len(s) > 300 {
-			s = s[:300] + "…"
 		}
 		return s, nil
 	}

@@ -16,8 +16,8 @@ func newPair(t *testing.T, fo sytextest.Options, edit func(*sytex.Options)) (*sy
 	t.Helper()
 	srv := sytextest.New(fo)
 	t.Cleanup(srv.Close)
-	o := sytex.Options{BaseURL: srv.URL(), Token: srv.Token(), Organization: srv.Organization(),
-		RetryBase: time.Millisecond, RetryMax: 50 * time.Millisecond, RateLimit: 1000, RateBurst: 100}
+	o := sytex.Options{BaseURL: srv.URL(), Token: srv.Token(), Organization: srv.Organization(), RateLimit: 1000, RateBurst: 100}
+	o.RetryBase, o.RetryMax = time.Millisecond, 50*time.Millisecond
 	if edit != nil {
 		edit(&o)
 	}

@@ -585,11 +585,14 @@ func (f *Fs) Open(ctx context.Context, p string) (io.ReadCloser, error) {
 		}
 		stop := context.AfterFunc(ctx, func() { s.broken.Store(true); s.socks.closeAll() })
 		abs := s.abs(rel)
-		size, err := s.sc.FileSize(abs)
-		if err != nil {
-			stop()
-			f.put(s, err)
-			return mapErr(err, "open "+p)
+		size, known := transports.KnownSize(ctx)
+		if !known {
+			size, err = s.sc.FileSize(abs)
+			if err != nil {
+				stop()
+				f.put(s, err)
+				return mapErr(err, "open "+p)
+			}
 		}
 		resp, err := s.sc.Retr(abs)
 		if err != nil {

@@ -16,7 +16,6 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -47,9 +46,6 @@ func (o Options) Check() error {
 // Fs is a local folder. It is safe for concurrent use.
 type Fs struct {
 	dir string
-
-	mu   sync.Mutex
-	root *os.Root
 
 	// rename is os.Root.Rename; tests replace it to simulate EXDEV.
 	rename func(r *os.Root, from, to string) error
@@ -88,24 +84,12 @@ func (f *Fs) Dir() string { return f.dir }
 // String names the folder.
 func (f *Fs) String() string { return "file://" + filepath.ToSlash(f.dir) }
 
-// Close releases the folder handle.
-func (f *Fs) Close() error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.root != nil {
-		err := f.root.Close()
-		f.root = nil
-		return err
-	}
-	return nil
-}
+// Close does nothing: the folder is opened per operation.
+func (f *Fs) Close() error { return nil }
 
 func (f *Fs) open(create bool) (*os.Root, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.root != nil {
-		return f.root, nil
-	}
+	// Opened per operation (one openat): a remounted share or a recreated
+	// folder is picked up instead of a stale handle.
 	if create {
 		if err := os.MkdirAll(f.dir, 0o755); err != nil {
 			return nil, mapErr(err)
@@ -115,7 +99,6 @@ func (f *Fs) open(create bool) (*os.Root, error) {
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	f.root = r
 	return r, nil
 }
 
@@ -165,6 +148,7 @@ func (f *Fs) List(ctx context.Context, dir string, recursive bool) ([]transports
 	if err != nil {
 		return nil, err
 	}
+	defer r.Close()
 	fsys := r.FS()
 	var out []transports.FileInfo
 	var walk func(d, prefix string) error
@@ -212,6 +196,7 @@ func (f *Fs) Stat(ctx context.Context, p string) (transports.FileInfo, error) {
 	if err != nil {
 		return transports.FileInfo{}, err
 	}
+	defer r.Close()
 	fi, err := r.Stat(n)
 	if err != nil {
 		return transports.FileInfo{}, mapErr(err)
@@ -231,6 +216,7 @@ func (f *Fs) Open(ctx context.Context, p string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer r.Close()
 	file, err := r.Open(n)
 	if err != nil {
 		return nil, mapErr(err)
@@ -298,7 +284,7 @@ func writeTemp(ctx context.Context, r *os.Root, n string, src io.Reader, modTime
 		}
 	}()
 	h := transports.NewHashingReader(transports.CtxReader(ctx, src))
-	if _, err = io.CopyBuffer(file, struct{ io.Reader }{h}, make([]byte, transports.BufferSize)); err != nil {
+	if _, err = h.WriteTo(file); err != nil {
 		return "", 0, "", fmt.Errorf("write %s: %w", n, err)
 	}
 	if err = file.Sync(); err != nil {
@@ -328,6 +314,7 @@ func (f *Fs) Write(ctx context.Context, p string, src io.Reader, opts transports
 	if err != nil {
 		return transports.WriteResult{}, err
 	}
+	defer r.Close()
 	dir := parent(n)
 	if err := r.MkdirAll(dir, 0o755); err != nil {
 		return transports.WriteResult{}, mapErr(err)
@@ -416,6 +403,7 @@ func (f *Fs) Rename(ctx context.Context, from, to string) error {
 	if err != nil {
 		return err
 	}
+	defer r.Close()
 	if err := r.MkdirAll(parent(b), 0o755); err != nil {
 		return mapErr(err)
 	}
@@ -490,6 +478,7 @@ func (f *Fs) Remove(ctx context.Context, p string) error {
 	if err != nil {
 		return err
 	}
+	defer r.Close()
 	fi, err := r.Lstat(n)
 	if err != nil {
 		return mapErr(err)
@@ -513,5 +502,6 @@ func (f *Fs) MkdirAll(ctx context.Context, p string) error {
 	if err != nil {
 		return err
 	}
+	defer r.Close()
 	return mapErr(r.MkdirAll(n, 0o755))
 }

@@ -102,3 +102,24 @@ func TestCheck(t *testing.T) {
 		t.Errorf("New did I/O or refused a missing root: %v", err)
 	}
 }
+
+func TestRootRecreated(t *testing.T) {
+	f, dir := newFs(t)
+	ctx := context.Background()
+	if _, err := f.Write(ctx, "a.txt", strings.NewReader("1"), transports.WriteOptions{Size: -1}); err != nil {
+		t.Fatal(err)
+	}
+	// the folder disappears and comes back (a share remounted)
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.List(ctx, "", false); !errors.Is(err, transports.ErrNotExist) {
+		t.Errorf("List of a vanished root: %v", err)
+	}
+	os.Mkdir(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "b.txt"), []byte("22"), 0o644)
+	fi, err := f.Stat(ctx, "b.txt")
+	if err != nil || fi.Size != 2 {
+		t.Errorf("Stat after the root came back: %+v, %v", fi, err)
+	}
+}

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fieldbridge/fieldbridge/connectors/internal/faketest"
+
 	"github.com/fieldbridge/fieldbridge/connectors/ozmap"
 )
 
@@ -51,7 +53,15 @@ type Box struct {
 }
 
 // Server is a running fake. Its methods are safe for concurrent use.
+//
+// Fault injection and call counters come from the embedded Faults:
+// SetLatency, FailNext, SetRetryAfter, DropNext, DropAfterNext, and Calls
+// by path ("/boxes", "/poles", "/projects", "/ftth-viability/radius",
+// "/users/login"; a box by id counts under "/boxes/{id}"), TotalCalls,
+// ResetCalls, CallSpan.
 type Server struct {
+	faketest.Faults
+
 	o  Options
 	ts *httptest.Server
 
@@ -66,13 +76,7 @@ type Server struct {
 	version  int
 	cache    map[string][]string // listing cache: query+version → ordered ids
 
-	latency    time.Duration
-	failN      int
-	failStatus int
-	retryAfter string
-	dropN      int
-	calls      map[string]int
-	lastQuery  map[string]string
+	lastQuery map[string]string
 }
 
 // New starts a fake on 127.0.0.1. Close it when done.
@@ -90,7 +94,7 @@ func New(o Options) *Server {
 		o.Now = time.Now
 	}
 	s := &Server{o: o, key: o.Key, tokens: map[string]bool{}, boxes: map[string]*Box{},
-		calls: map[string]int{}, lastQuery: map[string]string{}, cache: map[string][]string{}}
+		lastQuery: map[string]string{}, cache: map[string][]string{}}
 	s.ts = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -252,64 +256,6 @@ func (s *Server) AddProject(p ozmap.Project) ozmap.Project {
 	return p
 }
 
-// SetLatency delays every answer by d.
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	s.latency = d
-	s.mu.Unlock()
-}
-
-// FailNext makes the next n requests answer status (429, 500, 503, ...)
-// before any other processing.
-func (s *Server) FailNext(n, status int) {
-	s.mu.Lock()
-	s.failN, s.failStatus = n, status
-	s.mu.Unlock()
-}
-
-// SetRetryAfter sets the Retry-After header sent with injected failures
-// ("" for none).
-func (s *Server) SetRetryAfter(v string) {
-	s.mu.Lock()
-	s.retryAfter = v
-	s.mu.Unlock()
-}
-
-// DropNext makes the next n requests get their connection closed without
-// an answer.
-func (s *Server) DropNext(n int) {
-	s.mu.Lock()
-	s.dropN = n
-	s.mu.Unlock()
-}
-
-// Calls returns how many requests reached path ("/boxes", "/poles",
-// "/ftth-viability/radius", "/users/login"; a box by id counts under
-// "/boxes/{id}"), including failed ones.
-func (s *Server) Calls(path string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[path]
-}
-
-// TotalCalls returns how many requests the fake got.
-func (s *Server) TotalCalls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, v := range s.calls {
-		n += v
-	}
-	return n
-}
-
-// ResetCalls zeroes the call counters.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	s.calls = map[string]int{}
-	s.mu.Unlock()
-}
-
 // LastQuery returns the raw query string of the last request to path.
 func (s *Server) LastQuery(path string) string {
 	s.mu.Lock()
@@ -340,44 +286,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		counted = "/boxes/{id}"
 	}
 	s.mu.Lock()
-	s.calls[counted]++
 	s.lastQuery[counted] = r.URL.RawQuery
-	latency := s.latency
-	drop := s.dropN > 0
-	if drop {
-		s.dropN--
-	}
-	fail := 0
-	if !drop && s.failN > 0 {
-		s.failN--
-		fail = s.failStatus
-	}
-	ra := s.retryAfter
 	s.mu.Unlock()
+	faketest.Serve(&s.Faults, w, r, counted, func(w http.ResponseWriter, status int) { writeErr(w, status, "injected failure") },
+		func(w http.ResponseWriter) { s.route(w, r, path) })
+}
 
-	if latency > 0 {
-		select {
-		case <-time.After(latency):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	if drop {
-		if hj, ok := w.(http.Hijacker); ok {
-			if c, _, err := hj.Hijack(); err == nil {
-				_ = c.Close()
-				return
-			}
-		}
-		panic(http.ErrAbortHandler)
-	}
-	if fail != 0 {
-		if ra != "" {
-			w.Header().Set("Retry-After", ra)
-		}
-		writeErr(w, fail, "injected failure")
-		return
-	}
+// route answers r (its path without /api/v2) once no fault was injected.
+func (s *Server) route(w http.ResponseWriter, r *http.Request, path string) {
 	if path == "/users/login" {
 		s.serveLogin(w, r)
 		return

@@ -20,7 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
+
+	"github.com/fieldbridge/fieldbridge/connectors/internal/faketest"
 
 	"github.com/fieldbridge/fieldbridge/connectors/sytex"
 )
@@ -41,24 +42,22 @@ type Options struct {
 }
 
 // Server is a running fake. Safe for concurrent use.
+//
+// Fault injection and call counters come from the embedded Faults:
+// SetLatency, FailNext, SetRetryAfter, DropNext, DropAfterNext, and Calls
+// by method ("GET", "POST", "PATCH"), TotalCalls, ResetCalls, CallSpan.
 type Server struct {
+	faketest.Faults
+
 	o  Options
 	ts *httptest.Server
 
-	mu      sync.Mutex
-	token   string
-	els     map[int64]*sytex.NetworkElement
-	nextID  int64
-	tri     map[string]map[int64]struct{} // trigram index over lowered code and name
-	reject  map[string]rejection          // code → forced 400
-	latency time.Duration
-
-	failN, failStatus int
-	retryAfter        string
-	dropN             int
-	dropAfterN        int
-	calls             map[string]int
-	first, last       time.Time // of the calls counted since ResetCalls
+	mu     sync.Mutex
+	token  string
+	els    map[int64]*sytex.NetworkElement
+	nextID int64
+	tri    map[string]map[int64]struct{} // trigram index over lowered code and name
+	reject map[string]rejection          // code → forced 400
 }
 
 type rejection struct{ field, msg string }
@@ -78,7 +77,7 @@ func New(o Options) *Server {
 		o.CodeMaxLength = 100
 	}
 	s := &Server{o: o, token: o.Token, els: map[int64]*sytex.NetworkElement{}, nextID: 1000,
-		tri: map[string]map[int64]struct{}{}, reject: map[string]rejection{}, calls: map[string]int{}}
+		tri: map[string]map[int64]struct{}{}, reject: map[string]rejection{}}
 	s.ts = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -206,77 +205,6 @@ func (s *Server) RejectCode(code, field, msg string) {
 	s.reject[code] = rejection{field, msg}
 }
 
-// SetLatency delays every answer by d.
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	s.latency = d
-	s.mu.Unlock()
-}
-
-// FailNext makes the next n requests answer status without being applied.
-func (s *Server) FailNext(n, status int) {
-	s.mu.Lock()
-	s.failN, s.failStatus = n, status
-	s.mu.Unlock()
-}
-
-// SetRetryAfter sets the Retry-After header of injected failures.
-func (s *Server) SetRetryAfter(v string) {
-	s.mu.Lock()
-	s.retryAfter = v
-	s.mu.Unlock()
-}
-
-// DropNext closes the connection of the next n requests before applying them.
-func (s *Server) DropNext(n int) {
-	s.mu.Lock()
-	s.dropN = n
-	s.mu.Unlock()
-}
-
-// DropAfterNext applies the next n requests, then closes their connection
-// without answering (the client cannot know they were applied).
-func (s *Server) DropAfterNext(n int) {
-	s.mu.Lock()
-	s.dropAfterN = n
-	s.mu.Unlock()
-}
-
-// Calls returns how many requests of method ("GET", "POST", "PATCH") the
-// fake got, including failed ones.
-func (s *Server) Calls(method string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[method]
-}
-
-// TotalCalls returns the number of requests of every method.
-func (s *Server) TotalCalls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, v := range s.calls {
-		n += v
-	}
-	return n
-}
-
-// ResetCalls zeroes the counters.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	s.calls = map[string]int{}
-	s.first, s.last = time.Time{}, time.Time{}
-	s.mu.Unlock()
-}
-
-// CallSpan returns when the first and the last request since the last
-// ResetCalls arrived (zero when none did).
-func (s *Server) CallSpan() (first, last time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.first, s.last
-}
-
 // ---- index ----
 
 func trigrams(s string) []string {
@@ -346,62 +274,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func drop(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if c, _, err := hj.Hijack(); err == nil {
-			_ = c.Close()
-			return
-		}
-	}
-	panic(http.ErrAbortHandler)
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	faketest.Serve(&s.Faults, w, r, r.Method, func(w http.ResponseWriter, status int) {
+		writeJSON(w, status, map[string]string{"detail": "Injected failure."})
+	}, func(w http.ResponseWriter) { s.route(w, r) })
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+// route answers r once no fault was injected.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	s.calls[r.Method]++
-	now := time.Now()
-	if s.first.IsZero() {
-		s.first = now
-	}
-	s.last = now
-	latency := s.latency
-	dropBefore := s.dropN > 0
-	if dropBefore {
-		s.dropN--
-	}
-	dropAfter := !dropBefore && s.dropAfterN > 0
-	if dropAfter {
-		s.dropAfterN--
-	}
-	fail := 0
-	if !dropBefore && !dropAfter && s.failN > 0 {
-		s.failN--
-		fail = s.failStatus
-	}
-	ra := s.retryAfter
 	tok := s.token
 	s.mu.Unlock()
-
-	if latency > 0 {
-		t := time.NewTimer(latency)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
-	}
-	if dropBefore {
-		drop(w)
-		return
-	}
-	if fail != 0 {
-		if ra != "" {
-			w.Header().Set("Retry-After", ra)
-		}
-		writeJSON(w, fail, map[string]string{"detail": "Injected failure."})
-		return
-	}
 	if r.Header.Get("Authorization") != "Token "+tok {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"detail": "Invalid token."})
 		return
@@ -415,47 +298,29 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not found."})
 		return
 	}
-	var rec *recorder
-	if dropAfter {
-		rec = &recorder{h: http.Header{}}
-	}
-	var out http.ResponseWriter = w
-	if rec != nil {
-		out = rec
-	}
 	switch {
 	case rest == "" && r.Method == http.MethodGet:
-		s.list(out, r)
+		s.list(w, r)
 	case rest == "" && r.Method == http.MethodPost:
-		s.create(out, r)
+		s.create(w, r)
 	case rest != "":
 		id, err := strconv.ParseInt(strings.TrimSuffix(rest, "/"), 10, 64)
 		if err != nil || !strings.HasSuffix(rest, "/") {
-			writeJSON(out, http.StatusNotFound, map[string]string{"detail": "Not found."})
+			writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not found."})
 			break
 		}
 		switch r.Method {
 		case http.MethodGet:
-			s.get(out, id)
+			s.get(w, id)
 		case http.MethodPatch:
-			s.patch(out, r, id)
+			s.patch(w, r, id)
 		default:
-			writeJSON(out, http.StatusMethodNotAllowed, map[string]string{"detail": fmt.Sprintf("Method \"%s\" not allowed.", r.Method)})
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"detail": fmt.Sprintf("Method \"%s\" not allowed.", r.Method)})
 		}
 	default:
-		writeJSON(out, http.StatusMethodNotAllowed, map[string]string{"detail": fmt.Sprintf("Method \"%s\" not allowed.", r.Method)})
-	}
-	if rec != nil {
-		drop(w)
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"detail": fmt.Sprintf("Method \"%s\" not allowed.", r.Method)})
 	}
 }
-
-// recorder swallows an answer (for DropAfterNext).
-type recorder struct{ h http.Header }
-
-func (r *recorder) Header() http.Header         { return r.h }
-func (r *recorder) Write(b []byte) (int, error) { return len(b), nil }
-func (r *recorder) WriteHeader(int)             {}
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
