@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -49,6 +50,46 @@ func TestParsePhoneKeepsInput(t *testing.T) {
 		got, err := ParsePhone(in)
 		if err != nil || got != want {
 			t.Errorf("ParsePhone(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+// TestReadAheadAcrossBatches maps a sheet of many read-ahead batches (their
+// cell arenas are recycled): each row as read, each record, and every record
+// kept until the end hold their own row's values.
+func TestReadAheadAcrossBatches(t *testing.T) {
+	const n = 5 * batchRows
+	m, err := Parse("bench.toml", []byte(benchMapping))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(benchFile(t, n), m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var kept []Record
+	for i := 0; r.Next(); i++ {
+		if p := r.Problems(); len(p) > 0 {
+			t.Fatalf("row %d: %v", r.Row().Num, p)
+		}
+		if got, want := r.Row().Cell(1).Value, fmt.Sprintf("Cliente %d da Silva", i); got != want {
+			t.Fatalf("row %d: cell B = %q, want %q", r.Row().Num, got, want)
+		}
+		kept = append(kept, r.Record())
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(kept) != n {
+		t.Fatalf("%d records, want %d", len(kept), n)
+	}
+	for i, rec := range kept {
+		if got, want := rec.Fields["TaskNumber"].Text, strconv.Itoa(1000000+i); got != want || rec.Row != i+2 {
+			t.Fatalf("record %d (row %d): TaskNumber %q, want %q", i, rec.Row, got, want)
+		}
+		if got, want := rec.Fields["CustomerName"].Text, fmt.Sprintf("Cliente %d da Silva", i); got != want {
+			t.Fatalf("record %d: CustomerName %q, want %q", i, got, want)
 		}
 	}
 }
