@@ -39,6 +39,16 @@ func mapFile(t testing.TB, path string, m *Mapping, opts Options) (*mapped, *Rea
 	out := &mapped{recs: map[int]Record{}, probs: map[int][]Problem{}}
 	for r.Next() {
 		rec := r.Record()
+		n := 0
+		for name, v := range r.Values() {
+			if got, ok := rec.Fields[name]; !ok || got != v {
+				t.Errorf("%s row %d: Values gives %s = %+v, Record().Fields %+v (%v)", path, rec.Row, name, v, got, ok)
+			}
+			n++
+		}
+		if n != len(rec.Fields) {
+			t.Errorf("%s row %d: Values gives %d fields, Record().Fields %d", path, rec.Row, n, len(rec.Fields))
+		}
 		out.rows = append(out.rows, rec.Row)
 		out.recs[rec.Row] = rec
 		if len(r.Problems()) > 0 {
