@@ -2,6 +2,8 @@ package sheets
 
 import (
 	"fmt"
+	"iter"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,15 +105,17 @@ func (s *mappedSheet) rows() (func() (outRow, bool, error), error) {
 		if probs := r.Problems(); len(probs) > 0 {
 			return outRow{Num: num, Problem: mapping.RejectMessage(probs, s.opts.Lang)}, true, nil
 		}
-		rec := r.Record()
+		// Values reads the row without building Record's map (a third of
+		// the CPU of mapping a large sheet); Record is built only for a row
+		// whose task number must be derived from its values.
 		if poi {
-			p, err := poiFromRecord(rec)
+			p, err := poiFromValues(r.Values())
 			if err != nil {
 				return outRow{Num: num, Problem: err.Error()}, true, nil
 			}
 			return outRow{Num: num, POI: p}, true, nil
 		}
-		t, err := taskFromRecord(rec, numbers)
+		t, err := taskFromValues(r.Values(), r.Record, numbers)
 		if err != nil {
 			return outRow{Num: num, Problem: err.Error()}, true, nil
 		}
@@ -123,8 +127,14 @@ func (s *mappedSheet) rows() (func() (outRow, bool, error), error) {
 // mapping set is sent (HasValue true), the others are left alone. A row
 // without a TaskNumber gets the next derived one from numbers.
 func taskFromRecord(rec mapping.Record, numbers *taskNumberer) (*officetrack.Task, error) {
+	return taskFromValues(maps.All(rec.Fields), func() mapping.Record { return rec }, numbers)
+}
+
+// taskFromValues is taskFromRecord over a row's values; record is called
+// only when the task number must be derived.
+func taskFromValues(vals iter.Seq2[string, mapping.Value], record func() mapping.Record, numbers *taskNumberer) (*officetrack.Task, error) {
 	var t officetrack.Task
-	for name, v := range rec.Fields {
+	for name, v := range vals {
 		if !v.Set {
 			continue
 		}
@@ -133,16 +143,16 @@ func taskFromRecord(rec mapping.Record, numbers *taskNumberer) (*officetrack.Tas
 		}
 	}
 	if t.TaskNumber == nil {
-		n := numbers.next(rec)
+		n := numbers.next(record())
 		t.TaskNumber = &n
 	}
 	return &t, nil
 }
 
-// poiFromRecord turns a mapped record into a point of interest.
-func poiFromRecord(rec mapping.Record) (*officetrack.POI, error) {
+// poiFromValues turns a row's mapped values into a point of interest.
+func poiFromValues(vals iter.Seq2[string, mapping.Value]) (*officetrack.POI, error) {
 	var p officetrack.POI
-	for name, v := range rec.Fields {
+	for name, v := range vals {
 		if !v.Set {
 			continue
 		}
