@@ -217,7 +217,7 @@ func benchChild(mode, path string) int {
 				res.Rows++
 			}
 			return rows.Err()
-		case "mapping":
+		case "mapping", "mapping-values":
 			m, err := Parse("bench.toml", []byte(benchMapping))
 			if err != nil {
 				return err
@@ -236,7 +236,12 @@ func benchChild(mode, path string) int {
 						fmt.Fprintln(os.Stderr, RejectMessage(r.Problems(), LangEN))
 					}
 				}
-				_ = r.Record()
+				if mode == "mapping" {
+					_ = r.Record()
+				} else {
+					for range r.Values() {
+					}
+				}
 			}
 			if bad > 0 {
 				return fmt.Errorf("%d rows with problems", bad)
@@ -293,13 +298,16 @@ func unzipWC(path string) (float64, bool) {
 	return time.Since(start).Seconds(), true
 }
 
+// Mode "mapping" reads each row's r.Record() (a map per row), as
+// bridge/sheets does; "mapping-values" reads r.Values() instead.
+
 // BenchmarkMappingVsExcelize maps a generated 200,000-row × 15-column XLSX
 // (FIELDBRIDGE_BENCH_ROWS to change) and prints rows/s and peak memory
 // next to excelize's Rows() (raw and formatted values) and to merely
 // decompressing the sheet, with ratios to decompression time.
 func BenchmarkMappingVsExcelize(b *testing.B) {
 	n := benchRows()
-	modes := []string{"decompress", "scanner", "mapping", "excelize-raw", "excelize-formatted"}
+	modes := []string{"decompress", "scanner", "mapping", "mapping-values", "excelize-raw", "excelize-formatted"}
 	if v := os.Getenv("FIELDBRIDGE_BENCH_MODES"); v != "" {
 		modes = strings.Split(v, ",")
 	}
@@ -383,6 +391,14 @@ func BenchmarkMapping(b *testing.B) {
 	path := benchFile(b, benchRows())
 	for i := 0; i < b.N; i++ {
 		benchChildMust(b, "mapping", path)
+	}
+}
+
+// BenchmarkMappingValues maps every row, reading r.Values() (in process).
+func BenchmarkMappingValues(b *testing.B) {
+	path := benchFile(b, benchRows())
+	for i := 0; i < b.N; i++ {
+		benchChildMust(b, "mapping-values", path)
 	}
 }
 

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"errors"
+	"iter"
 	"math"
 	"path/filepath"
 	"strconv"
@@ -139,7 +140,6 @@ type Reader struct {
 	recBuilt  bool
 	vals      []namedValue
 	problems  []Problem
-	uniq      map[string]map[uint64]uint32
 	date1904  bool
 	width     int
 	err       error
@@ -147,23 +147,29 @@ type Reader struct {
 	// Rows are read (decompressed and scanned) by a goroutine, in batches,
 	// while the caller maps the previous ones.
 	batches chan rowBatch
+	free    chan []sheet.Cell // cell arenas to reuse
+	arenas  [][]sheet.Cell    // the current batch's arenas
 	stop    chan struct{}
 	done    chan struct{}
 	batch   []sheet.Row
 }
 
 type rowBatch struct {
-	rows  []sheet.Row
-	width int
-	err   error
+	rows   []sheet.Row
+	arenas [][]sheet.Cell // backing the rows' cells
+	width  int
+	err    error
 }
 
 const batchRows = 512
 
 // prefetch reads rows ahead in a goroutine. Cells are copied into each
-// batch, so rows stay valid while the reader goes on.
+// batch's cell arena, so rows stay valid while the reader goes on; an
+// arena is handed back (through free) once the reader has moved past its
+// batch, since Row is only valid until the next call of Next.
 func (r *Reader) prefetch() {
 	r.batches = make(chan rowBatch, 4)
+	r.free = make(chan []sheet.Cell, 8)
 	r.stop = make(chan struct{})
 	r.done = make(chan struct{})
 	go func() {
@@ -177,12 +183,25 @@ func (r *Reader) prefetch() {
 				return false
 			}
 		}
-		var b rowBatch
+		arena := func(n int) []sheet.Cell {
+			select {
+			case a := <-r.free:
+				if cap(a) >= n {
+					return a[:0]
+				}
+			default:
+			}
+			return make([]sheet.Cell, 0, max(8192, n))
+		}
+		b := rowBatch{rows: make([]sheet.Row, 0, batchRows)}
 		var cells []sheet.Cell
 		for r.rows.Next() {
 			row := r.rows.Row()
 			if cap(cells)-len(cells) < len(row.Cells) {
-				cells = make([]sheet.Cell, 0, max(8192, len(row.Cells)))
+				if cells != nil {
+					b.arenas = append(b.arenas, cells)
+				}
+				cells = arena(len(row.Cells))
 			}
 			start := len(cells)
 			cells = append(cells, row.Cells...)
@@ -191,11 +210,19 @@ func (r *Reader) prefetch() {
 				b.width = len(row.Cells)
 			}
 			if len(b.rows) == batchRows {
+				if cells != nil {
+					// The rest of this arena stays with this batch.
+					b.arenas = append(b.arenas, cells)
+					cells = nil
+				}
 				if !send(b) {
 					return
 				}
 				b = rowBatch{rows: make([]sheet.Row, 0, batchRows)}
 			}
+		}
+		if cells != nil {
+			b.arenas = append(b.arenas, cells)
 		}
 		b.err = r.rows.Err()
 		send(b)
@@ -205,6 +232,15 @@ func (r *Reader) prefetch() {
 // nextRaw returns the next row read by the prefetching goroutine.
 func (r *Reader) nextRaw() (sheet.Row, bool) {
 	for len(r.batch) == 0 {
+		// The previous batch is done with (its rows were valid until
+		// this call of Next): recycle its cell arenas.
+		for _, a := range r.arenas {
+			select {
+			case r.free <- a:
+			default:
+			}
+		}
+		r.arenas = nil
 		b, ok := <-r.batches
 		if !ok {
 			return sheet.Row{}, false
@@ -215,7 +251,7 @@ func (r *Reader) nextRaw() (sheet.Row, bool) {
 		if b.err != nil {
 			r.err = b.err
 		}
-		r.batch = b.rows
+		r.batch, r.arenas = b.rows, b.arenas
 	}
 	row := r.batch[0]
 	r.batch = r.batch[1:]
@@ -231,6 +267,7 @@ type bound struct {
 	col  int // 0-based; -1 none
 	col2 int // second column (latlng in two columns)
 	tcol []int
+	seen *uniqSet // values seen so far, for a unique field
 }
 
 // Open opens the file at path and prepares to read it with mapping m.
@@ -258,7 +295,7 @@ func NewReader(f *sheet.File, m *Mapping, opts Options) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Reader{File: f, Mapping: m, opts: opts, rows: rows, uniq: map[string]map[uint64]uint32{}, date1904: f.Date1904()}
+	r := &Reader{File: f, Mapping: m, opts: opts, rows: rows, date1904: f.Date1904()}
 	if err := r.findHeader(); err != nil {
 		rows.Close()
 		return nil, err
@@ -392,6 +429,9 @@ func (r *Reader) bind() error {
 	for _, name := range m.order {
 		f := m.spec[name]
 		b := bound{f: f, col: -1, col2: -1}
+		if f.unique {
+			b.seen = &uniqSet{}
+		}
 		if len(f.headers) > 0 {
 			b.col = findCol(r.headers, f.headers)
 			if b.col < 0 && f.spec.Default == nil {
@@ -465,7 +505,7 @@ func (r *Reader) Next() bool {
 		if r.row.Empty() {
 			continue
 		}
-		r.vals, r.problems = r.Mapping.mapRow(r.row, r.bound, r.headers, r.uniq, r.date1904, r.vals[:0])
+		r.vals, r.problems = r.Mapping.mapRow(r.row, r.bound, r.headers, r.date1904, r.vals[:0])
 		r.recBuilt = false
 		return true
 	}
@@ -481,6 +521,25 @@ func (r *Reader) Record() Record {
 		r.recBuilt = true
 	}
 	return r.rec
+}
+
+// Values yields the current row's fields, the same names and values as
+// Record().Fields, in the mapping's order, without building the map:
+//
+//	for name, v := range r.Values() { ... }
+//
+// It is the cheap way to read a row that is converted right away (Record
+// allocates a map of every field per row, a third of the CPU time of
+// mapping a large sheet). Values must be used before the next call of Next.
+func (r *Reader) Values() iter.Seq2[string, Value] {
+	vals := r.vals
+	return func(yield func(string, Value) bool) {
+		for _, nv := range vals {
+			if !yield(nv.name, nv.v) {
+				return
+			}
+		}
+	}
 }
 
 // Problems returns what is wrong with the current row (nil when it is good).
@@ -653,7 +712,7 @@ func (m *Mapping) MapRow(row sheet.Row, headers []string) (Record, []Problem, er
 	if err := r.bind(); err != nil {
 		return Record{}, nil, err
 	}
-	vals, probs := m.mapRow(row, r.bound, headers, map[string]map[uint64]uint32{}, false, nil)
+	vals, probs := m.mapRow(row, r.bound, headers, false, nil)
 	rec := Record{Row: row.Num, Fields: map[string]Value{}}
 	for _, nv := range vals {
 		rec.Fields[nv.name] = nv.v
@@ -667,7 +726,7 @@ type namedValue struct {
 	v    Value
 }
 
-func (m *Mapping) mapRow(row sheet.Row, bs []bound, headers []string, uniq map[string]map[uint64]uint32, date1904 bool, vals []namedValue) ([]namedValue, []Problem) {
+func (m *Mapping) mapRow(row sheet.Row, bs []bound, headers []string, date1904 bool, vals []namedValue) ([]namedValue, []Problem) {
 	var probs []Problem
 	for _, b := range bs {
 		f := b.f
@@ -724,7 +783,7 @@ func (m *Mapping) mapRow(row sheet.Row, bs []bound, headers []string, uniq map[s
 			}
 			continue
 		}
-		out, num, key, args := m.convert(f, cell, cell2, text, date1904)
+		out, out2, num, key, args := m.convert(f, cell, cell2, text, date1904)
 		if key == "" && f.typ != LatLng {
 			key, args = m.validate(f, out, num)
 		}
@@ -737,23 +796,15 @@ func (m *Mapping) mapRow(row sheet.Row, bs []bound, headers []string, uniq map[s
 			out = canonical(f.oneOf, out)
 		}
 		if f.typ == LatLng {
-			// convert returns the longitude in args.
-			vals = append(vals, namedValue{f.tf.Pair[0], Value{Set: true, Text: out}}, namedValue{f.tf.Pair[1], Value{Set: true, Text: args[0].(string)}})
+			vals = append(vals, namedValue{f.tf.Pair[0], Value{Set: true, Text: out}}, namedValue{f.tf.Pair[1], Value{Set: true, Text: out2}})
 			continue
 		}
 		if f.unique {
-			seen := uniq[f.name]
-			if seen == nil {
-				seen = map[uint64]uint32{}
-				uniq[f.name] = seen
-			}
-			k := fnv64(out)
-			if first, dup := seen[k]; dup {
+			if first, dup := b.seen.add(fnv64(out), uint32(row.Num)); dup {
 				p.key, p.args = mDuplicate, []any{int(first)}
 				probs = append(probs, p.fill(shown, headers, date1904))
 				continue
 			}
-			seen[k] = uint32(row.Num)
 		}
 		vals = append(vals, namedValue{f.name, Value{Set: true, Text: out}})
 	}
@@ -802,8 +853,9 @@ func keyOf(err error) msgKey {
 }
 
 // convert parses text for the field's type and formats it for the target.
-// num is the numeric value (for min/max) or the text length.
-func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date1904 bool) (out string, num float64, key msgKey, args []any) {
+// num is the numeric value (for min/max) or the text length; out2 is the
+// longitude of a LatLng (out the latitude).
+func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date1904 bool) (out, out2 string, num float64, key msgKey, args []any) {
 	isNum := cell.Kind == sheet.Number || cell.Kind == sheet.Date
 	switch f.typ {
 	case Text:
@@ -818,6 +870,12 @@ func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date190
 			num = float64(utf8.RuneCountInString(out))
 		}
 	case Integer:
+		if cell.Kind == sheet.Number {
+			if n, ok := canonicalInt(cell.Value); ok {
+				// Already written as FormatInt would write it.
+				return cell.Value, "", float64(n), "", nil
+			}
+		}
 		var n int64
 		var err error
 		if isNum {
@@ -833,7 +891,7 @@ func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date190
 			n, err = ParseInteger(text)
 		}
 		if err != nil {
-			return "", 0, keyOf(err), nil
+			return "", "", 0, keyOf(err), nil
 		}
 		out, num = strconv.FormatInt(n, 10), float64(n)
 	case Decimal, Lat, Lng:
@@ -853,7 +911,7 @@ func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date190
 			err = checkCoord(v, f.typ == Lat)
 		}
 		if err != nil {
-			return "", 0, keyOf(err), nil
+			return "", "", 0, keyOf(err), nil
 		}
 		out, num = strconv.FormatFloat(v, 'f', -1, 64), v
 	case Date, DateTime:
@@ -873,7 +931,7 @@ func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date190
 			t, err = ParseDateText(text, m.loc, m.MonthFirst)
 		}
 		if err != nil {
-			return "", 0, keyOf(err), nil
+			return "", "", 0, keyOf(err), nil
 		}
 		if f.typ == Date {
 			t = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
@@ -918,15 +976,15 @@ func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date190
 					}
 				}
 				if err == nil {
-					return a, 0, "", []any{b} // already plain decimals: sent as typed
+					return a, b, 0, "", nil // already plain decimals: sent as typed
 				}
 			}
 			lat, lng, err = ParseLatLng(text)
 		}
 		if err != nil {
-			return "", 0, keyOf(err), nil
+			return "", "", 0, keyOf(err), nil
 		}
-		return strconv.FormatFloat(lat, 'f', -1, 64), 0, "", []any{strconv.FormatFloat(lng, 'f', -1, 64)}
+		return strconv.FormatFloat(lat, 'f', -1, 64), strconv.FormatFloat(lng, 'f', -1, 64), 0, "", nil
 	case Phone:
 		v := text
 		if cell.Kind == sheet.Number {
@@ -934,25 +992,25 @@ func (m *Mapping) convert(f *field, cell, cell2 sheet.Cell, text string, date190
 		}
 		p, err := ParsePhone(v)
 		if err != nil {
-			return "", 0, keyOf(err), nil
+			return "", "", 0, keyOf(err), nil
 		}
 		out, num = p, float64(len(p))
 	case Email:
 		out = strings.TrimSpace(text)
 		if err := CheckEmail(out); err != nil {
-			return "", 0, keyOf(err), nil
+			return "", "", 0, keyOf(err), nil
 		}
 		num = float64(utf8.RuneCountInString(out))
 	case Bool:
 		v, err := ParseBool(text)
 		if err != nil {
-			return "", 0, keyOf(err), nil
+			return "", "", 0, keyOf(err), nil
 		}
 		out = strconv.FormatBool(v)
 	default:
 		out = text
 	}
-	return out, num, "", nil
+	return out, "", num, "", nil
 }
 
 // numberText renders a number cell's stored value the way it is typed:
@@ -999,6 +1057,32 @@ func plainDecimal(s string) bool {
 		}
 	}
 	return d > 0 && s[len(s)-1] != '.'
+}
+
+// canonicalInt parses v when it is an integer of at most 15 digits
+// written exactly as strconv.FormatInt writes it (no sign but '-', no
+// leading zeros, no "-0").
+func canonicalInt(v string) (int64, bool) {
+	i, neg := 0, false
+	if len(v) > 0 && v[0] == '-' {
+		i, neg = 1, true
+	}
+	d := v[i:]
+	if len(d) == 0 || len(d) > 15 || (d[0] == '0' && (len(d) > 1 || neg)) {
+		return 0, false
+	}
+	var n int64
+	for j := 0; j < len(d); j++ {
+		c := d[j]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 func isPlainInt(v string) bool {

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -38,6 +39,16 @@ func mapFile(t testing.TB, path string, m *Mapping, opts Options) (*mapped, *Rea
 	out := &mapped{recs: map[int]Record{}, probs: map[int][]Problem{}}
 	for r.Next() {
 		rec := r.Record()
+		n := 0
+		for name, v := range r.Values() {
+			if got, ok := rec.Fields[name]; !ok || got != v {
+				t.Errorf("%s row %d: Values gives %s = %+v, Record().Fields %+v (%v)", path, rec.Row, name, v, got, ok)
+			}
+			n++
+		}
+		if n != len(rec.Fields) {
+			t.Errorf("%s row %d: Values gives %d fields, Record().Fields %d", path, rec.Row, n, len(rec.Fields))
+		}
 		out.rows = append(out.rows, rec.Row)
 		out.recs[rec.Row] = rec
 		if len(r.Problems()) > 0 {
@@ -94,13 +105,62 @@ func TestGoodTaskSheet(t *testing.T) {
 	}
 }
 
+// TestRequiredOverride: a saved mapping can demand a value the target
+// leaves optional (required = true on the field), and the target's
+// uniqueness still holds for the values present.
+func TestRequiredOverride(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(sampleMappings, "tarefas.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		required bool
+		want     []string // problems of row 5 (no Nº OS)
+	}{
+		{"optional", false, nil},
+		{"required", true, []string{"required A"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := string(src)
+			if tc.required {
+				text = strings.Replace(text, "[fields.TaskNumber]\n", "[fields.TaskNumber]\nrequired = true\n", 1)
+			}
+			m, err := Parse("tarefas.toml", []byte(text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, r := mapFile(t, filepath.Join(sampleSheets, "tarefas-com-erros.xlsx"), m, Options{})
+			defer r.Close()
+			var codes []string
+			for _, p := range got.probs[5] {
+				codes = append(codes, p.Code()+" "+p.Column())
+			}
+			if !reflect.DeepEqual(codes, tc.want) {
+				t.Errorf("row 5 problems %v, want %v", codes, tc.want)
+			}
+			if tc.required {
+				msg := got.probs[5][0].Message(LangEN)
+				if !strings.Contains(msg, "Row 5, column A (Nº OS)") || !strings.Contains(msg, "TaskNumber is required") {
+					t.Errorf("message %q", msg)
+				}
+			}
+			// Unique when present: row 10 repeats row 4's number either way.
+			if len(got.probs[10]) != 1 || got.probs[10][0].Code() != "duplicate" {
+				t.Errorf("row 10 problems %v", got.probs[10])
+			}
+		})
+	}
+}
+
 func TestBadTaskSheet(t *testing.T) {
 	set := loadSamples(t)
 	m, _ := set.Get("tarefas")
 	got, r := mapFile(t, filepath.Join(sampleSheets, "tarefas-com-erros.xlsx"), m, Options{})
 	defer r.Close()
+	// Row 5 has no Nº OS: TaskNumber is optional in officetrack-task (the
+	// sheets flow derives one), so the row is valid and the field unset.
 	want := map[int][]string{
-		5:  {"required A"},
 		6:  {"not_integer A"},
 		7:  {"bad_date I"},
 		8:  {"not_phone C"},
@@ -121,6 +181,9 @@ func TestBadTaskSheet(t *testing.T) {
 	}
 	if len(got.rows) != 11 {
 		t.Errorf("rows %v", got.rows)
+	}
+	if v, ok := got.recs[5].Get("TaskNumber"); ok {
+		t.Errorf("row 5 TaskNumber set to %q from an empty cell", v)
 	}
 	// Messages name the row, column letter and header, the value and what to do.
 	msgs := map[string]string{

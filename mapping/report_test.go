@@ -47,7 +47,7 @@ func TestXLSXReport(t *testing.T) {
 	dir := t.TempDir()
 	rep := filepath.Join(dir, "tarefas-com-erros.resultado.xlsx")
 	sum := runFlow(t, filepath.Join(sampleSheets, "tarefas-com-erros.xlsx"), "tarefas", rep, LangPT)
-	if sum.Sent != 2 || sum.Rejected != 9 || sum.Text != "2 enviadas, 9 rejeitadas" {
+	if sum.Sent != 3 || sum.Rejected != 8 || sum.Text != "3 enviadas, 8 rejeitadas" {
 		t.Errorf("summary %+v", sum)
 	}
 	entries, _ := os.ReadDir(dir)
@@ -73,11 +73,16 @@ func TestXLSXReport(t *testing.T) {
 	if rows[3][0] != "240201" || rows[3][13] != "enviada" {
 		t.Errorf("row 4: %q", rows[3])
 	}
-	if rows[4][13] != "rejeitada" || !strings.HasPrefix(rows[4][14], "Linha 5, coluna A (Nº OS): está vazio") {
+	// Row 5 has no Nº OS: valid (TaskNumber is optional); row 6 has a
+	// number that is not one.
+	if rows[4][13] != "enviada" {
 		t.Errorf("row 5: %q", rows[4])
 	}
+	if rows[5][13] != "rejeitada" || !strings.HasPrefix(rows[5][14], "Linha 6, coluna A (Nº OS): ") {
+		t.Errorf("row 6: %q", rows[5])
+	}
 	last := rows[len(rows)-1]
-	if last[0] != "2 enviadas, 9 rejeitadas" {
+	if last[0] != "3 enviadas, 8 rejeitadas" {
 		t.Errorf("summary row %q", last)
 	}
 	// Date cells keep their format; rejected rows are highlighted.
@@ -92,7 +97,7 @@ func TestXLSXReport(t *testing.T) {
 		}
 		return st.Fill.Color[0]
 	}
-	if c := fill("B5"); c != "FFC7CE" {
+	if c := fill("B6"); c != "FFC7CE" {
 		t.Errorf("rejected row fill %q", c)
 	}
 	if c := fill("B4"); c != "" {

@@ -94,7 +94,7 @@ const (
 // Targets returns the targets mappings may name, fresh on every call.
 func Targets() map[string]*Target {
 	task := []Field{
-		{Name: "TaskNumber", Type: Integer, Required: true, Unique: true, Hints: []string{"numero os", "os", "ordem de servico", "numero ordem servico", "numero tarefa", "tarefa", "task number"}},
+		{Name: "TaskNumber", Type: Integer, Unique: true, Hints: []string{"numero os", "os", "ordem de servico", "numero ordem servico", "numero tarefa", "tarefa", "task number"}},
 		{Name: "WorkOrderNumber", Type: Text, Hints: []string{"ordem", "work order", "pedido"}},
 		{Name: "CustomerNumber", Type: Text, Hints: []string{"codigo cliente", "cod cliente", "customer number", "contrato"}},
 		{Name: "DistributionAreaNumber", Type: Text, Hints: []string{"area", "regiao"}},

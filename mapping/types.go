@@ -493,15 +493,16 @@ func ParsePhone(s string) (string, error) {
 			s = strconv.FormatFloat(f, 'f', 0, 64)
 		}
 	}
-	var b strings.Builder
+	var buf [32]byte
+	b := buf[:0] // digits and '+' only: ASCII
 	digits := 0
 	for i, r := range s {
 		switch {
 		case r >= '0' && r <= '9':
-			b.WriteRune(r)
+			b = append(b, byte(r))
 			digits++
 		case r == '+' && i == 0:
-			b.WriteRune(r)
+			b = append(b, '+')
 		case r == ' ' || r == '-' || r == '(' || r == ')' || r == '.' || r == '/' || r == '\u00a0':
 		default:
 			return "", errNotPhone
@@ -510,7 +511,10 @@ func ParsePhone(s string) (string, error) {
 	if digits < 8 || digits > 15 {
 		return "", errNotPhone
 	}
-	return b.String(), nil
+	if len(b) == len(s) {
+		return s, nil // nothing dropped
+	}
+	return string(b), nil
 }
 
 // ParseBool reads yes/no in Portuguese, Spanish and English.

@@ -140,8 +140,8 @@ func (j *Job) Run(ctx context.Context, rc *bridge.RunContext) error {
 	if err != nil {
 		return err
 	}
-	com := newCommitter(led)
-	defer com.close()
+	com := ledger.NewBatcher(led, 256) // workers wait for their item to be durable; group commits
+	defer com.Close()
 
 	// 1. list the boxes (OZmap is quick; listing first keeps its paging
 	// consistent and lets us choose how to look codes up in Sytex)
@@ -158,7 +158,7 @@ func (j *Job) Run(ctx context.Context, rc *bridge.RunContext) error {
 			rc.Count(cSkipped, 1)
 			if it, ok := known[b.ID]; ok && (it.Outcome == outFailed || it.Outcome == outConflict) {
 				// stop retrying a box that went back to design
-				if err := com.put(ctx, j.item(rc, b.ID, it.Hash, it.RemoteID, outSkipped, "")); err != nil {
+				if err := com.Put(ctx, j.item(rc, b.ID, it.Hash, it.RemoteID, outSkipped, "")); err != nil {
 					return &ledgerError{err}
 				}
 			}
@@ -177,7 +177,7 @@ func (j *Job) Run(ctx context.Context, rc *bridge.RunContext) error {
 			if !rc.Full && t.known && t.prev.RemoteID != "" && t.prev.Hash == t.hash && t.prev.Outcome != outConflict && t.dupOf == "" {
 				rc.Count(cUnchanged, 1)
 				if t.prev.Outcome == outFailed {
-					if err := com.put(ctx, j.item(rc, b.ID, t.hash, t.prev.RemoteID, outUnchanged, "")); err != nil {
+					if err := com.Put(ctx, j.item(rc, b.ID, t.hash, t.prev.RemoteID, outUnchanged, "")); err != nil {
 						return &ledgerError{err}
 					}
 				}
@@ -302,7 +302,7 @@ func (j *Job) Run(ctx context.Context, rc *bridge.RunContext) error {
 		}
 	}
 	wg.Wait()
-	com.close()
+	com.Close()
 
 	counts := rc.Counts()
 	summary := msg(j.lang, msgSummary, counts[cRead], counts[cCreated], counts[cUpdated], counts[cUnchanged],
@@ -395,7 +395,7 @@ func (j *Job) resolveProjects(ps []ozmap.Project) ([]string, error) {
 // retryFailed feeds boxes whose last outcome was failed or conflict and
 // that the listing did not bring (they did not change).
 func (j *Job) retryFailed(ctx context.Context, known map[string]ledger.Item, seen map[string]bool,
-	onlyProjects []string, feed func(ozmap.Box) error, com *committer, rc *bridge.RunContext) error {
+	onlyProjects []string, feed func(ozmap.Box) error, com *ledger.Batcher, rc *bridge.RunContext) error {
 	var keys []string
 	for k, it := range known {
 		if (it.Outcome == outFailed || it.Outcome == outConflict) && !seen[k] {
@@ -407,7 +407,7 @@ func (j *Job) retryFailed(ctx context.Context, known map[string]ledger.Item, see
 		b, err := j.oz.Box(ctx, k)
 		if errors.Is(err, ozmap.ErrNotFound) {
 			it := known[k]
-			if err := com.put(ctx, j.item(rc, k, it.Hash, it.RemoteID, outGone, "")); err != nil {
+			if err := com.Put(ctx, j.item(rc, k, it.Hash, it.RemoteID, outGone, "")); err != nil {
 				return &ledgerError{err}
 			}
 			continue
@@ -543,9 +543,9 @@ func (j *Job) item(rc *bridge.RunContext, key, hash, remoteID, outcome, message 
 
 // record stores r in the ledger (waiting for the commit), then counts it
 // and reports problems.
-func (j *Job) record(ctx context.Context, com *committer, rc *bridge.RunContext, t *task, r result) error {
+func (j *Job) record(ctx context.Context, com *ledger.Batcher, rc *bridge.RunContext, t *task, r result) error {
 	m := r.message
-	if err := com.put(ctx, j.item(rc, t.box.ID, r.hash, r.remoteID, r.outcome, m)); err != nil {
+	if err := com.Put(ctx, j.item(rc, t.box.ID, r.hash, r.remoteID, r.outcome, m)); err != nil {
 		return err
 	}
 	switch r.outcome {
@@ -574,74 +574,4 @@ func problemItem(t *task) string {
 		code = t.box.Name
 	}
 	return fmt.Sprintf("%s (OZmap %s)", code, t.box.ID)
-}
-
-// ---- group commit: workers wait for their item to be durable ----
-
-type commitReq struct {
-	it   ledger.Item
-	done chan error
-}
-
-type committer struct {
-	led  ledger.Ledger
-	ch   chan commitReq
-	once sync.Once
-	wg   sync.WaitGroup
-}
-
-func newCommitter(led ledger.Ledger) *committer {
-	c := &committer{led: led, ch: make(chan commitReq, 64)}
-	c.wg.Go(c.loop)
-	return c
-}
-
-func (c *committer) loop() {
-	const maxBatch = 256
-	for first := range c.ch {
-		batch := []commitReq{first}
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case r, ok := <-c.ch:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
-		items := make([]ledger.Item, len(batch))
-		for i, r := range batch {
-			items[i] = r.it
-		}
-		var err error
-		if len(items) == 1 {
-			err = c.led.PutItem(context.Background(), items[0])
-		} else {
-			err = c.led.PutItems(context.Background(), items)
-		}
-		for _, r := range batch {
-			r.done <- err
-		}
-	}
-}
-
-// put stores it and returns once it is durable.
-func (c *committer) put(ctx context.Context, it ledger.Item) error {
-	done := make(chan error, 1)
-	select {
-	case c.ch <- commitReq{it, done}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return <-done
-}
-
-func (c *committer) close() {
-	c.once.Do(func() {
-		close(c.ch)
-		c.wg.Wait()
-	})
 }

@@ -19,7 +19,7 @@ import (
 // reports rows/s, the ratio to the ideal concurrency/latency, and the time
 // from the file appearing in the inbox to its report.
 //
-//	go test -tags mappingready -run '^$' -bench WebService20k -benchtime 1x ./bridge/sheets/
+//	go test -run '^$' -bench WebService20k -benchtime 1x ./bridge/sheets/
 func BenchmarkWebService20k(b *testing.B) {
 	rows := 20000
 	if n, err := strconv.Atoi(os.Getenv("FB_BENCH_ROWS")); err == nil && n > 0 {

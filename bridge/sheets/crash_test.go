@@ -155,9 +155,9 @@ func TestCrashKill9(t *testing.T) {
 	calls := fake.Calls("CreateOrUpdateTask")
 	conc := officetrack.DefaultOptions().Concurrency
 	// A kill re-sends at most the rows in flight: sent, their outcome not
-	// yet durable. Per worker that is the row being sent and the previous
-	// one whose record is being committed: at most 2×conc rows per kill.
-	limit := kills * 2 * conc
+	// yet durable. A worker waits for its outcome to be durable before it
+	// sends again, so that is at most one row per worker: conc per kill.
+	limit := kills * conc
 	t.Logf("kills at call counts %v; %d calls for %d rows; %d re-sends (limit %d)", callsAtKill, calls, rows, resent, limit)
 	if resent > limit {
 		t.Fatalf("%d re-sends, more than the rows in flight at %d kills (%d)", resent, kills, limit)

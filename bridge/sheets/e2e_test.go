@@ -145,9 +145,15 @@ func (e *env) read(rel string) string {
 // xlsxRows builds an XLSX with the tasks header and rows.
 func xlsxRows(t testing.TB, rows [][]any) []byte {
 	t.Helper()
+	return xlsxSheet(t, []any{"Nº OS", "Descrição", "Data", "Técnico", "Cliente"}, rows)
+}
+
+// xlsxSheet builds an XLSX with a header row and rows.
+func xlsxSheet(t testing.TB, header []any, rows [][]any) []byte {
+	t.Helper()
 	f := excelize.NewFile()
 	defer f.Close()
-	f.SetSheetRow("Sheet1", "A1", &[]any{"Nº OS", "Descrição", "Data", "Técnico", "Cliente"})
+	f.SetSheetRow("Sheet1", "A1", &header)
 	for i, r := range rows {
 		cell, _ := excelize.CoordinatesToCellName(1, i+2)
 		f.SetSheetRow("Sheet1", cell, &r)

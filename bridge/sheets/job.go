@@ -147,14 +147,13 @@ func (j *job) maxWaitInRun() time.Duration {
 	return max(2*j.opts.MinAge.Duration, time.Second)
 }
 
-// sleepCtx waits d or until ctx ends.
+// sleepCtx waits d or until ctx ends. (An unfired time.After timer is
+// collected since Go 1.23; bridge/ cannot import httpapi.Sleep.)
 func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-time.After(d):
 		return nil
 	}
 }

@@ -39,6 +39,7 @@ officetrack = "ot"
 mappings = "mappings"
 min_age = "2s"
 all_or_nothing = true
+task_number_from = ["workOrderNumber", "CustomerNumber"]
 
 [[job.inbox]]
 path = "inbox"
@@ -59,6 +60,9 @@ mapping = "padrao"
 	if j.opts.Inboxes[0].Path != "/etc/fb/inbox" || j.opts.Mappings != "/etc/fb/mappings" || j.conc != 8 {
 		t.Fatalf("%+v conc %d", j.opts, j.conc)
 	}
+	if got := j.opts.TaskNumberFrom; len(got) != 2 || got[0] != "WorkOrderNumber" || got[1] != "CustomerNumber" {
+		t.Fatalf("task_number_from %v (the target's spelling expected)", got)
+	}
 	if got := j.WatchDirs(); len(got) != 1 || got[0] != "/etc/fb/inbox" {
 		t.Fatalf("WatchDirs %v", got)
 	}
@@ -74,6 +78,7 @@ url = "ftp://x"
 name = "tarefas"
 kind = "sheet-officetrack"
 delivery = "carrier-pigeon"
+task_number_from = ["WorkOrder", "TaskNumber", "Location"]
 
 [[job.inbox]]
 path = "a"
@@ -83,7 +88,8 @@ connection = "b"
 	if err == nil {
 		t.Fatal("accepted")
 	}
-	for _, want := range []string{"user_name", "password", "url", "delivery", "mappings", "inbox[0]"} {
+	for _, want := range []string{"user_name", "password", "url", "delivery", "mappings", "inbox[0]",
+		`task_number_from[0]: "WorkOrder" is not a field`, "task_number_from[1]", "task_number_from[2]"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("no problem about %s in:\n%v", want, err)
 		}

@@ -15,11 +15,12 @@
 // row under "<file sha256>:<row, 8 digits>" with the row's outcome (sent,
 // failed = refused by OfficeTrack, rejected = failed validation). With the
 // webservice delivery, at most `concurrency` calls are in flight, and a
-// worker's outcome is durable (group commits) before its next outcome is
-// handed over, so at most 2×concurrency rows are sent but unrecorded at any
-// moment: a crash re-sends at most those, as upserts of the same TaskNumber
-// (AutoSelect). Rows without a TaskNumber get
-// DerivedTaskNumber(file sha256, row). The ftp delivery records one item
+// worker's outcome is durable (group commits) before it sends its next
+// row, so at most `concurrency` rows are sent but unrecorded at any moment:
+// a crash re-sends at most those, as upserts of the same TaskNumber
+// (AutoSelect). Rows without a TaskNumber get a number derived from the
+// row's own values (see DerivedTaskNumber and Options.TaskNumberFrom),
+// the same in every re-send of the row. The ftp delivery records one item
 // "<file sha256>:ftp" once the import file is uploaded.
 //
 // Wrong credentials (InvalidUserNameOrPasswordOrIPAddress, ModuleNotSet)
@@ -36,6 +37,7 @@ import (
 
 	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/bridge/fileconn"
+	"github.com/fieldbridge/fieldbridge/mapping"
 )
 
 // KindName is the job kind's name in the config.
@@ -80,6 +82,13 @@ type Options struct {
 	// RemoteDelete deletes a remote inbox's file once settled instead of
 	// moving it to done/ or failed/ there (the report is still written).
 	RemoteDelete bool `toml:"remote_delete"`
+	// TaskNumberFrom names the officetrack-task fields that identify a
+	// task (e.g. ["WorkOrderNumber"]) for rows without a TaskNumber: a
+	// row with a value in one of them gets a TaskNumber derived from
+	// those values, so a corrected row updates its task. Empty (default),
+	// or none of them filled: derived from all the row's mapped values.
+	// See DerivedTaskNumber.
+	TaskNumberFrom []string `toml:"task_number_from"`
 }
 
 // Inbox is one place sheets arrive, bound to a mapping.
@@ -168,6 +177,19 @@ func (o *Options) check(env *bridge.Env) error {
 			add(key, "the same inbox is listed twice")
 		}
 		seen[in.source()] = true
+	}
+	task := mapping.Targets()[mapping.TargetTask]
+	for i, name := range o.TaskNumberFrom {
+		key := fmt.Sprintf("task_number_from[%d]", i)
+		f, ok := task.Field(name)
+		switch {
+		case !ok:
+			add(key, "%q is not a field of %s (e.g. \"WorkOrderNumber\", \"CustomerNumber\")", name, mapping.TargetTask)
+		case f.Name == "TaskNumber" || f.Type == mapping.LatLng:
+			add(key, "%q cannot identify a task; name fields such as \"WorkOrderNumber\"", name)
+		default:
+			o.TaskNumberFrom[i] = f.Name // the target's spelling, so the identity does not depend on case
+		}
 	}
 	if o.Concurrency < 0 || o.Concurrency > 256 {
 		add("concurrency", "must be between 1 and 256")

@@ -68,7 +68,8 @@ type officeTrackAPI interface {
 
 // webSend sends the rows of one file to OfficeTrack with at most conc calls
 // in flight. Every row's outcome is stored in the ledger (in small
-// group-committed batches) before it is counted; rows whose outcome is
+// group-committed batches) before it is counted and before the worker
+// that sent it sends another row; rows whose outcome is
 // already in done are skipped, so a restart resumes where the last run
 // stopped. It returns an error wrapping officetrack.ErrRunStopping or
 // officetrack.ErrTransient when the file must wait for a later run, or the
@@ -91,56 +92,59 @@ type sendStats struct {
 
 func (w *webSend) run(ctx context.Context, next func() (outRow, bool, error), done map[int]bool) (sendStats, error) {
 	var st sendStats
+	var stMu sync.Mutex
 	conc := max(w.conc, 1)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
-	results := make(chan pendingOutcome, conc*4)
-	committed := make(chan error, 1)
-	go func() { committed <- w.commit(ctx, results, &st, cancel) }()
+	// Outcomes go to the ledger in group commits shared by the workers.
+	// An outcome already obtained is recorded even when the run is being
+	// stopped (WithoutCancel), so that the row is not sent again; it is
+	// counted only once durable. A ledger failure stops the run.
+	b := ledger.NewBatcher(w.ledger, 512)
+	keep := context.WithoutCancel(ctx)
+	record := func(items ...ledger.Item) {
+		if err := b.Put(keep, items...); err != nil {
+			cancel(fmt.Errorf("recording row outcomes in the ledger: %w", err))
+			return
+		}
+		stMu.Lock()
+		for _, it := range items {
+			st.add(it.Outcome)
+		}
+		stMu.Unlock()
+		if w.rc != nil {
+			for _, it := range items {
+				w.rc.Count(it.Outcome, 1)
+			}
+		}
+	}
 
 	// A fixed pool of conc workers takes rows from a short queue. A worker
-	// hands each outcome to the committer and starts its next call at
-	// once, but waits for the previous outcome to be durable before it
-	// hands over the next: per worker at most two rows are unrecorded (one
-	// being committed, one in flight), so a crash re-sends at most 2×conc
-	// rows, and the ledger's commit time overlaps the next call instead of
-	// adding to it.
+	// sends its row and waits until the row's outcome is durable before it
+	// takes its next row: every outcome is in the ledger before the same
+	// worker sends again, so at most conc rows are ever sent but
+	// unrecorded, and a crash re-sends at most conc rows.
 	work := make(chan outRow, conc)
 	var wg sync.WaitGroup
 	for range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ack := make(chan error, 1)
-			waiting := false // an outcome of this worker awaits its commit
-			awaitAck := func() {
-				if waiting {
-					if err := <-ack; err != nil {
-						cancel(err)
-					}
-					waiting = false
-				}
-			}
-			defer awaitAck()
+		wg.Go(func() {
 			for r := range work {
 				if ctx.Err() != nil {
 					continue // stopping: drain the queue unsent
 				}
 				outcome, msg, err := w.sendOne(ctx, &r)
-				awaitAck()
 				if err != nil {
 					cancel(err)
 					continue
 				}
-				// A settled outcome is always recorded, even when the run
-				// is being stopped, so the row is not sent again. The
-				// committer drains results until it is closed.
-				results <- pendingOutcome{w.item(r, outcome, msg), ack}
-				waiting = true
+				record(w.item(r, outcome, msg))
 			}
-		}()
+		})
 	}
+	// Rows that failed validation are never sent: their outcomes are
+	// recorded in bunches, without holding up the sending.
+	var rejected []ledger.Item
 	var readErr error
 dispatch:
 	for {
@@ -157,7 +161,11 @@ dispatch:
 			continue
 		}
 		if r.Problem != "" {
-			results <- pendingOutcome{item: w.item(r, OutcomeRejected, r.Problem)}
+			rejected = append(rejected, w.item(r, OutcomeRejected, r.Problem))
+			if len(rejected) >= 256 {
+				record(rejected...)
+				rejected = rejected[:0]
+			}
 			continue
 		}
 		select {
@@ -167,20 +175,31 @@ dispatch:
 		}
 	}
 	close(work)
+	record(rejected...)
 	wg.Wait()
-	close(results)
-	cerr := <-committed
+	b.Close()
 	switch {
 	case context.Cause(ctx) != nil && !errors.Is(context.Cause(ctx), context.Canceled):
 		return st, context.Cause(ctx)
-	case cerr != nil:
-		return st, cerr
 	case readErr != nil:
 		return st, readErr
 	case ctx.Err() != nil:
 		return st, ctx.Err()
 	}
 	return st, nil
+}
+
+func (st *sendStats) add(outcome string) {
+	switch outcome {
+	case OutcomeSent:
+		st.Sent++
+	case OutcomeFailed:
+		st.Failed++
+	case OutcomeRejected:
+		st.Rejected++
+	case OutcomeHeld:
+		st.Held++
+	}
 }
 
 // sendOne sends one row; it returns the outcome for a row that is settled
@@ -232,82 +251,6 @@ func classify(err error, code string, msgs []string) (string, string, error) {
 func (w *webSend) item(r outRow, outcome, msg string) ledger.Item {
 	return ledger.Item{Job: w.job, Key: itemKey(w.sha, r.Num), Outcome: outcome, Message: msg,
 		RemoteID: r.remoteID(), RunID: w.runID, Updated: w.now()}
-}
-
-// pendingOutcome is a row outcome on its way to the ledger; ack, when
-// set, receives the result of the commit that made it durable.
-type pendingOutcome struct {
-	item ledger.Item
-	ack  chan<- error
-}
-
-// commit stores outcomes as they come, in group commits: it takes every
-// outcome already waiting (up to 512) and writes them in one transaction,
-// then acknowledges them, so more rows share a commit when commits are
-// slow. Counting happens only after the batch is durable. If the ledger
-// fails, the run is stopped.
-func (w *webSend) commit(ctx context.Context, in <-chan pendingOutcome, st *sendStats, cancel context.CancelCauseFunc) error {
-	var batch []pendingOutcome
-	items := make([]ledger.Item, 0, 512)
-	var failed error
-	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		items = items[:0]
-		for _, p := range batch {
-			items = append(items, p.item)
-		}
-		err := failed
-		if err == nil {
-			// Outcomes already obtained are written even if the run is
-			// being cancelled: they must not be sent again.
-			if err = w.ledger.PutItems(context.WithoutCancel(ctx), items); err != nil {
-				failed = fmt.Errorf("recording row outcomes in the ledger: %w", err)
-				err = failed
-				cancel(failed)
-			}
-		}
-		for _, p := range batch {
-			if err == nil {
-				switch p.item.Outcome {
-				case OutcomeSent:
-					st.Sent++
-				case OutcomeFailed:
-					st.Failed++
-				case OutcomeRejected:
-					st.Rejected++
-				case OutcomeHeld:
-					st.Held++
-				}
-				if w.rc != nil {
-					w.rc.Count(p.item.Outcome, 1)
-				}
-			}
-			if p.ack != nil {
-				p.ack <- err
-			}
-		}
-		batch = batch[:0]
-	}
-	for p := range in {
-		batch = append(batch, p)
-	drain:
-		for len(batch) < 512 {
-			select {
-			case more, ok := <-in:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, more)
-			default:
-				break drain
-			}
-		}
-		flush()
-	}
-	flush()
-	return failed
 }
 
 // doneRows returns the rows of a file whose outcome is already recorded.

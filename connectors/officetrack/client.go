@@ -19,14 +19,13 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fieldbridge/fieldbridge/connectors/internal/httpapi"
 )
 
 // Namespace is the service's XML namespace.
@@ -72,10 +71,8 @@ func DefaultOptions() Options {
 // Check validates options without I/O, returning every problem joined.
 func (o *Options) Check() error {
 	var errs []error
-	if o.URL == "" {
-		errs = append(errs, errors.New("url: missing (the address of OfficeTrack's webservices.asmx)"))
-	} else if u, err := url.Parse(o.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("url: %q is not an http(s) address", o.URL))
+	if err := httpapi.CheckURL("url", o.URL, "https://acme.officetrack.com/services/webservices.asmx"); err != nil {
+		errs = append(errs, err)
 	}
 	if o.UserName == "" {
 		errs = append(errs, errors.New("user_name: missing"))
@@ -83,9 +80,7 @@ func (o *Options) Check() error {
 	if o.Password == "" {
 		errs = append(errs, errors.New("password: missing (use ${ENV_VAR} or file:/path)"))
 	}
-	if o.Timeout < 0 {
-		errs = append(errs, errors.New("timeout: must not be negative"))
-	}
+	errs = append(errs, o.httpOptions().Check()...)
 	if o.Concurrency < 0 || o.Concurrency > 256 {
 		errs = append(errs, errors.New("concurrency: must be between 1 and 256"))
 	}
@@ -94,20 +89,8 @@ func (o *Options) Check() error {
 
 func (o Options) withDefaults() Options {
 	d := DefaultOptions()
-	if o.Timeout == 0 {
-		o.Timeout = d.Timeout
-	}
-	if o.MaxRetries == 0 {
-		o.MaxRetries = d.MaxRetries
-	} else if o.MaxRetries < 0 {
-		o.MaxRetries = 0
-	}
-	if o.RetryBackoff <= 0 {
-		o.RetryBackoff = d.RetryBackoff
-	}
-	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = d.MaxBackoff
-	}
+	h := o.httpOptions().WithDefaults(d.httpOptions())
+	o.Timeout, o.MaxRetries, o.RetryBackoff, o.MaxBackoff = h.Timeout, h.MaxRetries, h.RetryBase, h.RetryMax
 	if o.Concurrency <= 0 {
 		o.Concurrency = d.Concurrency
 	}
@@ -116,13 +99,19 @@ func (o Options) withDefaults() Options {
 
 // Client talks to one OfficeTrack account. It is safe for concurrent use.
 type Client struct {
-	opts Options
-	http *http.Client
-	log  *slog.Logger
+	opts  Options
+	api   *httpapi.Client
+	retry httpapi.Retry
 }
 
 // maxResponse bounds an answer's size.
 const maxResponse = 8 << 20
+
+// httpOptions are o's HTTP settings in the shared connectors' terms.
+func (o Options) httpOptions() httpapi.Options {
+	return httpapi.Options{Timeout: o.Timeout, MaxRetries: o.MaxRetries, RetryBase: o.RetryBackoff,
+		RetryMax: o.MaxBackoff, InsecureSkipVerify: o.InsecureSkipVerify, MaxResponseBytes: maxResponse}
+}
 
 // New makes a client. log may be nil.
 func New(opts Options, log *slog.Logger) (*Client, error) {
@@ -130,16 +119,16 @@ func New(opts Options, log *slog.Logger) (*Client, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	ho := opts.httpOptions()
+	hc, err := ho.NewHTTPClient(opts.Concurrency * 2)
+	if err != nil {
+		return nil, err
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = opts.Concurrency * 2
-	tr.MaxConnsPerHost = 0
-	if opts.InsecureSkipVerify {
-		tr.TLSClientConfig.InsecureSkipVerify = true
-	}
-	return &Client{opts: opts, http: &http.Client{Transport: tr, Timeout: opts.Timeout}, log: log}, nil
+	retry := ho.Retry("officetrack", log)
+	// The service's own sorting decides: transient result codes, server
+	// faults, HTTP 5xx/408/429 and network failures are retried.
+	retry.Retryable = func(err error) bool { return ClassOf(err) == Transient }
+	return &Client{opts: opts, api: ho.Client("officetrack", hc), retry: retry}, nil
 }
 
 // Options returns the client's options with defaults filled in and the
@@ -318,75 +307,53 @@ func (c *Client) call(ctx context.Context, op string, req, res any, code func() 
 			return fmt.Errorf("officetrack %s: building the request: %w", op, err)
 		}
 	}
-	var err error
-	backoff := c.opts.RetryBackoff
-	for attempt := 0; ; attempt++ {
-		err = c.once(ctx, op, body, res)
+	attempts := 0
+	err := c.retry.Do(ctx, op, func(ctx context.Context) (time.Duration, error) {
+		attempts++
+		ra, err := c.once(ctx, op, body, res)
 		if err == nil {
 			rc, ri, msgs := code()
 			if cl := Classify(rc, ri); cl != Success {
 				err = &ResultError{Op: op, Code: rc, CodeInt: ri, Messages: msgs}
 			}
 		}
-		if err == nil || ClassOf(err) != Transient || ctx.Err() != nil {
-			return err
+		return ra, err
+	})
+	if err != nil && ctx.Err() == nil && ClassOf(err) == Transient && attempts > c.opts.MaxRetries {
+		if !errors.Is(err, ErrTransient) {
+			err = fmt.Errorf("%w: %w", ErrTransient, err)
 		}
-		if attempt >= c.opts.MaxRetries {
-			if !errors.Is(err, ErrTransient) {
-				err = fmt.Errorf("%w: %w", ErrTransient, err)
-			}
-			return fmt.Errorf("%w (gave up after %d attempts)", err, attempt+1)
-		}
-		wait := backoff/2 + rand.N(backoff/2+1)
-		c.log.LogAttrs(ctx, slog.LevelWarn, "officetrack: transient failure, retrying",
-			slog.String("op", op), slog.Int("attempt", attempt+1), slog.Duration("wait", wait), slog.String("error", err.Error()))
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%w (while waiting to retry: %w)", ctx.Err(), err)
-		case <-t.C:
-		}
-		backoff = min(backoff*2, c.opts.MaxBackoff)
+		err = fmt.Errorf("%w (gave up after %d attempts)", err, attempts)
 	}
+	return err
 }
 
-// netError marks a network failure (refused, reset, timeout) as transient.
-type netError struct {
-	op  string
-	err error
-}
+// netError marks a failure below HTTP (refused, reset, no answer within
+// the timeout, answer cut short) as transient.
+type netError struct{ err error }
 
-func (e *netError) Error() string        { return fmt.Sprintf("officetrack %s: %v", e.op, e.err) }
+func (e *netError) Error() string        { return e.err.Error() }
 func (e *netError) Unwrap() error        { return e.err }
 func (e *netError) Is(target error) bool { return target == ErrTransient }
 
-func (c *Client) once(ctx context.Context, op string, body []byte, res any) error {
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.opts.URL, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("officetrack %s: %w", op, err)
-	}
-	hreq.Header.Set("Content-Type", "text/xml; charset=utf-8")
-	hreq.Header.Set("SOAPAction", `"`+Namespace+"/"+op+`"`)
-	resp, err := c.http.Do(hreq)
-	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("officetrack %s: %w", op, ctx.Err())
+// once makes one POST of body and decodes the answer into res. It also
+// returns the delay a non-200 answer asked for in Retry-After (0: none).
+func (c *Client) once(ctx context.Context, op string, body []byte, res any) (time.Duration, error) {
+	resp, err := c.api.Send(ctx, httpapi.Request{Op: op, Method: http.MethodPost, URL: c.opts.URL, Body: body,
+		Header: http.Header{"Content-Type": {"text/xml; charset=utf-8"}, "SOAPAction": {`"` + Namespace + "/" + op + `"`}}})
+	switch {
+	case err == nil:
+		var ra time.Duration
+		if resp.Status != http.StatusOK {
+			ra = resp.RetryAfter()
 		}
-		return &netError{op, scrub(err, c.opts.URL)}
+		return ra, decodeAnswer(op, resp.Status, resp.Body, res)
+	case ctx.Err() != nil:
+		return 0, fmt.Errorf("officetrack %s: %w", op, ctx.Err())
+	case errors.Is(err, httpapi.ErrTooLarge):
+		return 0, err
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
-	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("officetrack %s: %w", op, ctx.Err())
-		}
-		return &netError{op, err}
-	}
-	if len(data) > maxResponse {
-		return fmt.Errorf("officetrack %s: answer larger than %d bytes", op, maxResponse)
-	}
-	return decodeAnswer(op, resp.StatusCode, data, res)
+	return 0, &netError{err}
 }
 
 // decodeAnswer reads an answer in one pass: a SOAP Fault becomes a
@@ -427,16 +394,6 @@ func decodeAnswer(op string, status int, data []byte, res any) error {
 			return nil
 		}
 	}
-}
-
-// scrub removes the URL's userinfo from an error text (http.Client errors
-// quote the URL).
-func scrub(err error, rawURL string) error {
-	u, perr := url.Parse(rawURL)
-	if perr != nil || u.User == nil {
-		return err
-	}
-	return errors.New(strings.ReplaceAll(err.Error(), u.User.String()+"@", ""))
 }
 
 func snippet(b []byte) string {

@@ -152,7 +152,7 @@ func New(o Options) (*Client, error) {
 	hc := o.HTTPClient
 	if hc == nil {
 		var err error
-		if hc, err = o.NewHTTPClient(16); err != nil {
+		if hc, err = o.NewHTTPClient(64); err != nil { // chatbot questions come in parallel
 			return nil, err
 		}
 	}

@@ -123,6 +123,9 @@ var (
 	piEnd      = []byte("?>")
 )
 
+// tagSpecial marks the bytes readTag stops at: the end of a tag and quotes.
+var tagSpecial = [256]bool{'>': true, '"': true, '\'': true}
+
 // readTag reads after a '<' up to the matching '>'.
 func (s *scanner) readTag() (tag, error) {
 	off := 0 // bytes of the tag already scanned, from s.pos
@@ -155,19 +158,17 @@ func (s *scanner) readTag() (tag, error) {
 				}
 			}
 		} else {
-			if q == 0 {
-				// Fast path: the first '>' ends the tag unless it sits
-				// inside a quoted attribute value.
-				if k := bytes.IndexByte(b[off:], '>'); k >= 0 {
-					k += off
-					seg := b[:k]
-					if bytes.IndexByte(seg, '\'') < 0 && bytes.Count(seg, []byte{'"'})%2 == 0 {
-						s.pos += k + 1
-						return parseTag(seg), nil
+			for k := off; k < len(b); k++ {
+				if q == 0 {
+					// Skip ordinary bytes fast (tags are short: one
+					// table lookup per byte beats three IndexByte calls).
+					for k < len(b) && !tagSpecial[b[k]] {
+						k++
+					}
+					if k == len(b) {
+						break
 					}
 				}
-			}
-			for k := off; k < len(b); k++ {
 				c := b[k]
 				if q != 0 {
 					if c == q {
@@ -416,7 +417,7 @@ func (s *scanner) fastCell() (byte, []byte, bool) {
 	if !bytes.HasPrefix(b[len(open)+i:], end) {
 		return 0, nil, false
 	}
-	if bytes.IndexByte(txt, '&') >= 0 || bytes.IndexByte(txt, '\r') >= 0 {
+	if needsDecode(txt) {
 		out, err := decodeText(s.out[:0], txt)
 		if err != nil {
 			return 0, nil, false // let the slow path report it
@@ -426,6 +427,74 @@ func (s *scanner) fastCell() (byte, []byte, bool) {
 	}
 	s.pos += len(open) + i + len(end)
 	return kind, txt, true
+}
+
+// fastCellTag reads a <c> start tag in one step when it sits wholly in
+// the buffer at the read position and is written the plain way: single
+// spaces, attribute names of ASCII letters (no prefix), values in double
+// quotes. It returns the r, s and t values (valid until the next read)
+// and whether the tag is self-closing; ok false consumes nothing, and the
+// general path (skipToTag) reads whatever is there.
+func (s *scanner) fastCellTag() (ref, sAttr, typ []byte, selfClose, ok bool) {
+	b := s.buf[s.pos:s.end]
+	if len(b) < 3 || b[0] != '<' || b[1] != 'c' {
+		return nil, nil, nil, false, false
+	}
+	i := 2
+	for i < len(b) {
+		switch b[i] {
+		case '>':
+			s.pos += i + 1
+			return ref, sAttr, typ, false, true
+		case '/':
+			if i+1 < len(b) && b[i+1] == '>' {
+				s.pos += i + 2
+				return ref, sAttr, typ, true, true
+			}
+			return nil, nil, nil, false, false
+		case ' ':
+			i++
+		default:
+			return nil, nil, nil, false, false
+		}
+		ns := i
+		for i < len(b) && (b[i]|0x20 >= 'a' && b[i]|0x20 <= 'z') {
+			i++
+		}
+		if i == ns || i+1 >= len(b) || b[i] != '=' || b[i+1] != '"' {
+			return nil, nil, nil, false, false
+		}
+		name := b[ns:i]
+		i += 2
+		k := bytes.IndexByte(b[i:], '"')
+		if k < 0 {
+			return nil, nil, nil, false, false
+		}
+		val := b[i : i+k]
+		i += k + 1
+		if len(name) == 1 {
+			switch name[0] {
+			case 'r':
+				ref = val
+			case 's':
+				sAttr = val
+			case 't':
+				typ = val
+			}
+		}
+	}
+	return nil, nil, nil, false, false
+}
+
+// needsDecode reports whether cell text holds an entity or a '\r' (one
+// pass over a short text, cheaper than two IndexByte calls).
+func needsDecode(txt []byte) bool {
+	for _, c := range txt {
+		if c == '&' || c == '\r' {
+			return true
+		}
+	}
+	return false
 }
 
 // skipElement skips the element just opened (not self-closing) to its end.
@@ -782,44 +851,47 @@ func (r *xlsxRows) readCells() error {
 	r.pend = r.pend[:0]
 	defer r.finishRow()
 	for {
-		t, err := r.sc.skipToTag()
-		if err != nil {
-			return err
-		}
-		if t.special {
-			continue
-		}
-		if t.end {
-			if string(t.name) == "row" {
-				return nil
+		ref, sAttr, typ, selfClose, fast := r.sc.fastCellTag()
+		if !fast {
+			t, err := r.sc.skipToTag()
+			if err != nil {
+				return err
 			}
-			continue
-		}
-		if string(t.name) != "c" {
-			if !t.selfClose && string(t.name) != "row" {
-				if err := r.sc.skipElement(); err != nil {
-					return err
+			if t.special {
+				continue
+			}
+			if t.end {
+				if string(t.name) == "row" {
+					return nil
 				}
+				continue
 			}
-			continue
+			if string(t.name) != "c" {
+				if !t.selfClose && string(t.name) != "row" {
+					if err := r.sc.skipElement(); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			for i := t.attrsStart; ; {
+				name, val, next, ok := nextAttr(t.raw, i)
+				if !ok {
+					break
+				}
+				switch string(name) {
+				case "r":
+					ref = val
+				case "s":
+					sAttr = val
+				case "t":
+					typ = val
+				}
+				i = next
+			}
+			selfClose = t.selfClose
 		}
 		col++
-		var ref, sAttr, typ []byte
-		for i := t.attrsStart; ; {
-			name, val, next, ok := nextAttr(t.raw, i)
-			if !ok {
-				break
-			}
-			switch string(name) {
-			case "r":
-				ref = val
-			case "s":
-				sAttr = val
-			case "t":
-				typ = val
-			}
-			i = next
-		}
 		if len(ref) > 0 {
 			c, err := columnOf(ref)
 			if err != nil {
@@ -839,8 +911,8 @@ func (r *xlsxRows) readCells() error {
 		}
 		cellType := cellTypeOf(typ) // copied: typ is invalid after the next read
 		vStart, vEnd := len(r.rowBuf), len(r.rowBuf)
-		hasF, hasIS := false, false
-		closed := t.selfClose
+		hasF, hasIS, inlineDone := false, false, false
+		closed := selfClose
 		if !closed {
 			// Fast path for the two shapes nearly every writer uses:
 			// <v>text</v></c> and <is><t>text</t></is></c>.
@@ -853,6 +925,10 @@ func (r *xlsxRows) readCells() error {
 				r.rowBuf = append(r.rowBuf, txt...)
 				vEnd = len(r.rowBuf)
 				closed = true
+			case cellType == "inlineStr":
+				// Straight into the row buffer (the usual inline string).
+				r.rowBuf = append(r.rowBuf, txt...)
+				inlineDone, hasIS, closed = true, true, true
 			default:
 				r.direct = append(r.direct[:0], txt...)
 				r.runs = r.runs[:0]
@@ -931,8 +1007,10 @@ func (r *xlsxRows) readCells() error {
 		case "inlineStr":
 			p.kind = String
 			if hasIS {
-				r.rowBuf = append(r.rowBuf[:vStart], r.direct...)
-				r.rowBuf = append(r.rowBuf, r.runs...)
+				if !inlineDone {
+					r.rowBuf = append(r.rowBuf[:vStart], r.direct...)
+					r.rowBuf = append(r.rowBuf, r.runs...)
+				}
 				if bytes.Contains(r.rowBuf[vStart:], []byte("_x")) {
 					u := bstrUnmarshal(string(r.rowBuf[vStart:]))
 					r.rowBuf = append(r.rowBuf[:vStart], u...)
