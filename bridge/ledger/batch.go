@@ -72,6 +72,25 @@ func (b *Batcher) Put(ctx context.Context, items ...Item) error {
 	return <-r.done
 }
 
+// PutAsync hands items to the committer and returns once it has taken
+// them, so that items put afterwards (by Put or PutAsync) are stored after
+// these; the channel delivers the outcome once they are durable. Taken
+// items are written whatever happens next; after Close the channel
+// delivers ErrClosed and nothing is written.
+func (b *Batcher) PutAsync(items ...Item) <-chan error {
+	done := make(chan error, 1)
+	if len(items) == 0 {
+		done <- nil
+		return done
+	}
+	select {
+	case b.reqs <- batchReq{items: items, done: done}:
+	case <-b.quit:
+		done <- ErrClosed
+	}
+	return done
+}
+
 // Close stops taking items, waits for the commit under way, and returns
 // nil. Put after Close returns ErrClosed. Close may be called more than
 // once.

@@ -243,3 +243,46 @@ func TestBatcherClose(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestBatcherPutAsync: PutAsync returns once its items are taken, so a
+// later Put of the same key is stored after it (the later outcome wins);
+// its channel reports durability; after Close it reports ErrClosed.
+func TestBatcherPutAsync(t *testing.T) {
+	ctx := context.Background()
+	l := open(t, filepath.Join(t.TempDir(), "ledger.db"))
+	defer l.Close()
+	sl := &slowLedger{Ledger: l, delay: 5 * time.Millisecond}
+	b := ledger.NewBatcher(sl, 0)
+	for i := 0; i < 20; i++ {
+		claim := ledger.Item{Job: "j", Key: fmt.Sprintf("f%02d", i), Outcome: "claimed"}
+		claimed := b.PutAsync(claim)
+		done := claim
+		done.Outcome = "done"
+		if err := b.Put(ctx, done); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-claimed; err != nil {
+			t.Fatal(err)
+		}
+		if it, err := l.GetItem(ctx, "j", claim.Key); err != nil || it.Outcome != "done" {
+			t.Fatalf("%s = %+v, %v; want the later outcome \"done\"", claim.Key, it, err)
+		}
+	}
+	durable := b.PutAsync(item(9, 1))
+	if err := <-durable; err != nil {
+		t.Fatal(err)
+	}
+	if it, err := l.GetItem(ctx, "j", item(9, 1).Key); err != nil || it.Outcome != "sent" {
+		t.Fatalf("not stored when PutAsync's channel answered: %+v %v", it, err)
+	}
+	if err := <-b.PutAsync(); err != nil {
+		t.Fatalf("empty PutAsync = %v", err)
+	}
+	b.Close()
+	if err := <-b.PutAsync(item(9, 2)); !errors.Is(err, ledger.ErrClosed) {
+		t.Fatalf("PutAsync after Close = %v", err)
+	}
+	if _, err := l.GetItem(ctx, "j", item(9, 2).Key); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("written after Close: %v", err)
+	}
+}

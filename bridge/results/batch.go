@@ -103,7 +103,7 @@ func (j *Job) stage(ctx context.Context, ps *pollState, stager transports.Stager
 	// The claim is committed while the bytes flow; the batch's commit
 	// waits for it before any final name is given.
 	rec.Outcome, rec.RemoteID = StateClaimed, tp
-	claimed := ps.commit.async(rec)
+	claimed := ps.commit.PutAsync(rec)
 	waitClaim := func() error {
 		if err := <-claimed; err != nil {
 			return fmt.Errorf("%w: %w", errLedger, err)
@@ -277,7 +277,7 @@ func (j *Job) notPlaced(ctx context.Context, ps *pollState, c candidate, rec led
 	if errors.Is(err, transports.ErrExist) {
 		first := c.rec.Outcome != StateCollision
 		rec.Outcome, rec.Message = StateCollision, err.Error()
-		if perr := ps.commit.put(ctx, rec); perr != nil {
+		if perr := ps.commit.Put(ctx, rec); perr != nil {
 			return fmt.Errorf("ledger: %w", perr)
 		}
 		rc.Count("failed", 1)

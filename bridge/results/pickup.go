@@ -77,7 +77,7 @@ type pollState struct {
 	rc     *bridge.RunContext
 	src    transports.Transport
 	dst    transports.Transport
-	commit *committer
+	commit *ledger.Batcher
 	// targetOnce reports an unreachable target once per poll.
 	targetOnce sync.Once
 	// slots bounds the downloads in flight (options.connections).
@@ -234,7 +234,7 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 		j.cleanTemps(ctx, rc, dst, d, byDir[d], time.Time{})
 	}
 
-	ps := &pollState{rc: rc, src: src, dst: dst, commit: newCommitter(rc.Ledger), reserved: map[string]bool{},
+	ps := &pollState{rc: rc, src: src, dst: dst, commit: ledger.NewBatcher(rc.Ledger, 0), reserved: map[string]bool{},
 		slots: make(chan struct{}, j.opts.Connections)}
 	ps.settles.SetLimit(j.opts.Connections)
 	// A plain group, not errgroup.WithContext: transports may keep pooled
@@ -280,7 +280,7 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 	if serr := ps.settles.Wait(); err == nil {
 		err = serr
 	}
-	ps.commit.close()
+	ps.commit.Close()
 	if err != nil {
 		return err
 	}
@@ -306,7 +306,7 @@ func (j *Job) take(ctx context.Context, ps *pollState, c candidate) error {
 	// it is committed while the bytes flow, and the source reader waits for
 	// it at the end of the stream, before Write renames.
 	rec.Outcome, rec.RemoteID = StateClaimed, tp
-	claimed := ps.commit.async(rec)
+	claimed := ps.commit.PutAsync(rec)
 	res, err := j.download(ctx, ps, c, tp, ow, claimed)
 	if errors.Is(err, errLedger) {
 		return err
@@ -328,7 +328,7 @@ func (j *Job) take(ctx context.Context, ps *pollState, c candidate) error {
 	// The remote copy is settled only once "done" is durable; the worker
 	// goes on with the next file meanwhile.
 	rec.Outcome, rec.RemoteID, rec.Message = StateDone, res.Path, "sha256 "+res.SHA256
-	done := ps.commit.async(rec)
+	done := ps.commit.PutAsync(rec)
 	rc.Count("downloaded", 1)
 	rc.Count("bytes", res.Size)
 	rc.Log.Debug("downloaded", "file", c.rel, "to", res.Path, "bytes", res.Size)
