@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // TimeFormat is how OZmap writes and filters timestamps.
@@ -353,8 +355,7 @@ func (c *Client) Poles(ctx context.Context, lat, lng, radiusM float64, limit int
 	if limit <= 0 {
 		limit = 1
 	}
-	f, _ := json.Marshal([]Filter{{"coords", "near", map[string]float64{"lat": lat, "lng": lng, "radius": radiusM}}})
-	q := url.Values{"page": {"1"}, "limit": {strconv.Itoa(limit)}, "filter": {string(f)}}
+	q := url.Values{"page": {"1"}, "limit": {strconv.Itoa(limit)}, "filter": {nearFilter(lat, lng, radiusM)}}
 	var env envelope[Pole]
 	if err := c.getJSON(ctx, "GET /poles near", "/poles", q, &env); err != nil {
 		return nil, err
@@ -383,6 +384,29 @@ func (c *Client) Feasibility(ctx context.Context, lat, lng, radiusM float64) (Fe
 	return f, nil
 }
 
+// nearFilter is the JSON filter of Poles, the same text json.Marshal
+// writes for []Filter{{"coords", "near", map[string]float64{"lat": lat,
+// "lng": lng, "radius": radiusM}}}, built without reflection.
+func nearFilter(lat, lng, radiusM float64) string {
+	plain := func(f float64) bool { // json.Marshal writes it as strconv's 'f'
+		a := math.Abs(f)
+		return !math.IsNaN(f) && !math.IsInf(f, 0) && (a == 0 || (a >= 1e-6 && a < 1e21))
+	}
+	if !plain(lat) || !plain(lng) || !plain(radiusM) {
+		f, _ := json.Marshal([]Filter{{"coords", "near", map[string]float64{"lat": lat, "lng": lng, "radius": radiusM}}})
+		return string(f)
+	}
+	b := make([]byte, 0, 128)
+	b = append(b, `[{"property":"coords","operator":"near","value":{"lat":`...)
+	b = strconv.AppendFloat(b, lat, 'f', -1, 64)
+	b = append(b, `,"lng":`...)
+	b = strconv.AppendFloat(b, lng, 'f', -1, 64)
+	b = append(b, `,"radius":`...)
+	b = strconv.AppendFloat(b, radiusM, 'f', -1, 64)
+	b = append(b, "}}]"...)
+	return string(b)
+}
+
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // ---- tolerant JSON scalars ----
@@ -395,6 +419,10 @@ func (s *flexString) UnmarshalJSON(b []byte) error {
 	case string(b) == "null":
 		*s = ""
 	case len(b) > 0 && b[0] == '"':
+		if v, ok := plainString(b); ok {
+			*s = flexString(v)
+			return nil
+		}
 		var v string
 		if err := json.Unmarshal(b, &v); err != nil {
 			return err
@@ -406,6 +434,27 @@ func (s *flexString) UnmarshalJSON(b []byte) error {
 		*s = flexString(strings.TrimSpace(string(b)))
 	}
 	return nil
+}
+
+// plainString returns the text of a JSON string literal b without
+// escapes, with valid UTF-8 — what json.Unmarshal would return, without its
+// second scan and allocations. ok is false for anything else (escapes,
+// invalid UTF-8, not a string), which the caller hands to json.Unmarshal.
+// Only for values the decoder already checked (inside an UnmarshalJSON).
+func plainString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	in := b[1 : len(b)-1]
+	for _, c := range in {
+		if c == '\\' || c == '"' || c < 0x20 {
+			return "", false
+		}
+	}
+	if !utf8.Valid(in) {
+		return "", false
+	}
+	return string(in), true
 }
 
 // flexRef accepts an id as a string, or a populated object with an id.
@@ -442,9 +491,11 @@ func (t *flexTime) UnmarshalJSON(b []byte) error {
 		*t = flexTime{}
 		return nil
 	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
+	s, ok := plainString(b)
+	if !ok {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
 	}
 	v, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
