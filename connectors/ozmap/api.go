@@ -148,23 +148,22 @@ type Pole struct {
 	Adjacents []string `json:"adjacents,omitempty"`
 }
 
-// UnmarshalJSON decodes a pole tolerantly (lat/lng from coords).
-func (p *Pole) UnmarshalJSON(data []byte) error {
-	var w struct {
-		ID           flexString `json:"id"`
-		UnderscoreID flexString `json:"_id"`
-		Name         flexString `json:"name"`
-		Coords       []float64  `json:"coords"`
-		Lat          *float64   `json:"lat"`
-		Lng          *float64   `json:"lng"`
-		PoleType     flexRef    `json:"poleType"`
-		Usable       *bool      `json:"usable"`
-		Adjacents    []flexRef  `json:"adjacents"`
-	}
-	if err := json.Unmarshal(data, &w); err != nil {
-		return err
-	}
-	*p = Pole{ID: string(w.ID), Name: string(w.Name), PoleType: string(w.PoleType), Usable: w.Usable == nil || *w.Usable}
+// poleWire is a pole as OZmap may send it; Poles decodes a listing into
+// it directly (one pass) and Pole.UnmarshalJSON goes through it.
+type poleWire struct {
+	ID           flexString `json:"id"`
+	UnderscoreID flexString `json:"_id"`
+	Name         flexString `json:"name"`
+	Coords       []float64  `json:"coords"`
+	Lat          *float64   `json:"lat"`
+	Lng          *float64   `json:"lng"`
+	PoleType     flexRef    `json:"poleType"`
+	Usable       *bool      `json:"usable"`
+	Adjacents    []flexRef  `json:"adjacents"`
+}
+
+func (w *poleWire) pole() Pole {
+	p := Pole{ID: string(w.ID), Name: string(w.Name), PoleType: string(w.PoleType), Usable: w.Usable == nil || *w.Usable}
 	if p.ID == "" {
 		p.ID = string(w.UnderscoreID)
 	}
@@ -172,6 +171,16 @@ func (p *Pole) UnmarshalJSON(data []byte) error {
 	for _, a := range w.Adjacents {
 		p.Adjacents = append(p.Adjacents, string(a))
 	}
+	return p
+}
+
+// UnmarshalJSON decodes a pole tolerantly (lat/lng from coords).
+func (p *Pole) UnmarshalJSON(data []byte) error {
+	var w poleWire
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	*p = w.pole()
 	return nil
 }
 
@@ -198,29 +207,39 @@ type ViableBox struct {
 	Availability int `json:"availability"`
 }
 
-// UnmarshalJSON decodes a viable box tolerantly.
-func (v *ViableBox) UnmarshalJSON(data []byte) error {
-	var w struct {
-		ID           flexString `json:"id"`
-		UnderscoreID flexString `json:"_id"`
-		Name         flexString `json:"name"`
-		Project      flexRef    `json:"project"`
-		Distance     float64    `json:"distance"`
-		Lat          *float64   `json:"lat"`
-		Lng          *float64   `json:"lng"`
-		Coords       []float64  `json:"coords"`
-		Implanted    *bool      `json:"implanted"`
-		Availability float64    `json:"availability"`
-	}
-	if err := json.Unmarshal(data, &w); err != nil {
-		return err
-	}
-	*v = ViableBox{ID: string(w.ID), Name: string(w.Name), Project: string(w.Project),
+// viableBoxWire is a viable box as OZmap may send it; Feasibility
+// decodes into it directly (one pass) and ViableBox.UnmarshalJSON goes
+// through it.
+type viableBoxWire struct {
+	ID           flexString `json:"id"`
+	UnderscoreID flexString `json:"_id"`
+	Name         flexString `json:"name"`
+	Project      flexRef    `json:"project"`
+	Distance     float64    `json:"distance"`
+	Lat          *float64   `json:"lat"`
+	Lng          *float64   `json:"lng"`
+	Coords       []float64  `json:"coords"`
+	Implanted    *bool      `json:"implanted"`
+	Availability float64    `json:"availability"`
+}
+
+func (w *viableBoxWire) box() ViableBox {
+	v := ViableBox{ID: string(w.ID), Name: string(w.Name), Project: string(w.Project),
 		Distance: w.Distance, Implanted: w.Implanted == nil || *w.Implanted, Availability: int(w.Availability)}
 	if v.ID == "" {
 		v.ID = string(w.UnderscoreID)
 	}
 	v.Lat, v.Lng = latLng(w.Lat, w.Lng, w.Coords)
+	return v
+}
+
+// UnmarshalJSON decodes a viable box tolerantly.
+func (v *ViableBox) UnmarshalJSON(data []byte) error {
+	var w viableBoxWire
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	*v = w.box()
 	return nil
 }
 
@@ -356,14 +375,19 @@ func (c *Client) Poles(ctx context.Context, lat, lng, radiusM float64, limit int
 		limit = 1
 	}
 	q := url.Values{"page": {"1"}, "limit": {strconv.Itoa(limit)}, "filter": {nearFilter(lat, lng, radiusM)}}
-	var env envelope[Pole]
+	var env envelope[poleWire]
 	if err := c.getJSON(ctx, "GET /poles near", "/poles", q, &env); err != nil {
 		return nil, err
 	}
-	if len(env.Rows) > limit {
-		env.Rows = env.Rows[:limit]
+	rows := env.Rows[:min(len(env.Rows), limit)]
+	if env.Rows == nil {
+		return nil, nil
 	}
-	return env.Rows, nil
+	out := make([]Pole, len(rows))
+	for i := range rows {
+		out[i] = rows[i].pole()
+	}
+	return out, nil
 }
 
 // Feasibility asks GET /ftth-viability/radius for boxes with free ports
@@ -374,12 +398,17 @@ func (c *Client) Feasibility(ctx context.Context, lat, lng, radiusM float64) (Fe
 	if radiusM > 0 {
 		q.Set("radius", ftoa(radiusM))
 	}
-	var f Feasibility
-	if err := c.getJSON(ctx, "GET /ftth-viability/radius", "/ftth-viability/radius", q, &f); err != nil {
+	var w struct {
+		Viable  bool              `json:"viable"`
+		Boxes   []viableBoxWire   `json:"boxes"`
+		Refused []json.RawMessage `json:"refused_boxes"`
+	}
+	if err := c.getJSON(ctx, "GET /ftth-viability/radius", "/ftth-viability/radius", q, &w); err != nil {
 		return Feasibility{}, err
 	}
-	if f.Boxes == nil {
-		f.Boxes = []ViableBox{}
+	f := Feasibility{Viable: w.Viable, Boxes: make([]ViableBox, len(w.Boxes)), Refused: w.Refused}
+	for i := range w.Boxes {
+		f.Boxes[i] = w.Boxes[i].box()
 	}
 	return f, nil
 }
