@@ -69,7 +69,9 @@ func (r *Response) RetryAfter() time.Duration { return RetryAfter(r.Header.Get("
 // wrapping ErrTooLarge. Errors read "<name>: <op>: ..." and hold no URL
 // (its query may be long or hold data).
 func (c *Client) Send(ctx context.Context, r Request) (*Response, error) {
-	if c.Timeout > 0 {
+	// A caller's deadline that comes first already bounds the call: no
+	// second timer then (the hot path of a chatbot question).
+	if dl, ok := ctx.Deadline(); c.Timeout > 0 && (!ok || time.Until(dl) > c.Timeout) {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
