@@ -10,6 +10,10 @@
 //	miss    the bridge with the cache off (every question goes upstream)
 //	hit     the bridge answering the same question from its cache
 //
+// With -fake-process the fake runs in a child process, as OZmap is a
+// remote system: the CPU per request is then the load generator's and
+// the bridge's only.
+//
 // and prints requests per second and latency percentiles, plus what the
 // bridge adds over the direct calls at p50 and p99.
 package main
@@ -26,9 +30,11 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"runtime"
 	"runtime/pprof"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,8 +59,17 @@ func main() {
 		maxDur  = flag.Duration("max", 20*time.Second, "time limit of each phase")
 		rounds  = flag.Int("rounds", 3, "rounds of alternating direct and miss phases")
 		prof    = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+		sepFake = flag.Bool("fake-process", false, "run the OZmap fake in a child process (OZmap is remote: its CPU is then not the bridge's process's)")
+		serve   = flag.Bool("serve-fake", false, "internal: be that child (serve the seeded fake until stdin closes)")
 	)
 	flag.Parse()
+	if *serve {
+		if err := serveFake(*latency); err != nil {
+			fmt.Fprintln(os.Stderr, "benchviability:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *prof != "" {
 		f, err := os.Create(*prof)
 		if err == nil {
@@ -66,7 +81,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*latency, *nMiss, *cMiss, *nHit, *cHit, max(*rounds, 1), *maxDur); err != nil {
+	if err := run(*latency, *nMiss, *cMiss, *nHit, *cHit, max(*rounds, 1), *maxDur, *sepFake); err != nil {
 		fmt.Fprintln(os.Stderr, "benchviability:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -75,16 +90,33 @@ func main() {
 
 const token = "bench-token"
 
-func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur time.Duration) error {
-	fmt.Printf("benchviability: GOMAXPROCS=%d, load average before: %s\n", runtime.GOMAXPROCS(0), loadavg())
-	fake := ozmaptest.New(ozmaptest.Options{})
-	defer fake.Close()
-	places := viabilitytest.Seed(fake)
-	fake.SetLatency(latency)
+func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur time.Duration, sepFake bool) error {
+	where := "in this process"
+	if sepFake {
+		where = "in a child process"
+	}
+	fmt.Printf("benchviability: GOMAXPROCS=%d, OZmap fake %s, load average before: %s\n", runtime.GOMAXPROCS(0), where, loadavg())
+	var fake fakeInfo
+	calls := func() string { return "n/a (child process)" }
+	if sepFake {
+		f, stop, err := startFakeProcess(latency)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		fake = f
+	} else {
+		srv := ozmaptest.New(ozmaptest.Options{})
+		defer srv.Close()
+		places := viabilitytest.Seed(srv)
+		srv.SetLatency(latency)
+		fake = fakeInfo{URL: srv.URL(), Key: srv.Key(), Found: places.Found}
+		calls = func() string { return strconv.Itoa(srv.TotalCalls()) }
+	}
 
 	// The bridge's OZmap client, as the job builds it (default transport:
-	// 16 idle connections per host).
-	client, err := ozmap.New(ozmap.Options{BaseURL: fake.URL(), Key: fake.Key()})
+	// 64 idle connections per host).
+	client, err := ozmap.New(ozmap.Options{BaseURL: fake.URL, Key: fake.Key})
 	if err != nil {
 		return err
 	}
@@ -137,7 +169,7 @@ func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur tim
 	get := func(ctx context.Context, u string, hdr bool) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if hdr {
-			req.Header.Set("Authorization", fake.Key())
+			req.Header.Set("Authorization", fake.Key)
 		}
 		return send(req)
 	}
@@ -153,7 +185,7 @@ func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur tim
 	// A point within ~30 m of the seeded pole: the full path (pole,
 	// feasibility, box) every time, at distinct coordinates.
 	jitter := func(r *rand.Rand) (float64, float64) {
-		return places.Found.Lat + (r.Float64()-0.5)*0.0004, places.Found.Lng + (r.Float64()-0.5)*0.0004
+		return fake.Found.Lat + (r.Float64()-0.5)*0.0004, fake.Found.Lng + (r.Float64()-0.5)*0.0004
 	}
 
 	// The direct and miss phases alternate in rounds so that both see the
@@ -161,10 +193,10 @@ func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur tim
 	directDo := func(ctx context.Context, r *rand.Rand) error {
 		lat, lng := jitter(r)
 		f, _ := json.Marshal([]ozmap.Filter{{Property: "coords", Operator: "near", Value: map[string]float64{"lat": lat, "lng": lng, "radius": 100}}})
-		if err := get(ctx, fake.URL()+"/poles?page=1&limit=5&filter="+url.QueryEscape(string(f)), true); err != nil {
+		if err := get(ctx, fake.URL+"/poles?page=1&limit=5&filter="+url.QueryEscape(string(f)), true); err != nil {
 			return err
 		}
-		return get(ctx, fake.URL()+"/ftth-viability/radius?lat=-27.5762&lng=-48.5272&radius=100", true)
+		return get(ctx, fake.URL+"/ftth-viability/radius?lat=-27.5762&lng=-48.5272&radius=100", true)
 	}
 	missDo := func(ctx context.Context, r *rand.Rand) error {
 		lat, lng := jitter(r)
@@ -180,11 +212,11 @@ func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur tim
 		missS = missS.add(phase(per, cMiss, maxDur/time.Duration(rounds), missDo))
 	}
 	direct, miss := summarize("direct", directS), summarize("miss", missS)
-	if err := ask(context.Background(), hitURL, places.Found.Lat, places.Found.Lng); err != nil { // warm the cache
+	if err := ask(context.Background(), hitURL, fake.Found.Lat, fake.Found.Lng); err != nil { // warm the cache
 		return err
 	}
 	hit := summarize("hit", phase(nHit, cHit, maxDur, func(ctx context.Context, r *rand.Rand) error {
-		return ask(ctx, hitURL, places.Found.Lat, places.Found.Lng)
+		return ask(ctx, hitURL, fake.Found.Lat, fake.Found.Lng)
 	}))
 
 	fmt.Printf("\n%-8s %8s %7s %10s %9s %9s %9s %9s %12s\n", "phase", "requests", "errors", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "CPU µs/req")
@@ -197,11 +229,61 @@ func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur tim
 	fmt.Printf("bridge CPU per question on a miss (whole process, miss − direct): %.0f µs\n",
 		float64(miss.cpuPerReq-direct.cpuPerReq)/float64(time.Microsecond))
 	fmt.Printf("bridge answering from cache: %.0f req/s, p99 %.2f ms   (goal: > 5000 req/s)\n", hit.rps, ms(hit.p99))
-	fmt.Printf("OZmap fake calls: %d; load average after: %s\n", fake.TotalCalls(), loadavg())
+	fmt.Printf("OZmap fake calls: %s; load average after: %s\n", calls(), loadavg())
 	if direct.errors+miss.errors+hit.errors > 0 {
 		return fmt.Errorf("%d requests failed", direct.errors+miss.errors+hit.errors)
 	}
 	return nil
+}
+
+// fakeInfo is where the seeded OZmap fake listens.
+type fakeInfo struct {
+	URL, Key string
+	Found    viabilitytest.Point
+}
+
+// serveFake is the child of -fake-process: it serves the seeded fake,
+// writes its fakeInfo as one JSON line on stdout, and ends when stdin
+// closes (the parent ended).
+func serveFake(latency time.Duration) error {
+	srv := ozmaptest.New(ozmaptest.Options{})
+	defer srv.Close()
+	places := viabilitytest.Seed(srv)
+	srv.SetLatency(latency)
+	if err := json.NewEncoder(os.Stdout).Encode(fakeInfo{URL: srv.URL(), Key: srv.Key(), Found: places.Found}); err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return nil
+}
+
+// startFakeProcess runs this program with -serve-fake and reads where the
+// fake listens.
+func startFakeProcess(latency time.Duration) (fakeInfo, func(), error) {
+	self, err := os.Executable()
+	if err != nil {
+		return fakeInfo{}, nil, err
+	}
+	cmd := exec.Command(self, "-serve-fake", "-latency", latency.String())
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return fakeInfo{}, nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return fakeInfo{}, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return fakeInfo{}, nil, err
+	}
+	stop := func() { in.Close(); _ = cmd.Wait() }
+	var f fakeInfo
+	if err := json.NewDecoder(out).Decode(&f); err != nil {
+		stop()
+		return fakeInfo{}, nil, fmt.Errorf("starting the fake process: %w", err)
+	}
+	return f, stop, nil
 }
 
 type result struct {
