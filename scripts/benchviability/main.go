@@ -60,6 +60,7 @@ func main() {
 		rounds  = flag.Int("rounds", 3, "rounds of alternating direct and miss phases")
 		prof    = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 		sepFake = flag.Bool("fake-process", false, "run the OZmap fake in a child process (OZmap is remote: its CPU is then not the bridge's process's)")
+		stagger = flag.Bool("stagger", false, "in the direct and miss phases, start the clients spread over one question's upstream time instead of all at once (independent chats, not 16 in lockstep behind the fake's fixed latency)")
 		serve   = flag.Bool("serve-fake", false, "internal: be that child (serve the seeded fake until stdin closes)")
 	)
 	flag.Parse()
@@ -81,7 +82,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*latency, *nMiss, *cMiss, *nHit, *cHit, max(*rounds, 1), *maxDur, *sepFake); err != nil {
+	if err := run(*latency, *nMiss, *cMiss, *nHit, *cHit, max(*rounds, 1), *maxDur, *sepFake, *stagger); err != nil {
 		fmt.Fprintln(os.Stderr, "benchviability:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -90,12 +91,16 @@ func main() {
 
 const token = "bench-token"
 
-func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur time.Duration, sepFake bool) error {
+func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur time.Duration, sepFake, stagger bool) error {
 	where := "in this process"
 	if sepFake {
 		where = "in a child process"
 	}
-	fmt.Printf("benchviability: GOMAXPROCS=%d, OZmap fake %s, load average before: %s\n", runtime.GOMAXPROCS(0), where, loadavg())
+	var spread time.Duration
+	if stagger {
+		spread = 2 * latency // the two upstream calls of one question
+	}
+	fmt.Printf("benchviability: GOMAXPROCS=%d, OZmap fake %s, client start spread %v, load average before: %s\n", runtime.GOMAXPROCS(0), where, spread, loadavg())
 	var fake fakeInfo
 	calls := func() string { return "n/a (child process)" }
 	if sepFake {
@@ -208,14 +213,14 @@ func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur tim
 		if i == rounds-1 {
 			per = nMiss - per*(rounds-1)
 		}
-		directS = directS.add(phase(per, cMiss, maxDur/time.Duration(rounds), directDo))
-		missS = missS.add(phase(per, cMiss, maxDur/time.Duration(rounds), missDo))
+		directS = directS.add(phase(per, cMiss, spread, maxDur/time.Duration(rounds), directDo))
+		missS = missS.add(phase(per, cMiss, spread, maxDur/time.Duration(rounds), missDo))
 	}
 	direct, miss := summarize("direct", directS), summarize("miss", missS)
 	if err := ask(context.Background(), hitURL, fake.Found.Lat, fake.Found.Lng); err != nil { // warm the cache
 		return err
 	}
-	hit := summarize("hit", phase(nHit, cHit, maxDur, func(ctx context.Context, r *rand.Rand) error {
+	hit := summarize("hit", phase(nHit, cHit, 0, maxDur, func(ctx context.Context, r *rand.Rand) error {
 		return ask(ctx, hitURL, fake.Found.Lat, fake.Found.Lng)
 	}))
 
@@ -315,8 +320,9 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// phase runs do n times over c workers, stopping early at maxDur.
-func phase(n, c int, maxDur time.Duration, do func(context.Context, *rand.Rand) error) sample {
+// phase runs do n times over c workers, stopping early at maxDur. Worker
+// w starts after w*spread/c (time counted in the phase's elapsed time).
+func phase(n, c int, spread, maxDur time.Duration, do func(context.Context, *rand.Rand) error) sample {
 	ctx, cancel := context.WithTimeout(context.Background(), maxDur)
 	defer cancel()
 	var next, errs atomic.Int64
@@ -327,6 +333,9 @@ func phase(n, c int, maxDur time.Duration, do func(context.Context, *rand.Rand) 
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
 			l := make([]time.Duration, 0, n/c+1)
+			if spread > 0 {
+				time.Sleep(spread * time.Duration(w) / time.Duration(c))
+			}
 			for next.Add(1) <= int64(n) && ctx.Err() == nil {
 				t0 := time.Now()
 				if err := do(ctx, r); err != nil {
