@@ -927,9 +927,10 @@ func flattened(f reflect.StructField) bool {
 	return f.Anonymous && f.Tag.Get("toml") == "" && f.Type.Kind() == reflect.Struct
 }
 
-// expandStruct replaces ${VAR} in every string option, and file:/path in
-// secret ones, reporting missing variables and unreadable files.
-func expandStruct(v reflect.Value, prefix string, cfg *Config, kl keyLines, base string, ps *problems) {
+// eachOption calls fn for every option field of struct v, with its
+// dotted key below prefix, flattening untagged embedded structs as
+// BurntSushi/toml does. Fields without a toml name are skipped.
+func eachOption(v reflect.Value, prefix string, fn func(f reflect.StructField, fv reflect.Value, key string)) {
 	if v.Kind() != reflect.Struct {
 		return
 	}
@@ -937,7 +938,7 @@ func expandStruct(v reflect.Value, prefix string, cfg *Config, kl keyLines, base
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		if flattened(f) {
-			expandStruct(v.Field(i), prefix, cfg, kl, base, ps)
+			eachOption(v.Field(i), prefix, fn)
 			continue
 		}
 		name := tomlName(f)
@@ -948,12 +949,20 @@ func expandStruct(v reflect.Value, prefix string, cfg *Config, kl keyLines, base
 		if prefix != "" {
 			key = prefix + "." + name
 		}
+		fn(f, v.Field(i), key)
+	}
+}
+
+// expandStruct replaces ${VAR} in every string option, and file:/path in
+// secret ones, reporting missing variables and unreadable files.
+func expandStruct(v reflect.Value, prefix string, cfg *Config, kl keyLines, base string, ps *problems) {
+	eachOption(v, prefix, func(f reflect.StructField, fv reflect.Value, key string) {
 		path := key
 		if base != "" {
 			path = base + "." + key
 		}
-		expandValue(v.Field(i), key, isSecret(f), cfg, kl, path, base, ps)
-	}
+		expandValue(fv, key, isSecret(f), cfg, kl, path, base, ps)
+	})
 }
 
 func expandValue(fv reflect.Value, key string, secret bool, cfg *Config, kl keyLines, path, base string, ps *problems) {
@@ -1015,33 +1024,15 @@ func whereOf(base string) string {
 
 // checkRequired reports zero fields tagged `required:"true"`.
 func checkRequired(v reflect.Value, prefix string, kl keyLines, base, w string, ps *problems) {
-	if v.Kind() != reflect.Struct {
-		return
-	}
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if flattened(f) {
-			checkRequired(v.Field(i), prefix, kl, base, w, ps)
-			continue
-		}
-		name := tomlName(f)
-		if name == "" {
-			continue
-		}
-		key := name
-		if prefix != "" {
-			key = prefix + "." + name
-		}
-		fv := v.Field(i)
+	eachOption(v, prefix, func(f reflect.StructField, fv reflect.Value, key string) {
 		if f.Tag.Get("required") == "true" && fv.IsZero() {
 			ps.add(kl.line(base), w, "missing required option %q", key)
-			continue
+			return
 		}
 		if fv.Kind() == reflect.Struct {
 			checkRequired(fv, key, kl, base, w, ps)
 		}
-	}
+	})
 }
 
 // ExpandEnv replaces every ${NAME} in s by the environment variable NAME;
