@@ -77,7 +77,13 @@ func testRegistry() *Registry {
 
 func parse(t *testing.T, text string) (*Config, *ConfigError) {
 	t.Helper()
-	cfg, err := ParseConfig(filepath.Join(t.TempDir(), "c.toml"), []byte(text), testRegistry())
+	return parseWith(t, text, testRegistry())
+}
+
+// parseWith parses text with reg; a failure must be a *ConfigError.
+func parseWith(t *testing.T, text string, reg *Registry) (*Config, *ConfigError) {
+	t.Helper()
+	cfg, err := ParseConfig(filepath.Join(t.TempDir(), "c.toml"), []byte(text), reg)
 	if err == nil {
 		return cfg, nil
 	}
@@ -485,15 +491,7 @@ func nestedRegistry() *Registry {
 
 func parseNested(t *testing.T, text string) (*Config, *ConfigError) {
 	t.Helper()
-	cfg, err := ParseConfig(filepath.Join(t.TempDir(), "c.toml"), []byte(text), nestedRegistry())
-	if err == nil {
-		return cfg, nil
-	}
-	var ce *ConfigError
-	if !errors.As(err, &ce) {
-		t.Fatalf("error %v is not a *ConfigError", err)
-	}
-	return cfg, ce
+	return parseWith(t, text, nestedRegistry())
 }
 
 // TestConfigSubTablesDecodeLikeInline: an option written as a sub-table
