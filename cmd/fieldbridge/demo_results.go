@@ -181,10 +181,9 @@ token = %q
 
 // demoExportFolder returns the connection table for OfficeTrack's export
 // folder, a transport to fill it, and a description. It uses the vsftpd of
-// scripts/test-servers when its env file is there, else a local folder.
+// scripts/test-servers when it is running, else a local folder.
 func demoExportFolder(dir string) (conn string, t transports.Transport, where string, cleanup func(), err error) {
-	env, err := readTestServersEnv(testServersEnvFile())
-	if err == nil && env["FB_TEST_FTP_ADDR"] != "" && env["FB_TEST_ROOT"] != "" {
+	if env, ok := demoFTPServer(); ok {
 		host, port, _ := net.SplitHostPort(env["FB_TEST_FTP_ADDR"])
 		rel := "demo-results-" + transports.RandomToken()
 		folder := filepath.Join(env["FB_TEST_ROOT"], rel)

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // testServersEnvFile is where scripts/test-servers writes its env file
@@ -36,4 +38,21 @@ func readTestServersEnv(path string) (map[string]string, error) {
 		}
 	}
 	return out, sc.Err()
+}
+
+// demoFTPServer returns scripts/test-servers' settings when its vsftpd
+// answers on FB_TEST_FTP_ADDR. An env file left by servers that are no
+// longer running (a reboot, scripts/test-servers stop) counts as none, so
+// the demo falls back to a local folder instead of failing.
+func demoFTPServer() (map[string]string, bool) {
+	env, err := readTestServersEnv(testServersEnvFile())
+	if err != nil || env["FB_TEST_FTP_ADDR"] == "" || env["FB_TEST_ROOT"] == "" {
+		return nil, false
+	}
+	c, err := net.DialTimeout("tcp", env["FB_TEST_FTP_ADDR"], time.Second)
+	if err != nil {
+		return nil, false
+	}
+	c.Close()
+	return env, true
 }

@@ -174,8 +174,8 @@ func runOK(ctx context.Context, d *demo, cfg, job string) error {
 // plain-FTP vsftpd of scripts/test-servers when its env file is there,
 // else a local folder.
 func demoFTPTarget(dir string) (conn, where, folder string, cleanup func(), err error) {
-	env, _ := readTestServersEnv(testServersEnvFile())
-	if addr := env["FB_TEST_FTP_ADDR"]; addr != "" && env["FB_TEST_ROOT"] != "" {
+	if env, ok := demoFTPServer(); ok {
+		addr := env["FB_TEST_FTP_ADDR"]
 		host, port, _ := strings.Cut(addr, ":")
 		rel := "demo-" + transports.RandomToken()
 		root := filepath.Join(env["FB_TEST_ROOT"], rel)

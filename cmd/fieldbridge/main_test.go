@@ -232,7 +232,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("empty demo = %d %q", code, out.String())
 	}
 	if code := cmdDemo(context.Background(), a, nil); code != exitOK {
-		t.Fatalf("demo = %d", code)
+		t.Fatalf("demo = %d\n%s", code, out.String())
 	}
 	// A step runs a job through the real engine.
 	out.Reset()

@@ -20,6 +20,7 @@ package transporttest
 import (
 	"bufio"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -27,6 +28,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/fieldbridge/fieldbridge/transports"
 )
@@ -168,6 +170,15 @@ func readEnv(path string) (map[string]string, error) {
 	}
 	if _, err := os.Stat(vals["FB_TEST_ROOT"]); err != nil {
 		return nil, fmt.Errorf("server folder: %w", err)
+	}
+	// An env file outlives its servers (a reboot, a killed vsftpd): say
+	// so here rather than let every test fail on "connection refused".
+	for _, k := range []string{"FB_TEST_FTP_ADDR", "FB_TEST_SFTP_ADDR"} {
+		c, err := net.DialTimeout("tcp", vals[k], 2*time.Second)
+		if err != nil {
+			return nil, fmt.Errorf("%s names %s, which does not answer (%w); the servers of %s are not running", k, vals[k], err, path)
+		}
+		c.Close()
 	}
 	return vals, nil
 }
