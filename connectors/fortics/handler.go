@@ -289,9 +289,14 @@ func (h *Handler) lookup(ctx context.Context, lat, lng float64) (result, bool, e
 			return res, true, nil
 		}
 	}
-	ch := h.flights.DoChan(key, func() (v any, err error) {
-		// singleflight re-panics on another goroutine, which would end the
-		// process: turn a panic into an error here.
+	// The first asker runs the flight on its own goroutine, whose stack has
+	// already grown serving earlier questions: a fresh goroutine per
+	// question (DoChan) cost a stack copy and two hand-offs each time.
+	// Later askers wait for it; the flight's own deadline, which started
+	// no later than theirs, bounds that wait.
+	v, err, shared := h.flights.Do(key, func() (v any, err error) {
+		// Turn a panic into an error: singleflight would re-panic it in
+		// every waiting asker.
 		defer func() {
 			if p := recover(); p != nil {
 				h.o.Log.Error("fortics: network check panicked", "panic", fmt.Sprint(p))
@@ -299,8 +304,13 @@ func (h *Handler) lookup(ctx context.Context, lat, lng float64) (result, bool, e
 			}
 		}()
 		// Detached from the first asker: its hang-up must not fail the
-		// others waiting on the same flight.
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.o.Deadline)
+		// others waiting on the same flight. Its deadline stays: the whole
+		// question (geocoding included) ends within Deadline.
+		dl, ok := ctx.Deadline()
+		if !ok {
+			dl = time.Now().Add(h.o.Deadline)
+		}
+		fctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), dl)
 		defer cancel()
 		res, err := h.check(fctx, lat, lng)
 		if err == nil && h.answers != nil {
@@ -308,15 +318,10 @@ func (h *Handler) lookup(ctx context.Context, lat, lng float64) (result, bool, e
 		}
 		return res, err
 	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return result{}, false, r.Err
-		}
-		return r.Val.(result), r.Shared, nil
-	case <-ctx.Done():
-		return result{}, false, ctx.Err()
+	if err != nil {
+		return result{}, false, err
 	}
+	return v.(result), shared, nil
 }
 
 // check asks the network: nearest usable pole, then feasibility there.

@@ -466,6 +466,25 @@ func TestAddressFlow(t *testing.T) {
 	}
 }
 
+// TestDeadlineCoversGeocoding checks that one deadline bounds the whole
+// question: time spent geocoding is not given again to the network.
+func TestDeadlineCoversGeocoding(t *testing.T) {
+	geo := forticstest.NewGeocoder()
+	defer geo.Close()
+	geo.Add("Rua das Flores, 100", -27.5760, -48.5270)
+	geo.SetDelay(time.Second)
+	g, _ := fortics.NewNominatim(fortics.NominatimOptions{URL: geo.URL()})
+	net := newStub()
+	net.delay = 5 * time.Second
+	_, bot := newServer(t, fortics.Options{Network: net, Geocoder: g, Deadline: 1200 * time.Millisecond, CallTimeout: 5 * time.Second})
+	start := time.Now()
+	rp := ask(t, bot, forticstest.Question{Shape: forticstest.QueryAddress, Address: "Rua das Flores, 100"})
+	// 1 s geocoding + a fresh 1.2 s for the network would be 2.2 s.
+	if took := time.Since(start); rp.Code != 503 || took > 1900*time.Millisecond {
+		t.Fatalf("%d after %v (deadline 1.2s): %s", rp.Code, took, rp.Raw)
+	}
+}
+
 func mustGet(t *testing.T, u string) *http.Request {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, u, nil)
