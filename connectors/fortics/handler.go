@@ -310,9 +310,7 @@ func (h *Handler) lookup(ctx context.Context, lat, lng float64) (result, bool, e
 		if !ok {
 			dl = time.Now().Add(h.o.Deadline)
 		}
-		fctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), dl)
-		defer cancel()
-		res, err := h.check(fctx, lat, lng)
+		res, err := h.check(context.WithoutCancel(ctx), dl, lat, lng)
 		if err == nil && h.answers != nil {
 			h.answers.put(key, res, h.o.Now())
 		}
@@ -324,9 +322,19 @@ func (h *Handler) lookup(ctx context.Context, lat, lng float64) (result, bool, e
 	return v.(result), shared, nil
 }
 
-// check asks the network: nearest usable pole, then feasibility there.
-func (h *Handler) check(ctx context.Context, lat, lng float64) (result, error) {
-	cctx, cancel := context.WithTimeout(ctx, h.o.CallTimeout)
+// callContext bounds one call by CallTimeout and by the question's
+// deadline dl, with one timer (ctx carries no deadline of its own).
+func (h *Handler) callContext(ctx context.Context, dl time.Time) (context.Context, context.CancelFunc) {
+	if c := time.Now().Add(h.o.CallTimeout); c.Before(dl) {
+		dl = c
+	}
+	return context.WithDeadline(ctx, dl)
+}
+
+// check asks the network: nearest usable pole, then feasibility there,
+// each call within CallTimeout and both within the deadline dl.
+func (h *Handler) check(ctx context.Context, dl time.Time, lat, lng float64) (result, error) {
+	cctx, cancel := h.callContext(ctx, dl)
 	poles, err := h.o.Network.Poles(cctx, lat, lng, h.o.RadiusM, h.o.PoleLimit)
 	cancel()
 	if err != nil {
@@ -344,7 +352,7 @@ func (h *Handler) check(ctx context.Context, lat, lng float64) (result, error) {
 		return res, nil
 	}
 	res.pole = *pole
-	cctx, cancel = context.WithTimeout(ctx, h.o.CallTimeout)
+	cctx, cancel = h.callContext(ctx, dl)
 	feas, err := h.o.Network.Feasibility(cctx, pole.Lat, pole.Lng, h.o.FeasibilityRadiusM)
 	cancel()
 	if err != nil {

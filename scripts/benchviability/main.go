@@ -7,6 +7,9 @@
 //
 //	direct  a client calling the fake directly: GET /poles (near) then
 //	        GET /ftth-viability/radius — the two calls the bridge makes
+//	hop     a bare Go HTTP hop: a 30-line net/http handler making the same
+//	        two calls with no checks, log, metrics or cache — what any
+//	        HTTP service in between costs on this machine
 //	miss    the bridge with the cache off (every question goes upstream)
 //	hit     the bridge answering the same question from its cache
 //
@@ -15,7 +18,8 @@
 // the bridge's only.
 //
 // and prints requests per second and latency percentiles, plus what the
-// bridge adds over the direct calls at p50 and p99.
+// bridge adds over the direct calls at p50 and p99, and how much of that
+// the bare hop adds too.
 package main
 
 import (
@@ -52,15 +56,15 @@ import (
 func main() {
 	var (
 		latency = flag.Duration("latency", 20*time.Millisecond, "OZmap fake's answer time per call")
-		nMiss   = flag.Int("n-miss", 3000, "requests in the direct and miss phases")
-		cMiss   = flag.Int("c-miss", 16, "concurrent clients in the direct and miss phases")
+		nMiss   = flag.Int("n-miss", 6000, "requests in each of the direct, hop and miss phases")
+		cMiss   = flag.Int("c-miss", 16, "concurrent clients in the direct, hop and miss phases")
 		nHit    = flag.Int("n-hit", 100000, "requests in the hit phase")
 		cHit    = flag.Int("c-hit", 16, "concurrent clients in the hit phase")
-		maxDur  = flag.Duration("max", 20*time.Second, "time limit of each phase")
-		rounds  = flag.Int("rounds", 3, "rounds of alternating direct and miss phases")
+		maxDur  = flag.Duration("max", 30*time.Second, "time limit of each phase (split over the rounds)")
+		rounds  = flag.Int("rounds", 3, "rounds of alternating direct, hop and miss phases")
 		prof    = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 		sepFake = flag.Bool("fake-process", false, "run the OZmap fake in a child process (OZmap is remote: its CPU is then not the bridge's process's)")
-		stagger = flag.Bool("stagger", false, "in the direct and miss phases, start the clients spread over one question's upstream time instead of all at once (independent chats, not 16 in lockstep behind the fake's fixed latency)")
+		stagger = flag.Bool("stagger", false, "in the direct, hop and miss phases, start the clients spread over one question's upstream time instead of all at once (independent chats, not 16 in lockstep behind the fake's fixed latency)")
 		serve   = flag.Bool("serve-fake", false, "internal: be that child (serve the seeded fake until stdin closes)")
 	)
 	flag.Parse()
@@ -158,6 +162,9 @@ func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur tim
 	}
 	defer stopHit()
 
+	hop := httptest.NewServer(bareHop(fake))
+	defer hop.Close()
+
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: max(cMiss, cHit) * 2, MaxIdleConns: 1024}}
 	send := func(req *http.Request) error {
 		resp, err := hc.Do(req)
@@ -193,8 +200,8 @@ func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur tim
 		return fake.Found.Lat + (r.Float64()-0.5)*0.0004, fake.Found.Lng + (r.Float64()-0.5)*0.0004
 	}
 
-	// The direct and miss phases alternate in rounds so that both see the
-	// same load from the rest of the machine.
+	// The direct, hop and miss phases alternate in rounds so that all see
+	// the same load from the rest of the machine.
 	directDo := func(ctx context.Context, r *rand.Rand) error {
 		lat, lng := jitter(r)
 		f, _ := json.Marshal([]ozmap.Filter{{Property: "coords", Operator: "near", Value: map[string]float64{"lat": lat, "lng": lng, "radius": 100}}})
@@ -203,20 +210,25 @@ func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur tim
 		}
 		return get(ctx, fake.URL+"/ftth-viability/radius?lat=-27.5762&lng=-48.5272&radius=100", true)
 	}
+	hopDo := func(ctx context.Context, r *rand.Rand) error {
+		lat, lng := jitter(r)
+		return get(ctx, hop.URL+"/?lat="+strconv.FormatFloat(round7(lat), 'f', -1, 64)+"&lng="+strconv.FormatFloat(round7(lng), 'f', -1, 64), false)
+	}
 	missDo := func(ctx context.Context, r *rand.Rand) error {
 		lat, lng := jitter(r)
 		return ask(ctx, missURL, round7(lat), round7(lng))
 	}
-	var directS, missS sample
+	var directS, hopS, missS sample
 	for i := range rounds {
 		per := nMiss / rounds
 		if i == rounds-1 {
 			per = nMiss - per*(rounds-1)
 		}
 		directS = directS.add(phase(per, cMiss, spread, maxDur/time.Duration(rounds), directDo))
+		hopS = hopS.add(phase(per, cMiss, spread, maxDur/time.Duration(rounds), hopDo))
 		missS = missS.add(phase(per, cMiss, spread, maxDur/time.Duration(rounds), missDo))
 	}
-	direct, miss := summarize("direct", directS), summarize("miss", missS)
+	direct, bare, miss := summarize("direct", directS), summarize("hop", hopS), summarize("miss", missS)
 	if err := ask(context.Background(), hitURL, fake.Found.Lat, fake.Found.Lng); err != nil { // warm the cache
 		return err
 	}
@@ -225,20 +237,80 @@ func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur tim
 	}))
 
 	fmt.Printf("\n%-8s %8s %7s %10s %9s %9s %9s %9s %12s\n", "phase", "requests", "errors", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "CPU µs/req")
-	for _, p := range []result{direct, miss, hit} {
+	for _, p := range []result{direct, bare, miss, hit} {
 		fmt.Printf("%-8s %8d %7d %10.0f %9.2f %9.2f %9.2f %9.2f %12.0f\n", p.name, p.n, p.errors, p.rps, ms(p.p50), ms(p.p90), ms(p.p99), ms(p.max),
 			float64(p.cpuPerReq)/float64(time.Microsecond))
 	}
 	fmt.Printf("\nbridge adds over the direct calls (cache miss): p50 %+.2f ms, p99 %+.2f ms   (goal: p99 < 2 ms)\n",
 		ms(miss.p50-direct.p50), ms(miss.p99-direct.p99))
+	fmt.Printf("  of which a bare Go HTTP hop adds:            p50 %+.2f ms, p99 %+.2f ms   (CPU %.0f µs per question)\n",
+		ms(bare.p50-direct.p50), ms(bare.p99-direct.p99), float64(bare.cpuPerReq-direct.cpuPerReq)/float64(time.Microsecond))
+	fmt.Printf("  and the bridge over that bare hop:           p50 %+.2f ms, p99 %+.2f ms\n",
+		ms(miss.p50-bare.p50), ms(miss.p99-bare.p99))
 	fmt.Printf("bridge CPU per question on a miss (whole process, miss − direct): %.0f µs\n",
 		float64(miss.cpuPerReq-direct.cpuPerReq)/float64(time.Microsecond))
 	fmt.Printf("bridge answering from cache: %.0f req/s, p99 %.2f ms   (goal: > 5000 req/s)\n", hit.rps, ms(hit.p99))
 	fmt.Printf("OZmap fake calls: %s; load average after: %s\n", calls(), loadavg())
-	if direct.errors+miss.errors+hit.errors > 0 {
-		return fmt.Errorf("%d requests failed", direct.errors+miss.errors+hit.errors)
+	if n := direct.errors + bare.errors + miss.errors + hit.errors; n > 0 {
+		return fmt.Errorf("%d requests failed", n)
 	}
 	return nil
+}
+
+// bareHop is the least any HTTP service between the chatbot and OZmap
+// does: read lat/lng, make the bridge's two calls (nearest usable pole,
+// then feasibility at that pole) with net/http and encoding/json, and
+// answer a fixed JSON body. No token, location parsing, cache, flight,
+// log, metrics or per-call deadlines.
+func bareHop(fake fakeInfo) http.Handler {
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	call := func(r *http.Request, u string, out any) error {
+		req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, u, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", fake.Key)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lat, _ := strconv.ParseFloat(r.URL.Query().Get("lat"), 64)
+		lng, _ := strconv.ParseFloat(r.URL.Query().Get("lng"), 64)
+		f, _ := json.Marshal([]ozmap.Filter{{Property: "coords", Operator: "near", Value: map[string]float64{"lat": lat, "lng": lng, "radius": 100}}})
+		var poles struct {
+			Rows []struct {
+				Coords []float64 `json:"coords"`
+				Usable bool      `json:"usable"`
+			} `json:"rows"`
+		}
+		if err := call(r, fake.URL+"/poles?page=1&limit=5&filter="+url.QueryEscape(string(f)), &poles); err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		for _, p := range poles.Rows {
+			if !p.Usable || len(p.Coords) != 2 {
+				continue
+			}
+			var feas struct {
+				Viable bool `json:"viable"`
+				Boxes  []struct {
+					Name string `json:"name"`
+				} `json:"boxes"`
+			}
+			u := fmt.Sprintf("%s/ftth-viability/radius?lat=%v&lng=%v&radius=100", fake.URL, p.Coords[1], p.Coords[0])
+			if err := call(r, u, &feas); err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			break
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"found","viable":true,"message":"Encontramos viabilidade no seu endereço.","box":"CTO 22-05","box_distance_m":30.4,"free_ports":6,"pole":"P_2520","lat":-27.576,"lng":-48.527,"checked_at":"2026-11-22T14:03:00Z"}`+"\n")
+	})
 }
 
 // fakeInfo is where the seeded OZmap fake listens.
