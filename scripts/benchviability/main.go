@@ -65,6 +65,7 @@ func main() {
 		prof    = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 		sepFake = flag.Bool("fake-process", false, "run the OZmap fake in a child process (OZmap is remote: its CPU is then not the bridge's process's)")
 		stagger = flag.Bool("stagger", false, "in the direct, hop and miss phases, start the clients spread over one question's upstream time instead of all at once (independent chats, not 16 in lockstep behind the fake's fixed latency)")
+		rate    = flag.Float64("rate", 0, "open loop: in the direct, hop and miss phases, questions arrive at random (Poisson) at this mean rate per second, each timed from its arrival, instead of from -c-miss clients that each wait for their answer")
 		serve   = flag.Bool("serve-fake", false, "internal: be that child (serve the seeded fake until stdin closes)")
 	)
 	flag.Parse()
@@ -86,7 +87,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*latency, *nMiss, *cMiss, *nHit, *cHit, max(*rounds, 1), *maxDur, *sepFake, *stagger); err != nil {
+	if err := run(*latency, *nMiss, *cMiss, *nHit, *cHit, max(*rounds, 1), *maxDur, *sepFake, *stagger, *rate); err != nil {
 		fmt.Fprintln(os.Stderr, "benchviability:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -95,7 +96,7 @@ func main() {
 
 const token = "bench-token"
 
-func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur time.Duration, sepFake, stagger bool) error {
+func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur time.Duration, sepFake, stagger bool, rate float64) error {
 	where := "in this process"
 	if sepFake {
 		where = "in a child process"
@@ -104,7 +105,11 @@ func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur tim
 	if stagger {
 		spread = 2 * latency // the two upstream calls of one question
 	}
-	fmt.Printf("benchviability: GOMAXPROCS=%d, OZmap fake %s, client start spread %v, load average before: %s\n", runtime.GOMAXPROCS(0), where, spread, loadavg())
+	load := fmt.Sprintf("%d clients in a closed loop, start spread %v", cMiss, spread)
+	if rate > 0 {
+		load = fmt.Sprintf("open loop, Poisson arrivals at %.0f/s", rate)
+	}
+	fmt.Printf("benchviability: GOMAXPROCS=%d, OZmap fake %s, cache-miss phases: %s; load average before: %s\n", runtime.GOMAXPROCS(0), where, load, loadavg())
 	var fake fakeInfo
 	calls := func() string { return "n/a (child process)" }
 	if sepFake {
@@ -224,9 +229,15 @@ func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur tim
 		if i == rounds-1 {
 			per = nMiss - per*(rounds-1)
 		}
-		directS = directS.add(phase(per, cMiss, spread, maxDur/time.Duration(rounds), directDo))
-		hopS = hopS.add(phase(per, cMiss, spread, maxDur/time.Duration(rounds), hopDo))
-		missS = missS.add(phase(per, cMiss, spread, maxDur/time.Duration(rounds), missDo))
+		run := func(do func(context.Context, *rand.Rand) error) sample {
+			if rate > 0 {
+				return openPhase(per, rate, maxDur/time.Duration(rounds), do)
+			}
+			return phase(per, cMiss, spread, maxDur/time.Duration(rounds), do)
+		}
+		directS = directS.add(run(directDo))
+		hopS = hopS.add(run(hopDo))
+		missS = missS.add(run(missDo))
 	}
 	direct, bare, miss := summarize("direct", directS), summarize("hop", hopS), summarize("miss", missS)
 	if err := ask(context.Background(), hitURL, fake.Found.Lat, fake.Found.Lng); err != nil { // warm the cache
@@ -427,6 +438,58 @@ func phase(n, c int, spread, maxDur time.Duration, do func(context.Context, *ran
 		s.lat = append(s.lat, l...)
 	}
 	return s
+}
+
+// maxInFlight bounds an open-loop phase: an arrival finding this many
+// questions unanswered is counted as an error, not sent.
+const maxInFlight = 512
+
+// openPhase sends n questions arriving at random (exponential gaps of
+// mean 1/rate), each on its own goroutine whatever the others are doing,
+// and times each from its planned arrival, so that a slow answer cannot
+// hold back (and hide) the questions behind it. It stops early at maxDur.
+func openPhase(n int, rate float64, maxDur time.Duration, do func(context.Context, *rand.Rand) error) sample {
+	ctx, cancel := context.WithTimeout(context.Background(), maxDur)
+	defer cancel()
+	var (
+		mu   sync.Mutex
+		lat  = make([]time.Duration, 0, n)
+		errs atomic.Int64
+		wg   sync.WaitGroup
+		slot = make(chan struct{}, maxInFlight)
+	)
+	gaps := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
+	start, cpu0 := time.Now(), cpuTime()
+	at := start
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		at = at.Add(time.Duration(gaps.ExpFloat64() / rate * float64(time.Second)))
+		if d := time.Until(at); d > 0 {
+			time.Sleep(d)
+		}
+		select {
+		case slot <- struct{}{}:
+		default:
+			errs.Add(1)
+			continue
+		}
+		arrival := at
+		wg.Go(func() {
+			defer func() { <-slot }()
+			r := rand.New(rand.NewPCG(uint64(i), uint64(arrival.UnixNano())))
+			if err := do(ctx, r); err != nil {
+				if ctx.Err() == nil {
+					errs.Add(1)
+				}
+				return
+			}
+			d := time.Since(arrival)
+			mu.Lock()
+			lat = append(lat, d)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return sample{lat: lat, errors: int(errs.Load()), elapsed: time.Since(start), cpu: cpuTime() - cpu0}
 }
 
 func summarize(name string, s sample) result {
