@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 
@@ -17,7 +18,13 @@ import (
 // Batched pickup, for targets that implement transports.Stager (a local
 // folder): the connections download files into temporary names without
 // flushing them, and a committer takes whatever has been staged meanwhile
-// as one batch (group commit):
+// as one batch (group commit). More workers than connections run, and a
+// small file is read into memory and its transfer ended before its local
+// copy is created, so a connection never waits on the local disk (creating
+// a file is the slow part of a small one); only a large file streams to
+// disk while it holds its connection.
+//
+// Per batch, the committer:
 //
 //  1. waits until every file's claim (with its target path) is durable;
 //  2. Stager.Commit: all the batch's bytes durable, then the final names,
@@ -35,6 +42,13 @@ import (
 // maxStaged bounds the files of one batch (and the staged files waiting
 // for a commit: the downloads wait when it is reached).
 const maxStaged = 256
+
+// memStageMax is the largest file read whole into memory before it is
+// written out (at most flushFactor × connections such buffers at once).
+const memStageMax = 1 << 20
+
+// smallBufs holds the buffers of small files between transfer and write.
+var smallBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // stagedFile is a downloaded file waiting for its batch's commit.
 type stagedFile struct {
@@ -56,8 +70,11 @@ func (j *Job) takeBatched(ctx context.Context, ps *pollState, stager transports.
 		commitErr = j.commitLoop(ctx, ps, stager, queue, &stop)
 	}()
 
+	// Connections are bounded by ps.slots, held from opening a remote
+	// file to the end of its transfer; the other workers meanwhile
+	// prepare, write out or wait for commits.
 	var g errgroup.Group
-	g.SetLimit(j.opts.Connections)
+	g.SetLimit(flushFactor * j.opts.Connections)
 	for _, c := range ready {
 		if ctx.Err() != nil || stop.Load() {
 			break
@@ -110,27 +127,58 @@ func (j *Job) stage(ctx context.Context, ps *pollState, stager transports.Stager
 		}
 		return nil
 	}
+	failed := func(err error) (stagedFile, bool, error) {
+		if lerr := waitClaim(); lerr != nil {
+			return stagedFile{}, false, lerr
+		}
+		j.downloadFailed(ctx, ps, c, err)
+		return stagedFile{}, false, nil
+	}
+	select {
+	case ps.slots <- struct{}{}:
+	case <-ctx.Done():
+		return failed(ctx.Err())
+	}
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { <-ps.slots }) }
+	defer release()
 	r, err := src.Open(transports.WithKnownSize(ctx, c.info.Size), j.full(c.rel))
 	if err != nil {
-		if lerr := waitClaim(); lerr != nil {
-			return stagedFile{}, false, lerr
-		}
-		j.downloadFailed(ctx, ps, c, err)
-		return stagedFile{}, false, nil
+		return failed(err)
 	}
-	st, err := stager.Stage(ctx, tp, r, transports.WriteOptions{Overwrite: ow, Size: c.info.Size, ModTime: c.info.ModTime})
-	// Closing reads an FTP transfer's final reply: a failed transfer
-	// fails the file.
-	if cerr := r.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("closing %s: %w", c.rel, cerr)
-		_ = stager.Abort(context.WithoutCancel(ctx), []transports.Staged{st})
+	wo := transports.WriteOptions{Overwrite: ow, Size: c.info.Size, ModTime: c.info.ModTime}
+	var st transports.Staged
+	if c.info.Size <= memStageMax {
+		buf := smallBufs.Get().(*bytes.Buffer)
+		defer smallBufs.Put(buf)
+		buf.Reset()
+		buf.Grow(int(c.info.Size) + bytes.MinRead)
+		// The source checks the size at the end; the limit stops a file
+		// that grew far beyond its listing from filling memory.
+		_, err = buf.ReadFrom(io.LimitReader(r, memStageMax+1))
+		// Closing reads an FTP transfer's final reply: a failed transfer
+		// fails the file.
+		if cerr := r.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("closing %s: %w", c.rel, cerr)
+		}
+		release()
+		if err == nil && int64(buf.Len()) != c.info.Size {
+			err = fmt.Errorf("%w: %s: listed %d bytes, read %d", transports.ErrIntegrity, c.rel, c.info.Size, buf.Len())
+		}
+		if err != nil {
+			return failed(err)
+		}
+		st, err = stager.Stage(ctx, tp, bytes.NewReader(buf.Bytes()), wo)
+	} else {
+		st, err = stager.Stage(ctx, tp, r, wo)
+		if cerr := r.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("closing %s: %w", c.rel, cerr)
+			_ = stager.Abort(context.WithoutCancel(ctx), []transports.Staged{st})
+		}
+		release()
 	}
 	if err != nil {
-		if lerr := waitClaim(); lerr != nil {
-			return stagedFile{}, false, lerr
-		}
-		j.downloadFailed(ctx, ps, c, err)
-		return stagedFile{}, false, nil
+		return failed(err)
 	}
 	return stagedFile{c: c, rec: rec, claimed: claimed, st: st}, true, nil
 }
