@@ -114,6 +114,10 @@ type Route struct {
 	// Public routes skip the server's token check (the job checks its own
 	// secret). Routes are protected by the server token by default.
 	Public bool
+	// Logged routes record every request themselves (the viability
+	// question log, for one): the server logs them at debug level, not
+	// info, so a busy endpoint does not write each request twice.
+	Logged bool
 }
 
 // Env is what the engine gives a job kind to build its job: the decoded

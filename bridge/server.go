@@ -28,6 +28,7 @@ type Server struct {
 	cfg     HTTPConfig
 	log     *slog.Logger
 	handler http.Handler
+	quiet   map[string]bool // patterns of Logged routes
 }
 
 // Pinger is implemented by ledgers that can tell whether they answer.
@@ -38,7 +39,7 @@ type Pinger interface {
 // NewServer builds the server's routes. A job route that conflicts with
 // another is an error naming the job.
 func NewServer(e *Engine) (s *Server, err error) {
-	s = &Server{e: e, cfg: e.cfg.HTTP, log: e.log.With("component", "http")}
+	s = &Server{e: e, cfg: e.cfg.HTTP, log: e.log.With("component", "http"), quiet: map[string]bool{}}
 	mux := http.NewServeMux()
 	handle := func(pattern string, h http.Handler, owner string) (err error) {
 		defer func() {
@@ -77,6 +78,9 @@ func NewServer(e *Engine) (s *Server, err error) {
 				hh = s.protect(hh)
 			}
 			add(rt.Pattern, hh, fmt.Sprintf("job %q", js.cfg.Spec.Name))
+			if rt.Logged {
+				s.quiet[rt.Pattern] = true
+			}
 		}
 	}
 	if len(errs) > 0 {
@@ -89,10 +93,11 @@ func NewServer(e *Engine) (s *Server, err error) {
 // Handler returns the server's handler (for tests with httptest).
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Serve serves on ln until ctx is done, then shuts down gracefully
-// (in-flight requests get up to 5 s).
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
+// HTTPServer returns the http.Server that Serve runs: the server's
+// handler with its timeouts and header limit. Requests' contexts derive
+// from ctx without its cancellation (Serve shuts down gracefully).
+func (s *Server) HTTPServer(ctx context.Context) *http.Server {
+	return &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
@@ -102,6 +107,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+}
+
+// Serve serves on ln until ctx is done, then shuts down gracefully
+// (in-flight requests get up to 5 s).
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := s.HTTPServer(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.log.Info("listening", "addr", ln.Addr().String())
@@ -137,7 +148,14 @@ func (s *Server) limits(next http.Handler) http.Handler {
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
 			return
 		}
-		s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+		level := slog.LevelInfo
+		if s.quiet[r.Pattern] {
+			level = slog.LevelDebug
+		}
+		if !s.log.Enabled(r.Context(), level) {
+			return
+		}
+		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
 			"duration", time.Since(t0).Round(time.Millisecond).String(), "remote", r.RemoteAddr)
 	})
 }

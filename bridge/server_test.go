@@ -1,12 +1,15 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -27,7 +30,62 @@ func (j *routeJob) Routes() []Route {
 		{Pattern: "GET /public", Public: true, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, "hello")
 		})},
+		{Pattern: "GET /quiet", Public: true, Logged: true, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "recorded by the job")
+		})},
 	}
+}
+
+// TestServerRequestLog checks that requests are logged at info level,
+// except those of routes that record them themselves (debug level).
+func TestServerRequestLog(t *testing.T) {
+	reg := probeRegistry(map[string]*probeJob{})
+	reg.Kinds["routes"] = Kind{Name: "routes", NewOptions: func() any { return &probeOpts{} },
+		New: func(*Env, JobSpec, any) (Job, error) { return &routeJob{}, nil }}
+	for _, c := range []struct {
+		level     slog.Level
+		wantQuiet bool
+	}{{slog.LevelInfo, false}, {slog.LevelDebug, true}} {
+		var buf safeBuffer
+		te := newTestEngine(t, "[[job]]\nname = \"api\"\nkind = \"routes\"\n", reg,
+			EngineOptions{Log: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: c.level}))})
+		srv, err := NewServer(te.Engine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := httptest.NewServer(srv.Handler())
+		for _, p := range []string{"/public", "/quiet"} {
+			resp, err := http.Get(ts.URL + p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		ts.Close()
+		out := buf.String()
+		if !strings.Contains(out, "path=/public") || strings.Contains(out, "path=/quiet") != c.wantQuiet {
+			t.Errorf("log at %v: /public logged %v, /quiet logged %v (want %v):\n%s", c.level,
+				strings.Contains(out, "path=/public"), strings.Contains(out, "path=/quiet"), c.wantQuiet, out)
+		}
+	}
+}
+
+// safeBuffer is a bytes.Buffer for concurrent writers.
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestServer(t *testing.T) {

@@ -247,8 +247,8 @@ func (j *Job) record(r fortics.Record) {
 // chatbots can only send it as a query parameter.
 func (j *Job) Routes() []bridge.Route {
 	return []bridge.Route{
-		{Pattern: j.opts.Path, Handler: j.handler, Public: true},
-		{Pattern: j.opts.Path + "/", Handler: j.handler, Public: true},
+		{Pattern: j.opts.Path, Handler: j.handler, Public: true, Logged: true},
+		{Pattern: j.opts.Path + "/", Handler: j.handler, Public: true, Logged: true},
 	}
 }
 

@@ -10,7 +10,9 @@
 //	hop     a bare Go HTTP hop: a 30-line net/http handler making the same
 //	        two calls with no checks, log, metrics or cache — what any
 //	        HTTP service in between costs on this machine
-//	miss    the bridge with the cache off (every question goes upstream)
+//	miss    the bridge with the cache off (every question goes upstream),
+//	        as `fieldbridge run` serves it: the engine built from a
+//	        configuration, behind the bridge's own HTTP server
 //	hit     the bridge answering the same question from its cache
 //
 // With -fake-process the fake runs in a child process, as OZmap is a
@@ -28,13 +30,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"sort"
@@ -46,6 +51,7 @@ import (
 	"time"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/boxsync"
 	"github.com/fieldbridge/fieldbridge/bridge/viability"
 	"github.com/fieldbridge/fieldbridge/bridge/viability/viabilitytest"
 	"github.com/fieldbridge/fieldbridge/connectors/fortics/forticstest"
@@ -128,44 +134,16 @@ func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur tim
 		calls = func() string { return strconv.Itoa(srv.TotalCalls()) }
 	}
 
-	// The bridge's OZmap client, as the job builds it (default transport:
-	// 64 idle connections per host).
-	client, err := ozmap.New(ozmap.Options{BaseURL: fake.URL, Key: fake.Key})
+	// The bridge as `fieldbridge run` serves it: the engine built from a
+	// configuration with two fortics-viability jobs (cache off, cache on)
+	// on one OZmap connection, behind the bridge's own HTTP server (its
+	// middleware, timeouts and request log, at info level to a file).
+	bridgeURL, stopBridge, err := startBridge(fake)
 	if err != nil {
 		return err
 	}
-	serve := func(cache bool) (string, func(), error) {
-		o := viability.DefaultOptions()
-		o.Token, o.RateLimit, o.Cache = token, 0, cache
-		if !cache {
-			o.CachePrecision = 7 // distinct questions never share a flight
-		}
-		dir, err := os.MkdirTemp("", "benchviability")
-		if err != nil {
-			return "", nil, err
-		}
-		job, err := viability.NewWithNetwork(&bridge.Env{Config: &bridge.Config{DataDir: dir}},
-			bridge.JobSpec{Name: "bench", Kind: viability.KindName}, o, viability.OZmapNetwork(client))
-		if err != nil {
-			return "", nil, err
-		}
-		mux := http.NewServeMux()
-		for _, r := range job.Routes() {
-			mux.Handle(r.Pattern, r.Handler)
-		}
-		srv := httptest.NewServer(mux)
-		return srv.URL + o.Path, func() { srv.Close(); job.Close(); os.RemoveAll(dir) }, nil
-	}
-	missURL, stopMiss, err := serve(false)
-	if err != nil {
-		return err
-	}
-	defer stopMiss()
-	hitURL, stopHit, err := serve(true)
-	if err != nil {
-		return err
-	}
-	defer stopHit()
+	defer stopBridge()
+	missURL, hitURL := bridgeURL+"/fortics/miss", bridgeURL+"/fortics/hit"
 
 	hop := httptest.NewServer(bareHop(fake))
 	defer hop.Close()
@@ -266,6 +244,78 @@ func run(latency time.Duration, nMiss, cMiss, nHit, cHit, rounds int, maxDur tim
 		return fmt.Errorf("%d requests failed", n)
 	}
 	return nil
+}
+
+// startBridge runs the engine and HTTP server of the bridge on 127.0.0.1
+// for the fake, and returns its base URL and a stop function.
+func startBridge(fake fakeInfo) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "benchviability")
+	if err != nil {
+		return "", nil, err
+	}
+	reg := &bridge.Registry{Kinds: map[string]bridge.Kind{}, Conns: map[string]bridge.ConnType{}}
+	reg.AddKind(viability.Kind())
+	reg.AddConn(boxsync.OZmapConnType())
+	text := fmt.Sprintf(`data_dir = %q
+
+[connections.ozmap]
+type = "ozmap"
+base_url = %q
+key = %q
+
+[[job]]
+name = "miss"
+kind = "fortics-viability"
+ozmap = "ozmap"
+path = "/fortics/miss"
+token = %q
+rate_limit = 0
+cache = false
+cache_precision = 7   # (off anyway) distinct questions never share a flight
+
+[[job]]
+name = "hit"
+kind = "fortics-viability"
+ozmap = "ozmap"
+path = "/fortics/hit"
+token = %q
+rate_limit = 0
+`, filepath.Join(dir, "data"), fake.URL, fake.Key, token, token)
+	cfgPath := filepath.Join(dir, "bench.toml")
+	cfg, err := bridge.ParseConfig(cfgPath, []byte(text), reg)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	logf, err := os.Create(filepath.Join(dir, "fieldbridge.log"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e, err := bridge.NewEngine(ctx, bridge.EngineOptions{Config: cfg, Registry: reg, Log: slog.New(slog.NewTextHandler(logf, nil))})
+	if err == nil {
+		var srv *bridge.Server
+		if srv, err = bridge.NewServer(e); err == nil {
+			var ln net.Listener
+			if ln, err = net.Listen("tcp", "127.0.0.1:0"); err == nil {
+				hs := srv.HTTPServer(ctx)
+				go func() { _ = hs.Serve(ln) }()
+				return "http://" + ln.Addr().String(), func() {
+					hs.Close()
+					e.Close()
+					cancel()
+					logf.Close()
+					os.RemoveAll(dir)
+				}, nil
+			}
+		}
+		e.Close()
+	}
+	cancel()
+	logf.Close()
+	os.RemoveAll(dir)
+	return "", nil, err
 }
 
 // bareHop is the least any HTTP service between the chatbot and OZmap
