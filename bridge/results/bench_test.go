@@ -177,15 +177,24 @@ func benchPickup(b *testing.B, n int, size int64, conns int) {
 		return t2.Sub(t0), t2.Sub(t1)
 	}
 
-	// Alternate the tools over several rounds (the machine may be shared
-	// and busy) and compare medians.
-	rounds := envInt("RESULTS_BENCH_ROUNDS", 3)
+	// Alternate the tools over several rounds, each going first in every
+	// other round (this machine's disk speed drifts within a run), and
+	// compare medians; each round's own ratio is printed too.
+	rounds := envInt("RESULTS_BENCH_ROUNDS", 5)
 	var lftps, lftpSyncs, ourAll, ourTake, curls []time.Duration
+	var paired []string
 	for r := 0; r < rounds; r++ {
-		l, ls := lftpRun()
+		var l, ls, a, tk time.Duration
+		if r%2 == 0 {
+			l, ls = lftpRun()
+			a, tk = oursRun()
+		} else {
+			a, tk = oursRun()
+			l, ls = lftpRun()
+		}
 		lftps, lftpSyncs = append(lftps, l), append(lftpSyncs, ls)
-		a, tk := oursRun()
 		ourAll, ourTake = append(ourAll, a), append(ourTake, tk)
+		paired = append(paired, fmt.Sprintf("%.2f", l.Seconds()/a.Seconds()))
 		if n == 1 {
 			curls = append(curls, curlRun())
 		}
@@ -214,6 +223,7 @@ func benchPickup(b *testing.B, n int, size int64, conns int) {
 		}
 	}
 	b.Logf("  ratio to the best baseline (no fsync): %.2fx (take poll alone: %.2fx)", best.Seconds()/ours.Seconds(), best.Seconds()/take.Seconds())
+	b.Logf("  each round's ratio to lftp mirror (both polls): %s", strings.Join(paired, " "))
 	b.Logf("  ratio to lftp + sync: %.2fx (take poll alone: %.2fx)", bestSynced.Seconds()/ours.Seconds(), bestSynced.Seconds()/take.Seconds())
 	b.ReportMetric(float64(n)/ours.Seconds(), "files/s")
 	b.ReportMetric(mb/ours.Seconds(), "MB/s")
