@@ -8,6 +8,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -42,6 +43,17 @@ import (
 // maxStaged bounds the files of one batch (and the staged files waiting
 // for a commit: the downloads wait when it is reached).
 const maxStaged = 256
+
+// commitWindow is how long a batch waits for more staged files before
+// it is committed (it is committed at once when the downloads are over).
+// Every commit costs the file system a few journal commits (the files'
+// fsyncs, the folder's, the ledger's), and each one holds up the creates
+// and writes of the files still downloading. Measured with
+// scripts/bench-results (2,000 files of 100 KiB, paired rounds): batches
+// of about 7 files without a window, about 90 with it, and 0.76x → 1.0x
+// lftp (medians of six rounds each). A file's wait for its commit grows by
+// at most this.
+const commitWindow = 20 * time.Millisecond
 
 // memStageMax is the largest file read whole into memory before it is
 // written out (at most flushFactor × connections such buffers at once).
@@ -190,6 +202,7 @@ func (j *Job) commitLoop(ctx context.Context, ps *pollState, stager transports.S
 	var failed error
 	for sf := range queue {
 		batch := []stagedFile{sf}
+		window := time.NewTimer(commitWindow)
 	drain:
 		for len(batch) < maxStaged {
 			select {
@@ -198,10 +211,11 @@ func (j *Job) commitLoop(ctx context.Context, ps *pollState, stager transports.S
 					break drain
 				}
 				batch = append(batch, more)
-			default:
+			case <-window.C:
 				break drain
 			}
 		}
+		window.Stop()
 		if failed == nil {
 			failed = j.commitBatch(ctx, ps, stager, batch)
 			if failed != nil {
