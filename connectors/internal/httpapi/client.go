@@ -71,10 +71,18 @@ func (r *Response) RetryAfter() time.Duration { return RetryAfter(r.Header.Get("
 func (c *Client) Send(ctx context.Context, r Request) (*Response, error) {
 	// A caller's deadline that comes first already bounds the call: no
 	// second timer then (the hot path of a chatbot question).
+	own := false // Timeout bounds the call, not the caller's deadline
 	if dl, ok := ctx.Deadline(); c.Timeout > 0 && (!ok || time.Until(dl) > c.Timeout) {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
+		own = true
+	}
+	within := func() string { // for the timeout messages only
+		if own {
+			return c.Timeout.String()
+		}
+		return "the caller's deadline"
 	}
 	var body io.Reader
 	if r.Body != nil {
@@ -91,7 +99,7 @@ func (c *Client) Send(ctx context.Context, r Request) (*Response, error) {
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		if timedOut() {
-			return nil, &TransientError{fmt.Errorf("%s: %s: no answer within %v", c.Name, r.Op, c.Timeout), true}
+			return nil, &TransientError{fmt.Errorf("%s: %s: no answer within %s", c.Name, r.Op, within()), true}
 		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -113,7 +121,7 @@ func (c *Client) Send(ctx context.Context, r Request) (*Response, error) {
 	case errors.Is(err, ErrTooLarge):
 		return nil, tooLargeError(fmt.Sprintf("%s: %s: answer larger than %d bytes", c.Name, r.Op, c.MaxResponseBytes))
 	case err != nil && timedOut():
-		return nil, &TransientError{fmt.Errorf("%s: %s: answer not read within %v", c.Name, r.Op, c.Timeout), true}
+		return nil, &TransientError{fmt.Errorf("%s: %s: answer not read within %s", c.Name, r.Op, within()), true}
 	case err != nil:
 		return nil, &TransientError{fmt.Errorf("%s: %s: reading the answer: %w", c.Name, r.Op, err), true}
 	}

@@ -300,6 +300,15 @@ func TestSendTransientErrors(t *testing.T) {
 	if !errors.As(err, &te) || !te.Uncertain || err.Error() != "svc: GET /thing: no answer within 50ms" {
 		t.Fatalf("timeout: err = %v", err)
 	}
+	// a caller's shorter deadline is named as such, not as Timeout
+	o.Timeout = time.Minute
+	c, req = client(srv.URL, o)
+	dctx, dcancel := context.WithTimeout(context.Background(), 60*time.Millisecond)
+	_, err = c.Send(dctx, req)
+	dcancel()
+	if !errors.As(err, &te) || !te.Uncertain || err.Error() != "svc: GET /thing: no answer within the caller's deadline" {
+		t.Fatalf("caller's deadline: err = %v", err)
+	}
 
 	// dropped connection: uncertain
 	drop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
