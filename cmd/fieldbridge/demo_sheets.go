@@ -171,7 +171,7 @@ func runOK(ctx context.Context, d *demo, cfg, job string) error {
 }
 
 // demoFTPTarget returns the connection table of "officetrack-ftp": the
-// plain-FTP vsftpd of scripts/test-servers when its env file is there,
+// plain-FTP vsftpd of scripts/test-servers when it is running,
 // else a local folder.
 func demoFTPTarget(dir string) (conn, where, folder string, cleanup func(), err error) {
 	if env, ok := demoFTPServer(); ok {
