@@ -146,13 +146,10 @@ func (j *Job) stage(ctx context.Context, ps *pollState, stager transports.Stager
 		j.downloadFailed(ctx, ps, c, err)
 		return stagedFile{}, false, nil
 	}
-	select {
-	case ps.slots <- struct{}{}:
-	case <-ctx.Done():
-		return failed(ctx.Err())
+	release, err := ps.connection(ctx)
+	if err != nil {
+		return failed(err)
 	}
-	var releaseOnce sync.Once
-	release := func() { releaseOnce.Do(func() { <-ps.slots }) }
 	defer release()
 	r, err := src.Open(transports.WithKnownSize(ctx, c.info.Size), j.full(c.rel))
 	if err != nil {

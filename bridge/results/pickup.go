@@ -405,16 +405,13 @@ func (j *Job) download(ctx context.Context, ps *pollState, c candidate, tp strin
 		}
 		return nil
 	}
-	select {
-	case ps.slots <- struct{}{}:
-	case <-ctx.Done():
-		if err := waitGate(); err != nil {
-			return transports.WriteResult{}, err
+	release, err := ps.connection(ctx)
+	if err != nil {
+		if gerr := waitGate(); gerr != nil {
+			return transports.WriteResult{}, gerr
 		}
-		return transports.WriteResult{}, ctx.Err()
+		return transports.WriteResult{}, err
 	}
-	var releaseOnce sync.Once
-	release := func() { releaseOnce.Do(func() { <-ps.slots }) }
 	defer release()
 	r, err := src.Open(transports.WithKnownSize(ctx, c.info.Size), j.full(c.rel))
 	if err != nil {
@@ -491,6 +488,18 @@ func (j *Job) placeTarget(ctx context.Context, ps *pollState, want, recorded str
 		}
 	}
 	return "", 0, fmt.Errorf("%s: no free name: %w", want, transports.ErrExist)
+}
+
+// connection takes one of the poll's connection slots (options.connections)
+// and returns its release, which may be called more than once.
+func (ps *pollState) connection(ctx context.Context) (release func(), err error) {
+	select {
+	case ps.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	var once sync.Once
+	return func() { once.Do(func() { <-ps.slots }) }, nil
 }
 
 // reserve marks p as chosen in this poll; false when it already was.
