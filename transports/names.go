@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
@@ -123,10 +124,31 @@ func JoinRemote(root, rel string) string {
 	return path.Join(root, rel)
 }
 
+// MaxNameBytes is the longest file name (one path element, in bytes) that
+// the usual file systems and servers hold (NAME_MAX on Linux, 255 UTF-16
+// units on NTFS). Names the bridge makes up (KeepBothName, TempName) are
+// cut to fit it.
+const MaxNameBytes = 255
+
+// cutName cuts s to at most n bytes at a character boundary.
+func cutName(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	if n < 0 {
+		n = 0
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
 // KeepBothName returns the n-th alternative name for p used by the
 // KeepBoth overwrite policy: "dir/report.csv" with n=2 gives
 // "dir/report (2).csv". n < 2 returns p unchanged. A leading dot is not
-// taken as an extension (".profile" gives ".profile (2)").
+// taken as an extension (".profile" gives ".profile (2)"). The stem of a
+// very long name is cut so that the result fits MaxNameBytes.
 func KeepBothName(p string, n int) string {
 	if n < 2 {
 		return p
@@ -138,15 +160,40 @@ func KeepBothName(p string, n int) string {
 		stem, ext = base, ""
 	}
 	// "a.tar.gz" keeps ".gz" only; good enough and predictable.
-	return dir + stem + " (" + strconv.Itoa(n) + ")" + ext
+	suffix := " (" + strconv.Itoa(n) + ")" + ext
+	return dir + cutName(stem, MaxNameBytes-len(suffix)) + suffix
 }
 
 // TempName returns the temporary name used while writing p: a hidden name
 // in the same folder ending in ".part", which the file flows ignore
-// (".report.csv.<random>.part"). token should be random.
+// (".report.csv.<random>.part"). token should be random (12 hex digits, as
+// RandomToken makes). The name part of a very long name is cut so that the
+// temporary name fits MaxNameBytes wherever p's own name fits: a file
+// named with 250 bytes can still be written. TempFor tells which name a
+// temporary name stands for.
 func TempName(p, token string) string {
 	dir, base := path.Split(p)
-	return dir + "." + base + "." + token + ".part"
+	return dir + "." + cutName(base, MaxNameBytes-len(token)-len("..part")) + "." + token + ".part"
+}
+
+var tempRe = regexp.MustCompile(`^\.(.+)\.[0-9a-f]{12}\.part$`)
+
+// TempFor reports whether base (a base name) is a temporary name made by
+// TempName with a RandomToken, and if so whether it is one while writing
+// name: the name part is name itself, or, when cut, its beginning.
+func TempFor(base string) (matches func(name string) bool, ok bool) {
+	m := tempRe.FindStringSubmatch(base)
+	if m == nil {
+		return nil, false
+	}
+	part := m[1]
+	cut := len(base) == MaxNameBytes || len(base) >= MaxNameBytes-3 // cut at a character boundary
+	return func(name string) bool {
+		if name == part {
+			return true
+		}
+		return cut && len(name) > len(part) && strings.HasPrefix(name, part)
+	}, true
 }
 
 // IsTempName reports whether name (a base name) looks like a temporary or

@@ -45,6 +45,12 @@ type FileInfo struct {
 	Size    int64
 	ModTime time.Time
 	IsDir   bool
+	// Precision is how coarse ModTime is: the file was last changed at or
+	// after ModTime and before ModTime+Precision. Zero is exact (a local
+	// folder); FTP's LIST gives minutes (days for old files), MLSD, MDTM
+	// and SFTP give seconds. A flow that tells versions of a file apart by
+	// their times must not trust them beyond it.
+	Precision time.Duration
 }
 
 // Overwrite says what Write does when the target name already exists.
@@ -128,28 +134,33 @@ var (
 	ErrUnsafeName = errors.New("unsafe file name")
 	// ErrIntegrity: the size (or hash) after a transfer does not match.
 	ErrIntegrity = errors.New("transfer integrity check failed")
+	// ErrNotRegular: an entry that is neither a plain file nor a folder
+	// (a symbolic link, a device, a pipe). Listings leave such entries
+	// out and say so through a SkipFunc; they are never followed or read.
+	ErrNotRegular = errors.New("not a regular file")
 	// ErrPermanent marks an error that retrying will not fix (no such
 	// file, permission denied, authentication failed, host key mismatch).
 	ErrPermanent = errors.New("permanent error")
 )
 
-// SkipFunc is told about an entry that List leaves out because of its
-// name: its path (relative to the listed folder, as FileInfo.Path would
-// be) and why (an error wrapping ErrUnsafeName).
+// SkipFunc is told about an entry that List leaves out: its path
+// (relative to the listed folder, as FileInfo.Path would be) and why (an
+// error wrapping ErrUnsafeName for its name, or ErrNotRegular for a
+// symbolic link or another entry that is not a plain file or folder).
 type SkipFunc func(path string, reason error)
 
 type skipKey struct{}
 
 // WithSkipFunc returns a context under which List calls fn for every entry
-// it leaves out because its name is unsafe, so that a flow can report
-// files it will never take instead of ignoring them silently. A backend
+// it leaves out (an unsafe name, a symbolic link), so that a flow can
+// report files it will never take instead of ignoring them silently. A backend
 // that retries a listing may report an entry more than once.
 func WithSkipFunc(ctx context.Context, fn SkipFunc) context.Context {
 	return context.WithValue(ctx, skipKey{}, fn)
 }
 
-// Skipped is called by backends' List for each entry left out because of
-// its name; it does nothing unless ctx carries a SkipFunc.
+// Skipped is called by backends' List for each entry left out; it does
+// nothing unless ctx carries a SkipFunc.
 func Skipped(ctx context.Context, path string, reason error) {
 	if fn, ok := ctx.Value(skipKey{}).(SkipFunc); ok && fn != nil {
 		fn(path, reason)
@@ -170,4 +181,29 @@ func WithKnownSize(ctx context.Context, size int64) context.Context {
 func KnownSize(ctx context.Context) (int64, bool) {
 	n, ok := ctx.Value(sizeKey{}).(int64)
 	return n, ok && n >= 0
+}
+
+type openStatKey struct{}
+
+// WithOpenStat returns a context asking Open to describe the file as the
+// server has it right before the transfer starts, as precisely as the
+// server can tell (FTP: MDTM, to the second, where a listing gave only
+// minutes), and to return a reader that implements Versioned. Backends
+// that learn it for free (SFTP, a local folder: the open handle's stat)
+// do so without being asked.
+func WithOpenStat(ctx context.Context) context.Context {
+	return context.WithValue(ctx, openStatKey{}, true)
+}
+
+// OpenStat reports whether ctx carries WithOpenStat.
+func OpenStat(ctx context.Context) bool {
+	b, _ := ctx.Value(openStatKey{}).(bool)
+	return b
+}
+
+// Versioned is implemented by readers that know the file's size and
+// modification time as the transfer began. ok is false when the backend
+// could not tell (an FTP server without MDTM).
+type Versioned interface {
+	Info() (fi FileInfo, ok bool)
 }

@@ -120,7 +120,7 @@ func (j *Job) takeBatched(ctx context.Context, ps *pollState, stager transports.
 // and reported); err is a ledger failure that stops the run.
 func (j *Job) stage(ctx context.Context, ps *pollState, stager transports.Stager, c candidate) (_ stagedFile, ok bool, _ error) {
 	rc, src := ps.rc, ps.src
-	rec := ledger.Item{Job: j.name, Key: j.fileKey(c.rel), Hash: version(c.info), RunID: rc.Run.ID}
+	rec := ledger.Item{Job: j.name, Key: j.fileKey(c.rel), Hash: versionOf(c.info).String(), RunID: rc.Run.ID}
 	var recorded string
 	if c.rec.Outcome == StateClaimed {
 		recorded = c.rec.RemoteID
@@ -151,10 +151,12 @@ func (j *Job) stage(ctx context.Context, ps *pollState, stager transports.Stager
 		return failed(err)
 	}
 	defer release()
-	r, err := src.Open(transports.WithKnownSize(ctx, c.info.Size), j.full(c.rel))
+	r, err := j.openSource(ctx, src, c)
 	if err != nil {
 		return failed(err)
 	}
+	c.got = takenVersion(c, r)
+	rec.Hash = c.got.String() // of the done record; the claim is on its way
 	wo := transports.WriteOptions{Overwrite: ow, Size: c.info.Size, ModTime: c.info.ModTime}
 	var st transports.Staged
 	if c.info.Size <= memStageMax {

@@ -31,6 +31,9 @@ const (
 	StateDone      = "done"      // in the target (and its marker written)
 	StateFailed    = "failed"    // refused for good (name, size): reported once
 	StateCollision = "collision" // on_collision = "fail" and the name is taken
+	// StateChanged: the source changed after this version was taken (it
+	// was not removed); what it holds now is taken as a new version.
+	StateChanged = "changed"
 )
 
 // filePrefix starts the ledger item key of a remote file:
@@ -38,12 +41,6 @@ const (
 const filePrefix = "file:"
 
 func (j *Job) fileKey(rel string) string { return filePrefix + j.opts.Source + ":" + rel }
-
-// version is the part of a file's key that changes with its content: size
-// and modification time as listed ("<size>:<unix nanoseconds>").
-func version(fi transports.FileInfo) string {
-	return fmt.Sprintf("%d:%d", fi.Size, fi.ModTime.UnixNano())
-}
 
 // observation is what a poll saw of a file not yet taken.
 type observation struct {
@@ -56,6 +53,10 @@ type observation struct {
 type candidate struct {
 	rel  string // relative to SourceDir
 	info transports.FileInfo
+	// got is the version taken: the listing's, or the more precise one
+	// the source gave as the download began (transports.Versioned). Before
+	// the remote copy is removed, the server must still have it.
+	got fileVersion
 	// rec is the ledger's record of this very version (same size and
 	// mtime); zero when there is none.
 	rec ledger.Item
@@ -100,17 +101,29 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 	if err != nil {
 		return err
 	}
-	// Entries the backend leaves out for their names are reported too.
+	// Entries the backend leaves out for their names are reported too;
+	// symbolic links and other special files are counted, never followed.
 	var mu sync.Mutex
 	skipped := map[string]error{}
+	links := map[string]bool{}
 	lctx := transports.WithSkipFunc(ctx, func(p string, reason error) {
 		mu.Lock()
+		defer mu.Unlock()
+		if errors.Is(reason, transports.ErrNotRegular) {
+			if !links[p] {
+				rc.Log.Debug("not a regular file; left alone", "file", p, "reason", reason)
+			}
+			links[p] = true
+			return
+		}
 		skipped[p] = reason
-		mu.Unlock()
 	})
 	listing, err := src.List(lctx, j.opts.SourceDir, j.opts.Recursive)
 	if err != nil {
 		return fmt.Errorf("listing %s (folder %q): %w", src, j.opts.SourceDir, err)
+	}
+	if len(links) > 0 {
+		rc.Count("skipped_links", int64(len(links)))
 	}
 	now := rc.Now()
 	files := make(map[string]transports.FileInfo, len(listing))
@@ -174,14 +187,25 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 				c.marker = rel + j.opts.DoneMarker
 			}
 		}
-		if rec, ok := records[rel]; ok && rec.Hash == version(fi) {
+		if rec, ok := records[rel]; ok && j.recordedAs(rec, fi) {
 			c.rec = rec
 			switch rec.Outcome {
 			case StateDone:
+				c.got, _ = parseVersion(rec.Hash)
 				if j.opts.After != AfterLeave {
+					// its removal was interrupted: settle checks that
+					// the server still has the version taken
 					cleanup = append(cleanup, c)
+					continue
 				}
-				continue
+				changed, err := j.leftChanged(ctx, rc, src, c)
+				if err != nil {
+					return err
+				}
+				if !changed {
+					continue
+				}
+				c.rec = ledger.Item{} // a new version under the same name
 			case StateFailed:
 				continue // refused for good; reported when it happened
 			case StateCollision, StateClaimed:
@@ -202,9 +226,7 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 		o := observation{Size: fi.Size, MTime: fi.ModTime.UnixNano(), Since: now.UnixNano()}
 		if p, ok := prev[rel]; ok && p.Size == o.Size && p.MTime == o.MTime {
 			o.Since = p.Since
-			seenFor := now.Sub(time.Unix(0, o.Since))
-			age := now.Sub(fi.ModTime)
-			if age >= j.opts.MinAge.Duration || seenFor >= j.opts.MinAge.Duration {
+			if j.stable(fi, now.Sub(time.Unix(0, o.Since)), now) {
 				ready = append(ready, c)
 				continue
 			}
@@ -292,7 +314,7 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 // again next poll. Only a ledger failure stops the run.
 func (j *Job) take(ctx context.Context, ps *pollState, c candidate) error {
 	rc, src, dst := ps.rc, ps.src, ps.dst
-	rec := ledger.Item{Job: j.name, Key: j.fileKey(c.rel), Hash: version(c.info), RunID: rc.Run.ID}
+	rec := ledger.Item{Job: j.name, Key: j.fileKey(c.rel), Hash: versionOf(c.info).String(), RunID: rc.Run.ID}
 	var recorded string
 	if c.rec.Outcome == StateClaimed {
 		recorded = c.rec.RemoteID
@@ -307,7 +329,8 @@ func (j *Job) take(ctx context.Context, ps *pollState, c candidate) error {
 	// it at the end of the stream, before Write renames.
 	rec.Outcome, rec.RemoteID = StateClaimed, tp
 	claimed := ps.commit.PutAsync(rec)
-	res, err := j.download(ctx, ps, c, tp, ow, claimed)
+	res, got, err := j.download(ctx, ps, c, tp, ow, claimed)
+	c.got = got
 	if errors.Is(err, errLedger) {
 		return err
 	}
@@ -328,6 +351,7 @@ func (j *Job) take(ctx context.Context, ps *pollState, c candidate) error {
 	// The remote copy is settled only once "done" is durable; the worker
 	// goes on with the next file meanwhile.
 	rec.Outcome, rec.RemoteID, rec.Message = StateDone, res.Path, "sha256 "+res.SHA256
+	rec.Hash = got.String()
 	done := ps.commit.PutAsync(rec)
 	rc.Count("downloaded", 1)
 	rc.Count("bytes", res.Size)
@@ -395,10 +419,12 @@ func (o *onceCloser) Close() error {
 	return o.err
 }
 
-// download streams the remote file into the target at tp. It holds one of
-// the poll's connection slots from opening the remote file to its end.
-func (j *Job) download(ctx context.Context, ps *pollState, c candidate, tp string, ow transports.Overwrite, gate <-chan error) (transports.WriteResult, error) {
+// download streams the remote file into the target at tp and returns the
+// version it took. It holds one of the poll's connection slots from
+// opening the remote file to its end.
+func (j *Job) download(ctx context.Context, ps *pollState, c candidate, tp string, ow transports.Overwrite, gate <-chan error) (transports.WriteResult, fileVersion, error) {
 	src, dst := ps.src, ps.dst
+	got := versionOf(c.info)
 	waitGate := func() error {
 		if gerr := <-gate; gerr != nil {
 			return fmt.Errorf("%w: %w", errLedger, gerr)
@@ -408,18 +434,19 @@ func (j *Job) download(ctx context.Context, ps *pollState, c candidate, tp strin
 	release, err := ps.connection(ctx)
 	if err != nil {
 		if gerr := waitGate(); gerr != nil {
-			return transports.WriteResult{}, gerr
+			return transports.WriteResult{}, got, gerr
 		}
-		return transports.WriteResult{}, err
+		return transports.WriteResult{}, got, err
 	}
 	defer release()
-	r, err := src.Open(transports.WithKnownSize(ctx, c.info.Size), j.full(c.rel))
+	r, err := j.openSource(ctx, src, c)
 	if err != nil {
 		if gerr := waitGate(); gerr != nil {
-			return transports.WriteResult{}, gerr
+			return transports.WriteResult{}, got, gerr
 		}
-		return transports.WriteResult{}, err
+		return transports.WriteResult{}, got, err
 	}
+	got = takenVersion(c, r)
 	rc := &onceCloser{c: r}
 	defer rc.Close()
 	gr := &gatedReader{r: r, gate: gate, atEOF: func() error {
@@ -434,17 +461,44 @@ func (j *Job) download(ctx context.Context, ps *pollState, c candidate, tp strin
 	if !gr.done { // Write gave up before the end: still wait for the claim
 		gr.done = true
 		if gerr := waitGate(); gerr != nil {
-			return res, gerr
+			return res, got, gerr
 		}
 	}
 	if err != nil {
-		return res, err
+		return res, got, err
 	}
 	if res.Size != c.info.Size {
 		_ = dst.Remove(ctx, res.Path)
-		return res, fmt.Errorf("%w: %s: listed %d bytes, wrote %d", transports.ErrIntegrity, c.rel, c.info.Size, res.Size)
+		return res, got, fmt.Errorf("%w: %s: listed %d bytes, wrote %d", transports.ErrIntegrity, c.rel, c.info.Size, res.Size)
 	}
-	return res, nil
+	return res, got, nil
+}
+
+// openSource starts the download of a candidate. Where the listing's time
+// is coarse (FTP LIST: minutes), the source is asked for the precise one
+// as the transfer begins (MDTM), so that a rewrite of the same size later
+// in the same minute is told apart before the source is removed.
+func (j *Job) openSource(ctx context.Context, src transports.Transport, c candidate) (io.ReadCloser, error) {
+	octx := transports.WithKnownSize(ctx, c.info.Size)
+	if !versionOf(c.info).precise() {
+		octx = transports.WithOpenStat(octx)
+	}
+	return src.Open(octx, j.full(c.rel))
+}
+
+// takenVersion is the version a download started reading: what the
+// source said as it opened the file, when it said and it agrees with the
+// listing's size; else the listing's.
+func takenVersion(c candidate, r io.Reader) fileVersion {
+	if vr, ok := r.(transports.Versioned); ok {
+		if fi, ok := vr.Info(); ok && fi.Size == c.info.Size && !fi.ModTime.IsZero() {
+			v := versionOf(fi)
+			if v.Prec <= versionOf(c.info).Prec || versionOf(c.info).Prec == 0 {
+				return v
+			}
+		}
+	}
+	return versionOf(c.info)
 }
 
 // placeTarget decides the target path for a file whose natural place is
@@ -514,8 +568,17 @@ func (ps *pollState) reserve(p string) bool {
 }
 
 // settle deletes or archives the remote file (and its done marker) once it
-// is recorded done. Failures are reported; the next poll tries again.
+// is recorded done, after checking that the server still has the version
+// that was taken: a file rewritten meanwhile (OfficeTrack re-exporting a
+// form, a writer that had paused) is left for the next poll, which takes
+// it as a new version. Failures are reported; the next poll tries again.
 func (j *Job) settle(ctx context.Context, rc *bridge.RunContext, src transports.Transport, c candidate) {
+	if j.opts.After == AfterLeave {
+		return
+	}
+	if same, err := j.stillTaken(ctx, rc, src, c); err != nil || !same {
+		return
+	}
 	paths := []string{c.rel}
 	if c.marker != "" {
 		paths = append(paths, c.marker)
@@ -523,8 +586,6 @@ func (j *Job) settle(ctx context.Context, rc *bridge.RunContext, src transports.
 	for _, rel := range paths {
 		var err error
 		switch j.opts.After {
-		case AfterLeave:
-			return
 		case AfterDelete:
 			err = src.Remove(ctx, j.full(rel))
 			if errors.Is(err, transports.ErrNotExist) {
@@ -540,18 +601,114 @@ func (j *Job) settle(ctx context.Context, rc *bridge.RunContext, src transports.
 			}
 		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			rc.Count("settle_failed", 1)
-			id := msgDeleteFailed
-			if j.opts.After == AfterArchive {
-				id = msgArchiveFailed
-			}
-			rc.Problem(c.rel, j.msg(id, rel, src, err))
+			j.settleFailed(ctx, rc, src, c, rel, err)
 			return
 		}
 	}
+}
+
+// stillTaken reports whether the source still holds the version of c that
+// was taken (c.got), so that removing it loses nothing. A file that
+// changed is recorded StateChanged (taken again as a new version) and
+// counted; a file already gone needs no settling. Where neither time is
+// precise (a server with neither MLSD nor MDTM) only the size and the
+// coarse time can be compared.
+func (j *Job) stillTaken(ctx context.Context, rc *bridge.RunContext, src transports.Transport, c candidate) (bool, error) {
+	cur, err := src.Stat(ctx, j.full(c.rel))
+	switch {
+	case errors.Is(err, transports.ErrNotExist):
+		return false, nil
+	case err != nil:
+		j.settleFailed(ctx, rc, src, c, c.rel, err)
+		return false, err
+	}
+	now := versionOf(cur)
+	if c.got.same(now) || (!(c.got.precise() && now.precise()) && c.got.mayBe(now)) {
+		return true, nil
+	}
+	rc.Count("changed", 1)
+	rc.Log.Info("the file changed on the server after it was taken; the new version is taken at the next poll",
+		"file", c.rel, "taken", c.got.String(), "now", now.String())
+	rec := ledger.Item{Job: j.name, Key: j.fileKey(c.rel), Hash: c.got.String(), Outcome: StateChanged,
+		RemoteID: c.rec.RemoteID, Message: "changed on the server after it was taken: " + now.String(), RunID: rc.Run.ID}
+	if err := rc.Ledger.PutItem(ctx, rec); err != nil {
+		rc.Log.Error("ledger", "err", err)
+	}
+	return false, nil
+}
+
+// settleFailed reports a remote file that could not be removed or
+// archived (or checked before that).
+func (j *Job) settleFailed(ctx context.Context, rc *bridge.RunContext, src transports.Transport, c candidate, rel string, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	rc.Count("settle_failed", 1)
+	id := msgDeleteFailed
+	if j.opts.After == AfterArchive {
+		id = msgArchiveFailed
+	}
+	rc.Problem(c.rel, j.msg(id, rel, src, err))
+}
+
+// clockMargin is how far the server's clock may be off the bridge's for
+// leftChanged.
+const clockMargin = 2 * time.Minute
+
+// leftChanged reports whether a file left on the source (after = "leave")
+// that lists like the version taken is in fact a newer one. Only a coarse
+// listing (minutes) can hide a same-size rewrite: while one could still
+// fall in the listed minute of the version taken, the source is asked for
+// the precise time (MDTM). After a check made once that minute is over, a
+// later rewrite lists differently, so the record is refreshed and no more
+// checks are made.
+func (j *Job) leftChanged(ctx context.Context, rc *bridge.RunContext, src transports.Transport, c candidate) (bool, error) {
+	listed := versionOf(c.info)
+	if listed.precise() || !c.got.precise() {
+		return false, nil
+	}
+	window := c.got.MTime.Add(listed.Prec + clockMargin)
+	if c.rec.Updated.After(window) {
+		return false, nil
+	}
+	cur, err := src.Stat(ctx, j.full(c.rel))
+	if err != nil {
+		return false, nil // gone, or unreachable: looked at again next poll
+	}
+	if !c.got.same(versionOf(cur)) {
+		return true, nil
+	}
+	if rc.Now().After(window) {
+		rec := c.rec
+		rec.Updated = time.Time{}
+		if err := rc.Ledger.PutItem(ctx, rec); err != nil {
+			return false, fmt.Errorf("ledger: %w", err)
+		}
+	}
+	return false, nil
+}
+
+// recordedAs reports whether the ledger's record of a file may be of the
+// listed version (see fileVersion.mayBe).
+func (j *Job) recordedAs(rec ledger.Item, fi transports.FileInfo) bool {
+	v, err := parseVersion(rec.Hash)
+	return err == nil && v.mayBe(versionOf(fi))
+}
+
+// stable reports whether a file listed unchanged for seenFor (by the
+// bridge's clock) may be taken. Where the server's time is coarse (vsftpd
+// lists minutes) only the bridge's clock counts; otherwise the file may
+// also be old enough by the server's clock, counted from the latest
+// instant its time may stand for.
+func (j *Job) stable(fi transports.FileInfo, seenFor time.Duration, now time.Time) bool {
+	minAge := j.opts.MinAge.Duration
+	if seenFor >= minAge {
+		return true
+	}
+	if !versionOf(fi).precise() {
+		return false
+	}
+	return now.Sub(fi.ModTime.Add(fi.Precision)) >= minAge
 }
 
 // archiveRel is the archive folder relative to the source folder when it
@@ -575,7 +732,7 @@ func (j *Job) archiveRel() string {
 // (until it changes).
 func (j *Job) refuse(ctx context.Context, rc *bridge.RunContext, records map[string]ledger.Item, rel string, fi transports.FileInfo, msg string) {
 	rc.Count("refused", 1)
-	v := version(fi)
+	v := versionOf(fi).String()
 	if rec, ok := records[rel]; ok && rec.Hash == v && rec.Outcome == StateFailed {
 		return
 	}

@@ -340,7 +340,7 @@ func TestPickupInterruptedBeforeDoneNoSecondCopy(t *testing.T) {
 	writeFile(t, src, "a.csv", "alpha")
 	writeFile(t, f.targetDir, "a.csv", "alpha") // what the interrupted attempt wrote
 	fi, _ := os.Stat(filepath.Join(src, "a.csv"))
-	it := ledger.Item{Job: "results", Key: "file:export:a.csv", Hash: version(transports.FileInfo{Size: fi.Size(), ModTime: fi.ModTime()}),
+	it := ledger.Item{Job: "results", Key: "file:export:a.csv", Hash: versionOf(transports.FileInfo{Size: fi.Size(), ModTime: fi.ModTime()}).String(),
 		Outcome: StateClaimed, RemoteID: "a.csv"}
 	if err := f.ledger.PutItem(context.Background(), it); err != nil {
 		t.Fatal(err)

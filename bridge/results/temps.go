@@ -3,16 +3,11 @@ package results
 import (
 	"context"
 	"path"
-	"regexp"
 	"time"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/transports"
 )
-
-// tempRe matches the temporary names of transports' atomic writes
-// (transports.TempName: ".<name>.<12 hex>.part"); the name is group 1.
-var tempRe = regexp.MustCompile(`^\.(.+)\.[0-9a-f]{12}\.part$`)
 
 // cleanTemps removes, from one target folder, temporary files that writes
 // of this job left behind when the process was killed: ".<name>.<token>.part"
@@ -33,12 +28,20 @@ func (j *Job) cleanTemps(ctx context.Context, rc *bridge.RunContext, dst transpo
 			whole[path.Base(e.Path)] = true
 		}
 	}
+	anyOf := func(set map[string]bool, match func(string) bool) bool {
+		for name := range set {
+			if match(name) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, e := range list {
-		m := tempRe.FindStringSubmatch(path.Base(e.Path))
-		if e.IsDir || m == nil {
+		match, ok := transports.TempFor(path.Base(e.Path))
+		if e.IsDir || !ok {
 			continue
 		}
-		if want[m[1]] || whole[m[1]] || (!olderThan.IsZero() && e.ModTime.Before(olderThan)) {
+		if anyOf(want, match) || anyOf(whole, match) || (!olderThan.IsZero() && e.ModTime.Before(olderThan)) {
 			p := e.Path
 			if dir != "" && dir != "." {
 				p = path.Join(dir, path.Base(e.Path))

@@ -57,6 +57,7 @@ var _ transports.Transport = (*Fs)(nil)
 type session struct {
 	sc       *ftp.ServerConn
 	socks    *conns
+	raw      *rawListing
 	base     string // absolute root folder on the server
 	lastUsed time.Time
 	broken   atomic.Bool
@@ -173,6 +174,7 @@ func (f *Fs) dial(ctx context.Context) (*session, error) {
 	}
 	mode := f.o.TLS
 	socks := &conns{}
+	listing := &rawListing{}
 	dialer := &net.Dialer{Timeout: f.o.DialTimeout.Duration, KeepAlive: 30 * time.Second}
 	first := true
 	dialFunc := func(network, addr string) (net.Conn, error) {
@@ -213,6 +215,9 @@ func (f *Fs) dial(ctx context.Context) (*session, error) {
 				nc = &tlsData{Conn: tc, timeout: f.o.IOTimeout.Duration}
 			}
 		}
+		if !control && listing.on {
+			nc = &recordConn{Conn: nc, to: &listing.buf}
+		}
 		if !socks.add(nc) {
 			return nil, net.ErrClosed
 		}
@@ -247,7 +252,7 @@ func (f *Fs) dial(ctx context.Context) (*session, error) {
 		socks.closeAll()
 		return nil, classifyDial(fmt.Errorf("connect to %s: %w", f.o.addr(), err))
 	}
-	s := &session{sc: sc, socks: socks}
+	s := &session{sc: sc, socks: socks, raw: listing}
 	if err := sc.Login(f.o.User, f.o.Password); err != nil {
 		s.broken.Store(true)
 		s.close()
@@ -418,14 +423,45 @@ func mapErr(err error, what string) error {
 
 func isDir(e *ftp.Entry) bool { return e.Type == ftp.EntryTypeFolder }
 
-func info(p string, e *ftp.Entry) transports.FileInfo {
-	return transports.FileInfo{Path: p, Size: int64(e.Size), ModTime: e.Time, IsDir: isDir(e)}
+// entry is one listed entry with how precise its time is.
+type entry struct {
+	*ftp.Entry
+	prec time.Duration
 }
 
-// list returns the safe entries of an absolute folder; entries left out
-// for their names are passed to skipped, when given.
-func (f *Fs) list(s *session, dir string, skipped ...func(name string, err error)) ([]*ftp.Entry, error) {
+func info(p string, e entry) transports.FileInfo {
+	return transports.FileInfo{Path: p, Size: int64(e.Size), ModTime: e.Time, IsDir: isDir(e.Entry), Precision: e.prec}
+}
+
+// listPrecision is how precise a LIST line's time is: ls-style lines give
+// minutes for recent files and only the day ("Nov 30  2025") for older
+// ones, which parse to midnight.
+func listPrecision(t time.Time) time.Duration {
+	if t.Hour() == 0 && t.Minute() == 0 {
+		return 24 * time.Hour
+	}
+	return time.Minute
+}
+
+// list returns the plain files and folders of an absolute folder. Entries
+// left out for their names (ErrUnsafeName) or because they are symbolic
+// links or other special files (ErrNotRegular) are passed to skipped,
+// when given.
+//
+// With MLSD the raw listing is read as well: jlaffaye/ftp takes any
+// "type" fact it does not know for a plain file, and proftpd lists a
+// symbolic link as "type=OS.unix=symlink" (others "OS.unix=slink:/dest"):
+// copying one would read its target, a file outside the folder.
+func (f *Fs) list(s *session, dir string, skipped ...func(name string, err error)) ([]entry, error) {
+	mlsd := s.sc.IsTimePreciseInList()
+	if mlsd {
+		s.raw.start()
+	}
 	ents, err := s.sc.List(dir)
+	var raw []mlsdEntry
+	if mlsd {
+		raw = parseMLSD(s.raw.stop())
+	}
 	if err != nil {
 		var tp *textproto.Error
 		if errors.As(err, &tp) && (tp.Code == 500 || tp.Code == 501 || tp.Code == 502) && !f.o.DisableMLSD {
@@ -440,21 +476,49 @@ func (f *Fs) list(s *session, dir string, skipped ...func(name string, err error
 		}
 		return nil, err
 	}
-	out := ents[:0]
+	skip := func(name string, err error) {
+		for _, fn := range skipped {
+			fn(name, err)
+		}
+	}
+	if mlsd {
+		// our own reading of the lines: the library's drops lines with a
+		// fractional time and any type it does not know is a file to it
+		out := make([]entry, 0, len(raw))
+		for _, r := range raw {
+			if r.name == "." || r.name == ".." {
+				continue
+			}
+			if err := transports.ValidName(r.name); err != nil {
+				skip(r.name, err)
+				continue
+			}
+			if !r.regular() {
+				skip(r.name, fmt.Errorf("%w (MLSD type=%s)", transports.ErrNotRegular, r.typ))
+				continue
+			}
+			e := &ftp.Entry{Name: r.name, Size: uint64(r.size), Time: r.time, Type: ftp.EntryTypeFile}
+			if r.typ == "dir" {
+				e.Type = ftp.EntryTypeFolder
+			}
+			out = append(out, entry{Entry: e, prec: r.prec})
+		}
+		return out, nil
+	}
+	out := make([]entry, 0, len(ents))
 	for _, e := range ents {
 		if e.Name == "." || e.Name == ".." {
 			continue
 		}
 		if err := transports.ValidName(e.Name); err != nil {
-			for _, fn := range skipped {
-				fn(e.Name, err)
-			}
+			skip(e.Name, err)
 			continue
 		}
 		if e.Type == ftp.EntryTypeLink {
+			skip(e.Name, fmt.Errorf("%w (symbolic link to %q)", transports.ErrNotRegular, e.Target))
 			continue
 		}
-		out = append(out, e)
+		out = append(out, entry{Entry: e, prec: listPrecision(e.Time)})
 	}
 	return out, nil
 }
@@ -523,12 +587,19 @@ func (f *Fs) stat(s *session, rel string) (transports.FileInfo, error) {
 		}
 		return transports.FileInfo{IsDir: true}, nil
 	}
+	if s.sc.IsTimePreciseInList() { // MLST: size and time in one reply
+		if e, err := s.sc.GetEntry(abs); err == nil && e.Type == ftp.EntryTypeFile {
+			return transports.FileInfo{Path: rel, Size: int64(e.Size), ModTime: e.Time, Precision: time.Second}, nil
+		} else if err != nil && !isReply(err) {
+			return transports.FileInfo{}, err
+		}
+	}
 	if size, err := s.sc.FileSize(abs); err == nil {
 		fi := transports.FileInfo{Path: rel, Size: size}
-		if s.sc.IsGetTimeSupported() {
-			if t, err := s.sc.GetTime(abs); err == nil {
-				fi.ModTime = t
-			}
+		if t, ok, err := s.modTime(abs); err != nil {
+			return transports.FileInfo{}, err
+		} else if ok {
+			fi.ModTime, fi.Precision = t, time.Second
 		}
 		return fi, nil
 	} else if !isReply(err) {
@@ -540,13 +611,29 @@ func (f *Fs) stat(s *session, rel string) (transports.FileInfo, error) {
 		if ents, err := f.list(s, path.Dir(abs)); err == nil {
 			for _, e := range ents {
 				if e.Name == path.Base(abs) {
-					fi.ModTime = e.Time
+					fi.ModTime, fi.Precision = e.Time, e.prec
 				}
 			}
 		}
 		return fi, nil
 	}
 	return transports.FileInfo{}, fmt.Errorf("stat %s: %w", rel, transports.ErrNotExist)
+}
+
+// modTime asks the server for a file's modification time (MDTM, to the
+// second). ok is false when the server has no MDTM or cannot tell.
+func (s *session) modTime(abs string) (t time.Time, ok bool, err error) {
+	if !s.sc.IsGetTimeSupported() {
+		return time.Time{}, false, nil
+	}
+	t, err = s.sc.GetTime(abs)
+	switch {
+	case err == nil:
+		return t, !t.IsZero(), nil
+	case isReply(err):
+		return time.Time{}, false, nil
+	}
+	return time.Time{}, false, err
 }
 
 // Open starts a download. The returned reader fails with ErrIntegrity at
@@ -575,30 +662,50 @@ func (f *Fs) Open(ctx context.Context, p string) (io.ReadCloser, error) {
 				return mapErr(err, "open "+p)
 			}
 		}
+		var fi transports.FileInfo
+		var fiOK bool
+		if transports.OpenStat(ctx) {
+			t, ok, err := s.modTime(abs)
+			if err != nil {
+				stop()
+				f.put(s, err)
+				return mapErr(err, "open "+p)
+			}
+			fi = transports.FileInfo{Path: rel, Size: size, ModTime: t, Precision: time.Second}
+			fiOK = ok
+		}
 		resp, err := s.sc.Retr(abs)
 		if err != nil {
 			stop()
 			f.put(s, err)
 			return mapErr(err, "open "+p)
 		}
-		rc = &reader{f: f, s: s, resp: resp, stop: stop, want: size, what: "download " + p}
+		rc = &reader{f: f, s: s, resp: resp, stop: stop, want: size, what: "download " + p, info: fi, infoOK: fiOK}
 		return nil
 	})
 	return rc, err
 }
 
 type reader struct {
-	f    *Fs
-	s    *session
-	resp *ftp.Response
-	stop func() bool
-	want int64
-	n    int64
-	what string
-	eof  bool
-	err  error
-	done bool
+	f      *Fs
+	s      *session
+	resp   *ftp.Response
+	stop   func() bool
+	want   int64
+	n      int64
+	what   string
+	eof    bool
+	err    error
+	done   bool
+	info   transports.FileInfo
+	infoOK bool
 }
+
+var _ transports.Versioned = (*reader)(nil)
+
+// Info is the file as MDTM described it before the transfer (with
+// transports.WithOpenStat).
+func (r *reader) Info() (transports.FileInfo, bool) { return r.info, r.infoOK }
 
 func (r *reader) Read(p []byte) (int, error) {
 	if r.done {

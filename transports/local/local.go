@@ -153,8 +153,10 @@ func info(p string, fi fs.FileInfo) transports.FileInfo {
 }
 
 // List returns the entries of dir. Entries whose names are unsafe
-// (control characters, backslashes, invalid UTF-8) and symbolic links
-// pointing outside the root are left out.
+// (control characters, backslashes, invalid UTF-8), symbolic links and
+// other entries that are neither plain files nor folders (pipes, devices)
+// are left out and told to a transports.SkipFunc: links are never
+// followed, so a listing shows only what really lies in the folder.
 func (f *Fs) List(ctx context.Context, dir string, recursive bool) ([]transports.FileInfo, error) {
 	r, d, err := f.at(dir, false)
 	if err != nil {
@@ -178,13 +180,17 @@ func (f *Fs) List(ctx context.Context, dir string, recursive bool) ([]transports
 				continue
 			}
 			full := path.Join(d, e.Name())
-			fi, err := r.Stat(full) // follows links, refusing escapes
-			if err != nil {
+			p := path.Join(prefix, e.Name())
+			if t := e.Type(); !t.IsRegular() && !t.IsDir() {
+				transports.Skipped(ctx, p, fmt.Errorf("%w (%s)", transports.ErrNotRegular, t))
 				continue
 			}
-			p := path.Join(prefix, e.Name())
+			fi, err := e.Info()
+			if err != nil {
+				continue // removed since the folder was read
+			}
 			out = append(out, info(p, fi))
-			if recursive && fi.IsDir() && e.Type()&fs.ModeSymlink == 0 {
+			if recursive && fi.IsDir() {
 				if err := walk(full, p); err != nil {
 					return err
 				}
@@ -235,6 +241,17 @@ func (f *Fs) Open(ctx context.Context, p string) (io.ReadCloser, error) {
 type ctxFile struct {
 	*os.File
 	ctx context.Context
+}
+
+var _ transports.Versioned = (*ctxFile)(nil)
+
+// Info is the open file's stat.
+func (c *ctxFile) Info() (transports.FileInfo, bool) {
+	fi, err := c.File.Stat()
+	if err != nil {
+		return transports.FileInfo{}, false
+	}
+	return info(path.Base(c.File.Name()), fi), true
 }
 
 func (c *ctxFile) Read(p []byte) (int, error) {

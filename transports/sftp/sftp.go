@@ -453,12 +453,15 @@ func mapErr(err error, what string) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
+// info describes a listed or stat'ed entry: SFTP (version 3) times are
+// whole seconds.
 func info(p string, fi fs.FileInfo) transports.FileInfo {
-	return transports.FileInfo{Path: p, Size: fi.Size(), ModTime: fi.ModTime(), IsDir: fi.IsDir()}
+	return transports.FileInfo{Path: p, Size: fi.Size(), ModTime: fi.ModTime(), IsDir: fi.IsDir(), Precision: time.Second}
 }
 
-// List returns the entries of dir. Entries with unsafe names and symbolic
-// links are left out.
+// List returns the entries of dir. Entries with unsafe names, symbolic
+// links and other entries that are neither plain files nor folders are
+// left out (and told to a transports.SkipFunc); links are never followed.
 func (f *Fs) List(ctx context.Context, dir string, recursive bool) ([]transports.FileInfo, error) {
 	rel, err := transports.CleanPath(dir)
 	if err != nil {
@@ -473,11 +476,15 @@ func (f *Fs) List(ctx context.Context, dir string, recursive bool) ([]transports
 			}
 			fis := make([]transports.FileInfo, 0, len(ents))
 			for _, e := range ents {
-				if e.Name() == "." || e.Name() == ".." || e.Mode()&fs.ModeSymlink != 0 {
+				if e.Name() == "." || e.Name() == ".." {
 					continue
 				}
 				if err := transports.ValidName(e.Name()); err != nil {
 					transports.Skipped(ctx, path.Join(prefix, e.Name()), err)
+					continue
+				}
+				if m := e.Mode(); !m.IsRegular() && !m.IsDir() {
+					transports.Skipped(ctx, path.Join(prefix, e.Name()), fmt.Errorf("%w (%s)", transports.ErrNotRegular, m.Type()))
 					continue
 				}
 				fis = append(fis, info(e.Name(), e))
@@ -534,7 +541,7 @@ func (f *Fs) Open(ctx context.Context, p string) (io.ReadCloser, error) {
 			file.Close()
 			return transports.Permanent(fmt.Errorf("open %s: is a folder", p))
 		}
-		rc = &reader{ctx: ctx, c: c, file: file, want: st.Size(), what: "download " + p}
+		rc = &reader{ctx: ctx, c: c, file: file, want: st.Size(), what: "download " + p, info: info(rel, st)}
 		return nil
 	})
 	return rc, err
@@ -548,7 +555,13 @@ type reader struct {
 	n    int64
 	what string
 	done bool
+	info transports.FileInfo
 }
+
+var _ transports.Versioned = (*reader)(nil)
+
+// Info is the file as the open handle described it (fstat).
+func (r *reader) Info() (transports.FileInfo, bool) { return r.info, true }
 
 func (r *reader) Read(p []byte) (int, error) {
 	if err := r.ctx.Err(); err != nil {
