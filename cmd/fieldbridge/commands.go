@@ -41,6 +41,7 @@ func newEngine(ctx context.Context, a *app, cfg *bridge.Config, reg *bridge.Regi
 		fmt.Fprintf(a.stderr, "fieldbridge: %v\n", err)
 		return nil, exitUsage
 	}
+	logConnWarnings(log, connWarnings(cfg))
 	e, err := bridge.NewEngine(ctx, bridge.EngineOptions{Config: cfg, Registry: reg, Log: log})
 	if err != nil {
 		fmt.Fprintf(a.stderr, "fieldbridge: cannot start: %v\n", err)
@@ -130,7 +131,7 @@ func outcomeCode(outcome string) int {
 }
 
 func cmdCheck(ctx context.Context, a *app, args []string) int {
-	fs := newFlags(a, "check", "-config FILE [-connect] [-v]", "Validate the configuration and report every problem at once, each with\nits line. With -connect, also try each configured server and API.")
+	fs := newFlags(a, "check", "-config FILE [-connect] [-v]", "Validate the configuration and report every problem at once, each with\nits line, and warn of each connection with a safety check turned off\n(warnings do not change the exit code). With -connect, also try each\nconfigured server and API.")
 	config := fs.String("config", defaultConfig, "configuration `file`")
 	connect := fs.Bool("connect", false, "also try each connection and report which answer")
 	verbose := fs.Bool("v", false, "print the effective configuration (secrets redacted)")
@@ -143,7 +144,12 @@ func cmdCheck(ctx context.Context, a *app, args []string) int {
 	if !ok {
 		return exitUsage
 	}
-	fmt.Fprintf(a.stdout, "%s: OK — %d job(s), %d connection(s)\n", *config, len(cfg.Jobs), len(cfg.Conns))
+	warnings := connWarnings(cfg)
+	nwarn := ""
+	if len(warnings) > 0 {
+		nwarn = fmt.Sprintf(", %d with a safety check off (warnings below)", len(warnings))
+	}
+	fmt.Fprintf(a.stdout, "%s: OK — %d job(s), %d connection(s)%s\n", *config, len(cfg.Jobs), len(cfg.Conns), nwarn)
 	for _, j := range cfg.Jobs {
 		trig := []string{}
 		if j.Spec.Schedule != "" {
@@ -164,6 +170,8 @@ func cmdCheck(ctx context.Context, a *app, args []string) int {
 	for _, c := range cfg.Conns {
 		fmt.Fprintf(a.stdout, "  connection %-17s %s\n", c.Name, c.Type)
 	}
+	// Warnings do not change the exit code: the config works as written.
+	printConnWarnings(a.stdout, warnings)
 	if *verbose {
 		fmt.Fprintf(a.stdout, "\n# effective configuration (secrets redacted)\n%s", bridge.Redacted(struct {
 			DataDir  string            `toml:"data_dir"`

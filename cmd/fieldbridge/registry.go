@@ -37,5 +37,15 @@ func registry() *bridge.Registry {
 	return r
 }
 
+// connWarners say, from a connection's type and decoded options, which of
+// its settings work but turn a safety check off (an unverified TLS
+// certificate, an unchecked host key, a password in clear text): each
+// package with connection types that have such options adds ONE line here.
+// A warner returns nil for types it does not know. `check` prints the
+// warnings, `run` and `once` log them at start (connwarn.go).
+var connWarners = []func(typ string, opts any) []string{
+	fileconn.Warnings, // ftp, ftps: tls = "none", insecure_skip_verify; sftp: insecure_ignore_host_key
+}
+
 // extraKinds are added by files built with test tags (testkinds.go).
 var extraKinds []bridge.Kind
