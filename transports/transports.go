@@ -76,6 +76,21 @@ type WriteOptions struct {
 	// ModTime, when not zero, is set on the written file where the backend
 	// allows it.
 	ModTime time.Time
+	// TempToken, when set, replaces the random part of the temporary name
+	// (TempName; 12 lowercase hex digits): the caller then knows the name
+	// beforehand, and an attempt killed midway is overwritten by the next
+	// attempt with the same token instead of staying behind, even where a
+	// listing hides temporary (dot) names, as most FTP servers do.
+	TempToken string
+}
+
+// Token is the token of the write's temporary name: TempToken, or a
+// random one.
+func (o WriteOptions) Token() string {
+	if o.TempToken != "" {
+		return o.TempToken
+	}
+	return RandomToken()
 }
 
 // WriteResult tells where a Write landed.

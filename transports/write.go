@@ -89,7 +89,7 @@ func AtomicWrite(ctx context.Context, rel string, r io.Reader, opts WriteOptions
 	if err := ops.MkdirAll(path.Dir(final)); err != nil {
 		return WriteResult{}, "", err
 	}
-	tmp := TempName(final, RandomToken())
+	tmp := TempName(final, opts.Token())
 	defer func() {
 		if err == nil {
 			return

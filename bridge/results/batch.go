@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -157,7 +159,7 @@ func (j *Job) stage(ctx context.Context, ps *pollState, stager transports.Stager
 	}
 	c.got = takenVersion(c, r)
 	rec.Hash = c.got.String() // of the done record; the claim is on its way
-	wo := transports.WriteOptions{Overwrite: ow, Size: c.info.Size, ModTime: c.info.ModTime}
+	wo := transports.WriteOptions{Overwrite: ow, Size: c.info.Size, ModTime: c.info.ModTime, TempToken: tempToken(rec.Key, tp)}
 	var st transports.Staged
 	if c.info.Size <= memStageMax {
 		buf := smallBufs.Get().(*bytes.Buffer)
@@ -358,6 +360,18 @@ func (j *Job) notPlaced(ctx context.Context, ps *pollState, c candidate, rec led
 // the listing is only counted.
 func (j *Job) downloadFailed(ctx context.Context, ps *pollState, c candidate, err error) {
 	rc, src := ps.rc, ps.src
+	if errors.Is(err, syscall.ENAMETOOLONG) {
+		// the target's file system will never hold this name
+		tp := j.targetPath(c.rel)
+		msg := j.msg(msgNameTooLong, c.rel, src, ps.dst, fmt.Sprintf("%q (%d bytes)", path.Base(tp), len(path.Base(tp))), transports.MaxNameBytes, err)
+		rec := ledger.Item{Job: j.name, Key: j.fileKey(c.rel), Hash: versionOf(c.info).String(), Outcome: StateFailed, Message: msg, RunID: rc.Run.ID}
+		if perr := ps.commit.Put(ctx, rec); perr != nil {
+			rc.Log.Error("ledger", "err", perr)
+		}
+		rc.Count("refused", 1)
+		rc.Problem(fmt.Sprintf("%q", c.rel), msg)
+		return
+	}
 	if errors.Is(err, transports.ErrNotExist) && ctx.Err() == nil {
 		// Gone between listing and download (removed by its owner, or a
 		// listing line that names no real file).

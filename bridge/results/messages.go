@@ -12,6 +12,7 @@ const (
 	msgArchiveFailed
 	msgForwardFailed
 	msgTargetFailing
+	msgNameTooLong
 )
 
 var messages = map[string][]string{
@@ -24,6 +25,7 @@ var messages = map[string][]string{
 		msgArchiveFailed:   "%s já está seguro na pasta do cliente, mas não pôde ser arquivado em %s: %v. Será tentado de novo na próxima verificação.",
 		msgForwardFailed:   "O encaminhamento para %s falhou: %v. Será tentado de novo na próxima execução.",
 		msgTargetFailing:   "A pasta do cliente %s não respondeu: %v. Os arquivos ficam na origem e são tentados de novo na próxima verificação.",
+		msgNameTooLong:     "%q em %s não cabe na pasta do cliente %s: %s passa do limite de %d bytes por nome (%v). O arquivo fica na origem e não é tentado de novo; renomeie-o com um nome mais curto.",
 	},
 	"es": {
 		msgUnsafeName:      "El nombre remoto %q no es un nombre de archivo seguro y el archivo no se descargó (%v). Renombre o elimine el archivo en %s.",
@@ -34,6 +36,7 @@ var messages = map[string][]string{
 		msgArchiveFailed:   "%s ya está seguro en la carpeta del cliente, pero no se pudo archivar en %s: %v. Se reintentará en la próxima revisión.",
 		msgForwardFailed:   "El reenvío a %s falló: %v. Se reintentará en la próxima ejecución.",
 		msgTargetFailing:   "La carpeta del cliente %s no respondió: %v. Los archivos quedan en el origen y se reintentan en la próxima revisión.",
+		msgNameTooLong:     "%q en %s no cabe en la carpeta del cliente %s: %s pasa el límite de %d bytes por nombre (%v). El archivo queda en el origen y no se reintenta; renómbrelo con un nombre más corto.",
 	},
 	"en": {
 		msgUnsafeName:      "The remote name %q is not a safe file name and the file was not taken (%v). Rename or remove it on %s.",
@@ -44,6 +47,7 @@ var messages = map[string][]string{
 		msgArchiveFailed:   "%s is safely in the customer's folder but could not be archived on %s: %v. It is tried again at the next poll.",
 		msgForwardFailed:   "Forwarding to %s failed: %v. It is tried again at the next run.",
 		msgTargetFailing:   "The customer's folder %s did not answer: %v. The files stay on the source and are tried again at the next poll.",
+		msgNameTooLong:     "%q on %s does not fit in the customer's folder %s: %s is longer than the limit of %d bytes per name (%v). The file stays on the source and is not tried again; rename it with a shorter name.",
 	},
 }
 

@@ -3,6 +3,8 @@ package results
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -215,6 +217,11 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 				continue
 			}
 		}
+		if m := j.opts.WriteDoneMarker; m != "" && len(path.Base(rel))+len(m) > transports.MaxNameBytes {
+			name := path.Base(rel) + m
+			j.refuse(ctx, rc, records, rel, fi, j.msg(msgNameTooLong, rel, src, dst, fmt.Sprintf("%d bytes with the done marker (%q)", len(name), m), transports.MaxNameBytes, "write_done_marker"))
+			continue
+		}
 		if j.opts.MaxFileSize > 0 && fi.Size > j.opts.MaxFileSize {
 			j.refuse(ctx, rc, records, rel, fi, j.msg(msgTooLarge, rel, src, fi.Size, j.opts.MaxFileSize))
 			continue
@@ -329,7 +336,7 @@ func (j *Job) take(ctx context.Context, ps *pollState, c candidate) error {
 	// it at the end of the stream, before Write renames.
 	rec.Outcome, rec.RemoteID = StateClaimed, tp
 	claimed := ps.commit.PutAsync(rec)
-	res, got, err := j.download(ctx, ps, c, tp, ow, claimed)
+	res, got, err := j.download(ctx, ps, c, tp, ow, tempToken(rec.Key, tp), claimed)
 	c.got = got
 	if errors.Is(err, errLedger) {
 		return err
@@ -422,7 +429,7 @@ func (o *onceCloser) Close() error {
 // download streams the remote file into the target at tp and returns the
 // version it took. It holds one of the poll's connection slots from
 // opening the remote file to its end.
-func (j *Job) download(ctx context.Context, ps *pollState, c candidate, tp string, ow transports.Overwrite, gate <-chan error) (transports.WriteResult, fileVersion, error) {
+func (j *Job) download(ctx context.Context, ps *pollState, c candidate, tp string, ow transports.Overwrite, token string, gate <-chan error) (transports.WriteResult, fileVersion, error) {
 	src, dst := ps.src, ps.dst
 	got := versionOf(c.info)
 	waitGate := func() error {
@@ -457,7 +464,7 @@ func (j *Job) download(ctx context.Context, ps *pollState, c candidate, tp strin
 		}
 		return nil
 	}}
-	res, err := dst.Write(ctx, tp, gr, transports.WriteOptions{Overwrite: ow, Size: c.info.Size, ModTime: c.info.ModTime})
+	res, err := dst.Write(ctx, tp, gr, transports.WriteOptions{Overwrite: ow, Size: c.info.Size, ModTime: c.info.ModTime, TempToken: token})
 	if !gr.done { // Write gave up before the end: still wait for the claim
 		gr.done = true
 		if gerr := waitGate(); gerr != nil {
@@ -472,6 +479,16 @@ func (j *Job) download(ctx context.Context, ps *pollState, c candidate, tp strin
 		return res, got, fmt.Errorf("%w: %s: listed %d bytes, wrote %d", transports.ErrIntegrity, c.rel, c.info.Size, res.Size)
 	}
 	return res, got, nil
+}
+
+// tempToken is the token of the temporary name a file is written under in
+// the target: the same for every attempt at one file and target path, so
+// that an attempt killed midway is overwritten by the next one rather
+// than left behind (FTP servers hide dot names from listings, so such a
+// leftover could not be found again).
+func tempToken(key, target string) string {
+	h := sha256.Sum256([]byte(key + "\x00" + target))
+	return hex.EncodeToString(h[:6])
 }
 
 // openSource starts the download of a candidate. Where the listing's time

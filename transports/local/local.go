@@ -267,6 +267,19 @@ func (c *ctxFile) WriteTo(w io.Writer) (int64, error) {
 	return io.CopyBuffer(w, struct{ io.Reader }{c}, make([]byte, transports.BufferSize))
 }
 
+// createTemp creates a new temporary file. One already there under the
+// same name is what an earlier attempt with the same token (WriteOptions.
+// TempToken) left when it was killed: it is replaced.
+func createTemp(r *os.Root, tmp string) (*os.File, error) {
+	file, err := r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		if rerr := r.Remove(tmp); rerr == nil {
+			file, err = r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		}
+	}
+	return file, err
+}
+
 func syncDir(r *os.Root, dir string) error {
 	if dir == "" {
 		dir = "."
@@ -292,9 +305,9 @@ func parent(n string) string {
 
 // writeTemp writes r into a new temporary file beside n, fsyncs it and
 // returns its name, the byte count and the hex SHA-256.
-func writeTemp(ctx context.Context, r *os.Root, n string, src io.Reader, modTime time.Time) (_ string, size int64, sum string, err error) {
-	tmp := transports.TempName(n, transports.RandomToken())
-	file, err := r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+func writeTemp(ctx context.Context, r *os.Root, n string, src io.Reader, modTime time.Time, token string) (_ string, size int64, sum string, err error) {
+	tmp := transports.TempName(n, token)
+	file, err := createTemp(r, tmp)
 	if err != nil {
 		return "", 0, "", mapErr(err)
 	}
@@ -337,7 +350,7 @@ func (f *Fs) Write(ctx context.Context, p string, src io.Reader, opts transports
 	if err := r.MkdirAll(dir, 0o755); err != nil {
 		return transports.WriteResult{}, mapErr(err)
 	}
-	tmp, size, sum, err := writeTemp(ctx, r, n, src, opts.ModTime)
+	tmp, size, sum, err := writeTemp(ctx, r, n, src, opts.ModTime, opts.Token())
 	if err != nil {
 		return transports.WriteResult{}, err
 	}
@@ -433,7 +446,7 @@ func crossMove(ctx context.Context, r *os.Root, a, b string, rename func(*os.Roo
 	if fi.IsDir() {
 		return transports.Permanent(fmt.Errorf("moving a folder across file systems is not supported"))
 	}
-	tmp, size, sum, err := writeTemp(ctx, r, b, src, fi.ModTime())
+	tmp, size, sum, err := writeTemp(ctx, r, b, src, fi.ModTime(), transports.RandomToken())
 	if err != nil {
 		return err
 	}

@@ -60,8 +60,8 @@ func (f *Fs) Stage(ctx context.Context, p string, src io.Reader, opts transports
 	if err := r.MkdirAll(parent(n), 0o755); err != nil {
 		return transports.Staged{}, mapErr(err)
 	}
-	tmp := transports.TempName(n, transports.RandomToken())
-	file, err := r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	tmp := transports.TempName(n, opts.Token())
+	file, err := createTemp(r, tmp)
 	if err != nil {
 		return transports.Staged{}, mapErr(err)
 	}
