@@ -173,7 +173,7 @@ func KeepBothName(p string, n int) string {
 // temporary name stands for.
 func TempName(p, token string) string {
 	dir, base := path.Split(p)
-	return dir + "." + cutName(base, MaxNameBytes-len(token)-len("..part")) + "." + token + ".part"
+	return dir + "." + cutName(base, MaxNameBytes-len(token)-len("...part")) + "." + token + ".part"
 }
 
 var tempRe = regexp.MustCompile(`^\.(.+)\.[0-9a-f]{12}\.part$`)

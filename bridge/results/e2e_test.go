@@ -74,17 +74,19 @@ func sftpRemote(t *testing.T, o sftp.Options, s transporttest.Server) remote {
 	}}
 }
 
-// remotes returns the real servers: plain FTP, explicit FTPS and SFTP.
-// They skip (fail under CI=true) when scripts/test-servers is not running.
+// remotes returns the real servers of the test matrix (scripts/test-
+// servers): every FTP server in plain FTP, with withFTPS their FTPS
+// flavours too, and OpenSSH's SFTP. They skip (fail under CI=true) when
+// the servers are not running.
 func remotes(t *testing.T, withFTPS bool) []remote {
-	o, s := transporttest.FTP(t)
-	out := []remote{ftpRemote(t, "ftp", o, s)}
-	if withFTPS {
-		o, s := transporttest.FTPS(t)
-		out = append(out, ftpRemote(t, "ftps", o, s))
+	var out []remote
+	for _, m := range matrix() {
+		if m.tls && !withFTPS {
+			continue
+		}
+		out = append(out, m.remote(t, ""))
 	}
-	so, ss := transporttest.SFTP(t)
-	return append(out, sftpRemote(t, so, ss))
+	return out
 }
 
 func TestRealServersWholeAndOnce(t *testing.T) {
@@ -209,7 +211,7 @@ func TestRealServersConnectionCut(t *testing.T) {
 // TestRealServersCrash kills a child process between download and remote
 // removal; the restarted job removes the file without a second copy.
 func TestRealServersCrash(t *testing.T) {
-	for _, key := range []string{"FB_TEST_FTP_ADDR", "FB_TEST_SFTP_ADDR"} {
+	for _, key := range []string{"vsftpd", "sftp"} {
 		t.Run(key, func(t *testing.T) {
 			name := "TestRealServersCrash/" + key
 			dir := os.Getenv("RESULTS_CRASH_DIR")
@@ -229,22 +231,17 @@ func TestRealServersCrash(t *testing.T) {
 	}
 }
 
-// remoteFor returns the remote for an address key; rel, when set, names an
-// existing server folder (the crash child reuses the parent's).
-func remoteFor(t *testing.T, key, rel string) remote {
-	reuse := func(s *transporttest.Server, root *string) {
-		if rel != "" {
-			s.Dir, s.Rel, *root = filepath.Join(filepath.Dir(s.Dir), rel), rel, rel
+// remoteFor returns the remote of the matrix server called name; rel,
+// when set, names an existing server folder (a child process reuses its
+// parent's).
+func remoteFor(t *testing.T, name, rel string) remote {
+	for _, m := range matrix() {
+		if m.name == name {
+			return m.remote(t, rel)
 		}
 	}
-	if key == "FB_TEST_FTP_ADDR" {
-		o, s := transporttest.FTP(t)
-		reuse(&s, &o.Root)
-		return ftpRemote(t, "ftp", o, s)
-	}
-	o, s := transporttest.SFTP(t)
-	reuse(&s, &o.Root)
-	return sftpRemote(t, o, s)
+	t.Fatalf("no server %q in the matrix", name)
+	return remote{}
 }
 
 func TestRealServersHostileNames(t *testing.T) {
@@ -253,9 +250,13 @@ func TestRealServersHostileNames(t *testing.T) {
 			hostile := []string{"ctl\x01.csv", `a\..\..\win.csv`, "tab\there.csv", "bad\xff.csv", "esc\x1b[31m.csv"}
 			var unseen []string // names the protocol itself cannot show
 			if r.ftp {
-				// vsftpd hides dot files ("..\x") and a newline splits a
-				// LIST line in two: neither reaches the client as a name.
+				// FTP servers hide dot files ("..\x") and a newline splits
+				// a listing line in two: neither reaches the client as a
+				// name. pure-ftpd leaves out names with control characters.
 				unseen = []string{"new\nline.csv", `..\win.csv`}
+				if strings.HasPrefix(r.name, "pureftpd") {
+					hostile, unseen = []string{`a\..\..\win.csv`, "bad\xff.csv"}, append(unseen, "ctl\x01.csv", "tab\there.csv", "esc\x1b[31m.csv")
+				}
 			} else {
 				hostile = append(hostile, "new\nline.csv", `..\win.csv`)
 			}

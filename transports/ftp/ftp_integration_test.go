@@ -19,18 +19,13 @@ import (
 	"github.com/fieldbridge/fieldbridge/transports/transporttest"
 )
 
-func TestSuiteVsftpd(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		opts func(testing.TB) (ftp.Options, transporttest.Server)
-	}{
-		{"plain", transporttest.FTP},
-		{"explicit-tls", transporttest.FTPS},
-		{"implicit-tls", transporttest.FTPSImplicit},
-	} {
-		t.Run(c.name, func(t *testing.T) {
+// TestSuite runs the conformance suite against every FTP server of the
+// matrix: vsftpd, proftpd and pure-ftpd, plain and FTPS.
+func TestSuite(t *testing.T) {
+	for _, c := range transporttest.FTPServers() {
+		t.Run(c.Name, func(t *testing.T) {
 			transporttest.RunSuite(t, func(t *testing.T) transporttest.Target {
-				o, srv := c.opts(t)
+				o, srv := c.Options(t)
 				fs, err := ftp.New(context.Background(), o)
 				if err != nil {
 					t.Fatal(err)
