@@ -18,7 +18,7 @@ import (
 )
 
 // BenchmarkPickupFTP picks up result files from the real vsftpd (plain
-// FTP on loopback) into a local customer folder — 2,000 files of 100 KiB,
+// FTP on loopback; RESULTS_BENCH_SERVER=proftpd or pureftpd for another) into a local customer folder — 2,000 files of 100 KiB,
 // then one file of 512 MiB — and runs `lftp mirror` (and curl for the big
 // file) on the same server in the same run, each baseline doing the same
 // work: download and remove the source. Ours includes the ledger (SQLite,
@@ -27,7 +27,8 @@ import (
 // that stability needs.
 //
 //	scripts/bench-results   (RESULTS_BENCH_FILES, RESULTS_BENCH_LARGE_MIB,
-//	                         RESULTS_BENCH_CONNS to change the sizes)
+//	                         RESULTS_BENCH_CONNS to change the sizes,
+//	                         RESULTS_BENCH_SERVER the server)
 func BenchmarkPickupFTP(b *testing.B) {
 	if _, err := exec.LookPath("lftp"); err != nil {
 		b.Skip("lftp is not installed (apt-get install -y lftp); the comparison needs it")
@@ -57,7 +58,20 @@ func envInt(key string, def int) int {
 
 func benchPickup(b *testing.B, n int, size int64, conns int) {
 	b.StopTimer()
-	o, srv := transporttest.FTP(b)
+	server := os.Getenv("RESULTS_BENCH_SERVER")
+	if server == "" {
+		server = "vsftpd"
+	}
+	var opts func(testing.TB) (ftp.Options, transporttest.Server)
+	for _, s := range transporttest.FTPServers() {
+		if s.Name == server {
+			opts = s.Options
+		}
+	}
+	if opts == nil || strings.Contains(server, "ftps") {
+		b.Fatalf("RESULTS_BENCH_SERVER=%q: use a plain-FTP server of the matrix (vsftpd, proftpd, pureftpd)", server)
+	}
+	o, srv := opts(b)
 	o.MaxConns = conns
 	total := float64(n) * float64(size)
 	fill := func() {
@@ -212,7 +226,7 @@ func benchPickup(b *testing.B, n int, size int64, conns int) {
 		b.Logf("  %-24s median %8s %s   (runs: %s)", what, m.Round(time.Millisecond), rate(m), strings.Join(each, " "))
 		return m
 	}
-	b.Logf("%d files x %d bytes from vsftpd, %d connection(s), %d rounds:", n, size, conns, rounds)
+	b.Logf("%d files x %d bytes from %s, %d connection(s), %d rounds:", n, size, server, conns, rounds)
 	ours := show("fieldbridge (2 polls)", ourAll)
 	take := show("fieldbridge take poll", ourTake)
 	best := show("lftp mirror", lftps)
