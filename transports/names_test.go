@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"net/textproto"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestValidName(t *testing.T) {
@@ -152,3 +154,24 @@ func TestHashingReaderWriteTo(t *testing.T) {
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+func TestTempNameFitsLongNames(t *testing.T) {
+	for _, n := range []int{1, 200, 236, 237, 250, 255} {
+		name := strings.Repeat("é", n/2) + strings.Repeat("x", n%2) // two bytes a character, cut at a boundary
+		tmp := TempName("dir/"+name, "0123456789ab")
+		base := strings.TrimPrefix(tmp, "dir/")
+		if len(base) > MaxNameBytes || !utf8.ValidString(base) {
+			t.Errorf("%d bytes: temporary name of %d bytes (%q)", n, len(base), base)
+		}
+		match, ok := TempFor(base)
+		if !ok || !match(name) {
+			t.Errorf("%d bytes: TempFor does not recognise it", n)
+		}
+		if ok && match(name+"-other") && len(name) < 236 {
+			t.Errorf("%d bytes: an uncut temporary name matches another name", n)
+		}
+	}
+	if got := KeepBothName("d/"+strings.Repeat("a", 251)+".xml", 2); len(got)-2 > MaxNameBytes || !strings.HasSuffix(got, " (2).xml") {
+		t.Errorf("KeepBothName of a long name = %q (%d bytes)", got, len(got)-2)
+	}
+}

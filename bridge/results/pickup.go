@@ -640,6 +640,9 @@ func (j *Job) stillTaken(ctx context.Context, rc *bridge.RunContext, src transpo
 		return false, err
 	}
 	now := versionOf(cur)
+	if cur.ModTime.IsZero() { // a server that cannot tell the time: the size is all there is
+		now.MTime, now.Prec = c.got.MTime, c.got.Prec
+	}
 	if c.got.same(now) || (!(c.got.precise() && now.precise()) && c.got.mayBe(now)) {
 		return true, nil
 	}
@@ -689,8 +692,8 @@ func (j *Job) leftChanged(ctx context.Context, rc *bridge.RunContext, src transp
 		return false, nil
 	}
 	cur, err := src.Stat(ctx, j.full(c.rel))
-	if err != nil {
-		return false, nil // gone, or unreachable: looked at again next poll
+	if err != nil || cur.ModTime.IsZero() {
+		return false, nil // gone, unreachable (looked at again next poll), or no time to tell
 	}
 	if !c.got.same(versionOf(cur)) {
 		return true, nil

@@ -29,8 +29,8 @@ func ftpOptions(t testing.TB, addrKey, mode string) (ftp.Options, Server) {
 	return o, s
 }
 
-// FTP returns options for the plain-FTP vsftpd, rooted at a fresh folder,
-// and that folder's server side.
+// FTP returns options for the plain-FTP vsftpd (no MLSD: LIST and MDTM),
+// rooted at a fresh folder, and that folder's server side.
 func FTP(t testing.TB) (ftp.Options, Server) {
 	t.Helper()
 	return ftpOptions(t, "FB_TEST_FTP_ADDR", ftp.TLSNone)

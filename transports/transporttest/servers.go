@@ -1,20 +1,29 @@
 // Package transporttest gives tests real file servers and a conformance
 // suite for transports.
 //
-// The servers are started by `scripts/test-servers start` (vsftpd for FTP
-// and FTPS, OpenSSH's sshd for SFTP, all on 127.0.0.1). That script writes
-// an env file; this package reads it from $FIELDBRIDGE_TEST_SERVERS or the
-// default /tmp/fieldbridge-test-servers/env (or $FB_TEST_SERVERS_DIR/env).
-// When the file is missing a test is skipped with a message saying how to
-// start the servers — unless CI=true, where it fails.
+// The servers are started by `scripts/test-servers start`, all on
+// 127.0.0.1: vsftpd (plain FTP, explicit and implicit FTPS), proftpd and
+// pure-ftpd (plain FTP and explicit FTPS each), and OpenSSH's sshd for
+// SFTP. That script writes an env file; this package reads it from
+// $FIELDBRIDGE_TEST_SERVERS or the default /tmp/fieldbridge-test-servers/env
+// (or $FB_TEST_SERVERS_DIR/env). When the file is missing, lacks a
+// server's key or names a server that does not answer, a test is skipped
+// with a message saying how to (re)start the servers — unless CI=true,
+// where it fails.
 //
-// Each call of FTP, FTPS, FTPSImplicit or SFTP gives the test a fresh,
-// empty folder on the server (removed when the test ends): the returned
-// options are rooted there, and Server.Dir is its local path, so a test
-// can create files "on the server" directly and check what a flow left
-// there. Create them with Server.WriteFile / Server.MkdirAll (or with
-// os.WriteFile(p, b, 0o666) / os.MkdirAll(p, 0o777): a default ACL gives
-// the server's user access).
+// Each call of FTP, FTPS, FTPSImplicit, ProFTPD, ProFTPDS, PureFTPD,
+// PureFTPDS or SFTP gives the test a fresh, empty folder on the server
+// (removed when the test ends): the returned options are rooted there, and
+// Server.Dir is its local path, so a test can create files "on the server"
+// directly and check what a flow left there. Create them with
+// Server.WriteFile / Server.MkdirAll (or with os.WriteFile(p, b, 0o666) /
+// os.MkdirAll(p, 0o777): a default ACL gives the server's user access).
+// Every FTP server serves the same folder to the same user, so a test
+// can run against each of them in turn: FTPServers lists them, e.g.
+//
+//	for _, s := range transporttest.FTPServers() {
+//		t.Run(s.Name, func(t *testing.T) { o, srv := s.Options(t); ... })
+//	}
 package transporttest
 
 import (
@@ -131,14 +140,36 @@ func Env(t testing.TB) map[string]string {
 	}
 	vals, err := readEnv(path)
 	if err != nil {
-		msg := fmt.Sprintf("test servers not available (%v): run `scripts/test-servers start` (as root) first, or set %s to its env file", err, EnvVar)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		unavailable(t, fmt.Sprintf("test servers not available (%v): run `scripts/test-servers start` (as root) first, or set %s to its env file", err, EnvVar))
 	}
 	envCache.path, envCache.vals = path, vals
 	return vals
+}
+
+// unavailable skips the test, or fails it under CI=true, where every
+// server must be there.
+func unavailable(t testing.TB, msg string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+var answered sync.Map // address -> error (nil: it answered)
+
+// answers dials addr once per test binary.
+func answers(addr string) error {
+	if v, ok := answered.Load(addr); ok {
+		err, _ := v.(error)
+		return err
+	}
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err == nil {
+		c.Close()
+	}
+	answered.Store(addr, err)
+	return err
 }
 
 func readEnv(path string) (map[string]string, error) {
@@ -187,13 +218,18 @@ var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 
 // NewServer returns the server whose address is in the env key addrKey
 // (FB_TEST_FTP_ADDR, FB_TEST_FTPS_ADDR, FB_TEST_FTPS_IMPLICIT_ADDR,
-// FB_TEST_SFTP_ADDR), with a fresh folder for the test that is removed
-// when the test ends.
+// FB_TEST_PROFTPD_ADDR, FB_TEST_PROFTPD_FTPS_ADDR, FB_TEST_PUREFTPD_ADDR,
+// FB_TEST_PUREFTPD_FTPS_ADDR, FB_TEST_SFTP_ADDR), with a fresh folder for
+// the test that is removed when the test ends.
 func NewServer(t testing.TB, addrKey string) Server {
 	t.Helper()
 	env := Env(t)
+	restart := "restart them: scripts/test-servers stop; scripts/test-servers start"
 	if env[addrKey] == "" {
-		t.Fatalf("test servers env file lacks %s; restart them: scripts/test-servers stop; scripts/test-servers start", addrKey)
+		unavailable(t, fmt.Sprintf("test servers env file %s lacks %s (written by an older scripts/test-servers?); %s", EnvFile(), addrKey, restart))
+	}
+	if err := answers(env[addrKey]); err != nil {
+		unavailable(t, fmt.Sprintf("%s names %s, which does not answer (%v); %s", addrKey, env[addrKey], err, restart))
 	}
 	uid, _ := strconv.Atoi(env["FB_TEST_UID"])
 	gid, _ := strconv.Atoi(env["FB_TEST_GID"])
