@@ -20,8 +20,14 @@
 //
 // Pickup: one ledger Item per remote file, key
 // "file:<source connection>:<path under source_dir>", whose Hash is the
-// file's version "<size>:<mtime in unix ns>" as listed — together the
-// (path, size, mtime) key. Outcome "claimed" (RemoteID: the target path it
+// file's version "<size>:<mtime in unix ns>[:<precision>]" — together the
+// (path, size, mtime) key, with how precise the server's time is
+// (version.go). A listing matches a record when its size is the same and
+// its time may stand for the same instant; where the listing gives only
+// minutes (vsftpd), the version taken is the one MDTM gives as the
+// transfer begins, to the second. Before the remote copy is deleted or
+// archived, the server must still have that version; otherwise the record
+// becomes "changed" and the newer content is taken as a new version. Outcome "claimed" (RemoteID: the target path it
 // is written to) is durable before the file gets its final name in the
 // target; "done" (Message: its sha256) is durable before the remote copy
 // is deleted or archived. A remote file whose key is "done" is never

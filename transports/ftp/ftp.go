@@ -11,6 +11,12 @@
 // Uploads are atomic: STOR to a hidden temporary name in the target
 // folder, SIZE to check the byte count, then RNFR/RNTO; on any failure the
 // temporary file is deleted. Downloads check the byte count against SIZE.
+//
+// Listings use MLSD where offered, read by this package from the raw lines
+// (mlsd.go), so that a symbolic link ("type=OS.unix=symlink") is never
+// taken for a file; LIST is the fallback. Every FileInfo says how precise
+// its time is: LIST gives minutes (days for old files), MLSD, MLST and
+// MDTM seconds.
 package ftp
 
 import (
