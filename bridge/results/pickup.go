@@ -507,15 +507,13 @@ func (j *Job) openSource(ctx context.Context, src transports.Transport, c candid
 // source said as it opened the file, when it said and it agrees with the
 // listing's size; else the listing's.
 func takenVersion(c candidate, r io.Reader) fileVersion {
+	listed := versionOf(c.info)
 	if vr, ok := r.(transports.Versioned); ok {
-		if fi, ok := vr.Info(); ok && fi.Size == c.info.Size && !fi.ModTime.IsZero() {
-			v := versionOf(fi)
-			if v.Prec <= versionOf(c.info).Prec || versionOf(c.info).Prec == 0 {
-				return v
-			}
+		if fi, ok := vr.Info(); ok && fi.Size == c.info.Size && !fi.ModTime.IsZero() && fi.Precision <= listed.Prec {
+			return versionOf(fi)
 		}
 	}
-	return versionOf(c.info)
+	return listed
 }
 
 // placeTarget decides the target path for a file whose natural place is
