@@ -740,7 +740,7 @@ func (r *reader) Read(p []byte) (int, error) {
 
 // WriteTo copies with a large buffer.
 func (r *reader) WriteTo(w io.Writer) (int64, error) {
-	return io.CopyBuffer(w, struct{ io.Reader }{r}, make([]byte, transports.BufferSize))
+	return transports.CopyBuffered(w, struct{ io.Reader }{r})
 }
 
 func (r *reader) Close() error {

@@ -264,7 +264,7 @@ func (c *ctxFile) Read(p []byte) (int, error) {
 // WriteTo keeps large-buffer copies (and lets the kernel copy when the
 // destination is a file or socket).
 func (c *ctxFile) WriteTo(w io.Writer) (int64, error) {
-	return io.CopyBuffer(w, struct{ io.Reader }{c}, make([]byte, transports.BufferSize))
+	return transports.CopyBuffered(w, struct{ io.Reader }{c})
 }
 
 // createTemp creates a new temporary file. One already there under the
@@ -459,7 +459,7 @@ func crossMove(ctx context.Context, r *os.Root, a, b string, rename func(*os.Roo
 		return fail(err)
 	}
 	h := transports.NewHashingReader(check)
-	_, err = io.CopyBuffer(io.Discard, struct{ io.Reader }{h}, make([]byte, transports.BufferSize))
+	_, err = transports.CopyBuffered(io.Discard, struct{ io.Reader }{h})
 	check.Close()
 	if err != nil {
 		return fail(err)
