@@ -217,6 +217,10 @@ func (c *Client) CreateOrUpdateTask(ctx context.Context, operation string, t Tas
 // GetTaskDetails reads a task back. An unknown number gives a *ResultError
 // with CodeTaskNumberNotFound.
 func (c *Client) GetTaskDetails(ctx context.Context, taskNumber int64) (TaskDetails, error) {
+	return c.getTaskDetails(ctx, taskNumber, c.call)
+}
+
+func (c *Client) getTaskDetails(ctx context.Context, taskNumber int64, call func(ctx context.Context, op string, req, res any, code func() (string, int, []string)) error) (TaskDetails, error) {
 	const op = "GetTaskDetails"
 	req := getTaskDetailsReq{NS: Namespace, UserName: c.opts.UserName, Password: c.opts.Password, TaskNumber: taskNumber}
 	var res struct {
@@ -225,7 +229,7 @@ func (c *Client) GetTaskDetails(ctx context.Context, taskNumber int64) (TaskDeta
 			Task *Element `xml:"Task"`
 		} `xml:"GetTaskDetailsResult"`
 	}
-	err := c.call(ctx, op, req, &res, func() (string, int, []string) {
+	err := call(ctx, op, req, &res, func() (string, int, []string) {
 		return res.R.ResultCode, res.R.ResultCodeAsInt, res.R.ResultMessages
 	})
 	out := TaskDetails{Result: res.R.Result}

@@ -162,6 +162,8 @@ func (e *ResultError) Is(target error) bool {
 		return e.Class() == RunStopping
 	case ErrTransient:
 		return e.Class() == Transient
+	case ErrTaskNotFound:
+		return e.Code == CodeTaskNumberNotFound
 	}
 	return false
 }
