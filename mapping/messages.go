@@ -54,6 +54,7 @@ const (
 	mStatusRejected  msgKey = "status_rejected"
 	mStatusFailed    msgKey = "status_failed"
 	mStatusSkipped   msgKey = "status_skipped"
+	mStatusAlready   msgKey = "status_already"
 	mFile            msgKey = "file"            // file name, text
 	mNoSuchMapping   msgKey = "no_such_mapping" // name, names
 	mNoMapping       msgKey = "no_mapping"
@@ -96,6 +97,7 @@ var messages = map[string]map[msgKey]string{
 		mStatusRejected:  "rejeitada",
 		mStatusFailed:    "falhou",
 		mStatusSkipped:   "ignorada",
+		mStatusAlready:   "já enviada",
 		mFile:            "Arquivo %s: %s",
 		mNoSuchMapping:   "o mapeamento %q não existe; mapeamentos disponíveis: %s",
 		mNoMapping:       "nenhum mapeamento reconhece as colunas desta planilha; confira o cabeçalho ou crie um mapeamento (fieldbridge mapping init)",
@@ -136,6 +138,7 @@ var messages = map[string]map[msgKey]string{
 		mStatusRejected:  "rechazada",
 		mStatusFailed:    "falló",
 		mStatusSkipped:   "omitida",
+		mStatusAlready:   "ya enviada",
 		mFile:            "Archivo %s: %s",
 		mNoSuchMapping:   "el mapeo %q no existe; mapeos disponibles: %s",
 		mNoMapping:       "ningún mapeo reconoce las columnas de esta hoja; revise el encabezado o cree un mapeo (fieldbridge mapping init)",
@@ -176,6 +179,7 @@ var messages = map[string]map[msgKey]string{
 		mStatusRejected:  "rejected",
 		mStatusFailed:    "failed",
 		mStatusSkipped:   "skipped",
+		mStatusAlready:   "already sent",
 		mFile:            "File %s: %s",
 		mNoSuchMapping:   "mapping %q does not exist; mappings available: %s",
 		mNoMapping:       "no mapping recognises the columns of this sheet; check the header row or create a mapping (fieldbridge mapping init)",

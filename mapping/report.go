@@ -25,6 +25,7 @@ const (
 	StatusRejected Status = "rejected" // bad data: the mapping or the target refused it
 	StatusFailed   Status = "failed"   // could not be sent (target down); may be retried
 	StatusSkipped  Status = "skipped"  // not sent on purpose (e.g. duplicate file)
+	StatusAlready  Status = "already"  // the target already held it: not sent again
 )
 
 // Outcome is what happened to one row.
@@ -90,7 +91,7 @@ type ReportSpec struct {
 
 // Summary counts the outcomes of a report's rows.
 type Summary struct {
-	Sent, Rejected, Failed, Skipped int
+	Sent, Rejected, Failed, Skipped, Already int
 	// Text is the one-line summary, e.g. "812 enviadas, 3 rejeitadas".
 	Text string
 }
@@ -105,6 +106,8 @@ func (s *Summary) add(st Status) {
 		s.Failed++
 	case StatusSkipped:
 		s.Skipped++
+	case StatusAlready:
+		s.Already++
 	}
 }
 
@@ -115,6 +118,9 @@ func (s *Summary) text(l string) string {
 	}
 	if s.Skipped > 0 {
 		parts = append(parts, tr(l, mSummaryOther, s.Skipped, statusWord(l, StatusSkipped)))
+	}
+	if s.Already > 0 {
+		parts = append(parts, tr(l, mSummaryOther, s.Already, statusWord(l, StatusAlready)))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -129,8 +135,38 @@ func statusWord(l string, s Status) string {
 		return tr(l, mStatusFailed)
 	case StatusSkipped:
 		return tr(l, mStatusSkipped)
+	case StatusAlready:
+		return tr(l, mStatusAlready)
 	}
 	return string(s)
+}
+
+// ReportColumns finds the status and message columns that a result
+// report adds after a sheet's own columns, in any of the report languages:
+// a report dropped back as input (the rows fixed by the clerk). It returns
+// the 0-based column of the status header, or -1 when headers do not end
+// with them. Those columns are not data: a new report replaces them.
+func ReportColumns(headers []string) int {
+	last := len(headers) - 1
+	for last >= 0 && strings.TrimSpace(headers[last]) == "" {
+		last--
+	}
+	if last < 1 {
+		return -1
+	}
+	is := func(h string, key msgKey) bool {
+		h = strings.ToLower(strings.TrimSpace(h))
+		for _, l := range []string{LangPT, LangES, LangEN} {
+			if h == strings.ToLower(tr(l, key)) {
+				return true
+			}
+		}
+		return false
+	}
+	if is(headers[last-1], mStatus) && is(headers[last], mMessage) {
+		return last - 1
+	}
+	return -1
 }
 
 // ReportExt returns the report's file extension for a source file: ".xlsx"

@@ -209,7 +209,7 @@ func TestCrashKill9(t *testing.T) {
 		t.Fatalf("ledger record of the sheet: %+v %v", rec, err)
 	}
 	sent := 0
-	l.ItemsWithPrefix(context.Background(), "tarefas", "", func(it ledger.Item) error {
+	l.ItemsWithPrefix(context.Background(), "tarefas", rec.SHA256+":", func(it ledger.Item) error {
 		if it.Outcome == OutcomeSent {
 			sent++
 		}

@@ -11,35 +11,55 @@ const (
 	msgSummary
 	msgSummaryFTP
 	msgNoRows
+	msgAlreadySent
+	msgUpdated
+	msgResent
+	msgConfirmed
+	msgSummaryAlready
 )
 
 var messages = map[string][]string{
 	"pt-BR": {
-		msgDuplicate:    "Arquivo duplicado: o mesmo conteúdo já foi recebido como %q (%s) e enviado em %s. Nada foi enviado de novo.",
-		msgWaiting:      "A planilha ficou aguardando e será reenviada na próxima execução: %s",
-		msgHeld:         "Não enviada: a planilha tem %d linha(s) com erro e está configurada como tudo-ou-nada. Corrija as linhas com erro e envie a planilha de novo.",
-		msgInImportFile: "Incluída no arquivo de importação %s",
-		msgSummary:      "%d enviadas, %d recusadas pelo OfficeTrack, %d com erro de validação, %d não enviadas",
-		msgSummaryFTP:   "%d linhas no arquivo de importação, %d com erro de validação, %d não enviadas",
-		msgNoRows:       "A planilha não tem linhas de dados.",
+		msgDuplicate:      "Arquivo duplicado: o mesmo conteúdo já foi recebido como %q (%s) e enviado em %s. Nada foi enviado de novo.",
+		msgWaiting:        "A planilha ficou aguardando e será reenviada na próxima execução: %s",
+		msgHeld:           "Não enviada: a planilha tem %d linha(s) com erro e está configurada como tudo-ou-nada. Corrija as linhas com erro e envie a planilha de novo.",
+		msgInImportFile:   "Incluída no arquivo de importação %s",
+		msgSummary:        "%d enviadas, %d recusadas pelo OfficeTrack, %d com erro de validação, %d não enviadas",
+		msgSummaryFTP:     "%d linhas no arquivo de importação, %d com erro de validação, %d não enviadas",
+		msgNoRows:         "A planilha não tem linhas de dados.",
+		msgAlreadySent:    "já enviada em %s (sem mudança)",
+		msgUpdated:        "atualizada: %s",
+		msgResent:         "enviada de novo a pedido (coluna reenviar)",
+		msgConfirmed:      "o OfficeTrack já tinha recebido esta linha antes de uma interrupção; não foi enviada de novo",
+		msgSummaryAlready: ", %d já enviadas antes (sem mudança)",
 	},
 	"es": {
-		msgDuplicate:    "Archivo duplicado: el mismo contenido ya se recibió como %q (%s) y se envió el %s. No se envió nada de nuevo.",
-		msgWaiting:      "La planilla quedó en espera y se enviará en la próxima ejecución: %s",
-		msgHeld:         "No enviada: la planilla tiene %d fila(s) con error y está configurada como todo-o-nada. Corrija las filas con error y envíe la planilla de nuevo.",
-		msgInImportFile: "Incluida en el archivo de importación %s",
-		msgSummary:      "%d enviadas, %d rechazadas por OfficeTrack, %d con error de validación, %d no enviadas",
-		msgSummaryFTP:   "%d filas en el archivo de importación, %d con error de validación, %d no enviadas",
-		msgNoRows:       "La planilla no tiene filas de datos.",
+		msgDuplicate:      "Archivo duplicado: el mismo contenido ya se recibió como %q (%s) y se envió el %s. No se envió nada de nuevo.",
+		msgWaiting:        "La planilla quedó en espera y se enviará en la próxima ejecución: %s",
+		msgHeld:           "No enviada: la planilla tiene %d fila(s) con error y está configurada como todo-o-nada. Corrija las filas con error y envíe la planilla de nuevo.",
+		msgInImportFile:   "Incluida en el archivo de importación %s",
+		msgSummary:        "%d enviadas, %d rechazadas por OfficeTrack, %d con error de validación, %d no enviadas",
+		msgSummaryFTP:     "%d filas en el archivo de importación, %d con error de validación, %d no enviadas",
+		msgNoRows:         "La planilla no tiene filas de datos.",
+		msgAlreadySent:    "ya enviada el %s (sin cambios)",
+		msgUpdated:        "actualizada: %s",
+		msgResent:         "enviada de nuevo a pedido (columna reenviar)",
+		msgConfirmed:      "OfficeTrack ya había recibido esta fila antes de una interrupción; no se envió de nuevo",
+		msgSummaryAlready: ", %d ya enviadas antes (sin cambios)",
 	},
 	"en": {
-		msgDuplicate:    "Duplicate file: the same content was already received as %q (%s) and sent on %s. Nothing was sent again.",
-		msgWaiting:      "The sheet is waiting and will be sent on the next run: %s",
-		msgHeld:         "Not sent: the sheet has %d row(s) with errors and is set to all-or-nothing. Fix the rows with errors and send the sheet again.",
-		msgInImportFile: "Included in the import file %s",
-		msgSummary:      "%d sent, %d refused by OfficeTrack, %d failed validation, %d not sent",
-		msgSummaryFTP:   "%d rows in the import file, %d failed validation, %d not sent",
-		msgNoRows:       "The sheet has no data rows.",
+		msgDuplicate:      "Duplicate file: the same content was already received as %q (%s) and sent on %s. Nothing was sent again.",
+		msgWaiting:        "The sheet is waiting and will be sent on the next run: %s",
+		msgHeld:           "Not sent: the sheet has %d row(s) with errors and is set to all-or-nothing. Fix the rows with errors and send the sheet again.",
+		msgInImportFile:   "Included in the import file %s",
+		msgSummary:        "%d sent, %d refused by OfficeTrack, %d failed validation, %d not sent",
+		msgSummaryFTP:     "%d rows in the import file, %d failed validation, %d not sent",
+		msgNoRows:         "The sheet has no data rows.",
+		msgAlreadySent:    "already sent on %s (no change)",
+		msgUpdated:        "updated: %s",
+		msgResent:         "sent again as asked (resend column)",
+		msgConfirmed:      "OfficeTrack had received this row before an interruption; it was not sent again",
+		msgSummaryAlready: ", %d already sent before (no change)",
 	},
 }
 
@@ -65,5 +85,9 @@ func summaryLine(j *job, s summary) string {
 	if j.opts.Delivery == DeliveryFTP {
 		return j.msg(msgSummaryFTP, s.Sent, s.Rejected, s.Held)
 	}
-	return j.msg(msgSummary, s.Sent, s.Failed, s.Rejected, s.Held)
+	line := j.msg(msgSummary, s.Sent, s.Failed, s.Rejected, s.Held)
+	if s.Already > 0 {
+		line += j.msg(msgSummaryAlready, s.Already)
+	}
+	return line
 }

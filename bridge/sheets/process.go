@@ -24,6 +24,8 @@ type rowStatus struct {
 // summary counts a file's rows for the report's one-line summary.
 type summary struct {
 	Sent, Failed, Rejected, Held int64
+	// Already counts rows OfficeTrack already held (not sent again).
+	Already int64
 	// Note replaces the counts (duplicate, unreadable file).
 	Note string
 }
@@ -83,9 +85,9 @@ func (j *job) handle(ctx context.Context, rc *bridge.RunContext, in *Inbox, rec 
 				log.Warn("file left for a later run", "error", err)
 			}
 			return fmt.Errorf("%s: %w", set.where(), err)
-		case sum.Sent == 0 && (sum.Failed+sum.Rejected+sum.Held) > 0:
+		case sum.Sent+sum.Already == 0 && (sum.Failed+sum.Rejected+sum.Held) > 0:
 			state = ledger.FileFailed
-		case sum.Sent+sum.Failed+sum.Rejected+sum.Held == 0:
+		case sum.Sent+sum.Already+sum.Failed+sum.Rejected+sum.Held == 0:
 			state = ledger.FileFailed
 			sum.Note = j.msg(msgNoRows)
 			rc.Problem(set.where(), sum.Note)
@@ -190,8 +192,8 @@ func (j *job) deliver(ctx context.Context, rc *bridge.RunContext, in *Inbox, rec
 		if err != nil {
 			return "", sum, err
 		}
-		ws := &webSend{api: j.api, ledger: rc.Ledger, job: j.name, runID: rc.Run.ID, sha: rec.SHA256,
-			conc: j.conc, rc: rc, now: rc.Now}
+		ws := &webSend{api: j.api, ledger: rc.Ledger, job: j.name, runID: rc.Run.ID, sha: rec.SHA256, name: rec.Name,
+			conc: j.conc, rc: rc, now: rc.Now, text: j.msg, loc: j.location()}
 		if _, err := ws.run(ctx, wrapRows(rows), doneSet); err != nil {
 			return "", sum, err
 		}
@@ -204,6 +206,8 @@ func (j *job) deliver(ctx context.Context, rc *bridge.RunContext, in *Inbox, rec
 				sum.Failed++
 			case OutcomeRejected:
 				sum.Rejected++
+			case OutcomeAlready:
+				sum.Already++
 			}
 			return nil
 		})

@@ -105,7 +105,11 @@ func TestWebSendStops(t *testing.T) {
 			}
 			tt.prep(fake)
 			start := time.Now()
-			st, err := s.run(context.Background(), genRows(200, nil), nil)
+			done, err := doneRows(context.Background(), l, "tarefas", testSHA)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := s.run(context.Background(), genRows(200, nil), done)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err %v", err)
 			}
@@ -115,7 +119,7 @@ func TestWebSendStops(t *testing.T) {
 			if st.Sent != 0 {
 				t.Fatalf("%+v", st)
 			}
-			done, _ := doneRows(context.Background(), l, "tarefas", testSHA)
+			done, _ = doneRows(context.Background(), l, "tarefas", testSHA)
 			if len(done) != 40 {
 				t.Fatalf("%d done rows", len(done))
 			}

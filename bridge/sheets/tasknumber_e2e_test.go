@@ -102,8 +102,11 @@ func TestRowsWithoutTaskNumber(t *testing.T) {
 				if nums2[m.new] != nums1[m.old] {
 					t.Errorf("unchanged row %d→%d: number %d, was %d", m.old, m.new, nums2[m.new], nums1[m.old])
 				}
-				if c := e.fake.TaskCalls(nums1[m.old]); c != 2 {
-					t.Errorf("task %d (row %d) written %d times, want 2 (created, then updated)", nums1[m.old], m.old, c)
+				if c := e.fake.TaskCalls(nums1[m.old]); c != 1 {
+					t.Errorf("task %d (row %d) written %d times, want 1 (created; unchanged, so not sent again)", nums1[m.old], m.old, c)
+				}
+				if o := e.rowOutcome(t, m.new); o != OutcomeAlready {
+					t.Errorf("unchanged row %d: outcome %q, want %q", m.new, o, OutcomeAlready)
 				}
 			}
 			if kept := nums2[4] == nums1[3]; kept != tt.bKept {
@@ -118,6 +121,27 @@ func TestRowsWithoutTaskNumber(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rowOutcome returns the outcome of a row of the newest settled file.
+func (e *env) rowOutcome(t *testing.T, row int) string {
+	t.Helper()
+	ctx := context.Background()
+	recs, err := e.l.Files(ctx, ledger.FileFilter{Job: "tarefas", State: ledger.FileDone, Limit: 100})
+	if err != nil || len(recs) == 0 {
+		t.Fatalf("no settled file: %v", err)
+	}
+	newest := recs[0]
+	for _, r := range recs {
+		if r.ID > newest.ID {
+			newest = r
+		}
+	}
+	it, err := e.l.GetItem(ctx, "tarefas", itemKey(newest.SHA256, row))
+	if err != nil {
+		t.Fatalf("row %d: %v", row, err)
+	}
+	return it.Outcome
 }
 
 // sentNumbers returns the TaskNumber each row was sent with, from the
@@ -137,7 +161,7 @@ func (e *env) sentNumbers(t *testing.T) map[int]int64 {
 	}
 	out := map[int]int64{}
 	err = e.l.ItemsWithPrefix(ctx, "tarefas", newest.SHA256+":", func(it ledger.Item) error {
-		if it.Outcome != OutcomeSent {
+		if it.Outcome != OutcomeSent && it.Outcome != OutcomeAlready {
 			t.Errorf("row %d: %s %s", rowOfKey(it.Key), it.Outcome, it.Message)
 		}
 		n, err := strconv.ParseInt(it.RemoteID, 10, 64)

@@ -31,6 +31,9 @@ type mappedSheet struct {
 	header  int
 	width   int
 	current *mapping.Reader
+	// reportCol is the status column of a result report dropped back as
+	// input (-1: none): it and the message column are not data.
+	reportCol int
 }
 
 func (j *job) mappingOptions() mapping.Options {
@@ -57,7 +60,7 @@ func (j *job) openSheet(path string, rec ledger.File, in *Inbox) (sheetSource, e
 	if err != nil {
 		return nil, &badFileError{j.explain(rec.Name, err)}
 	}
-	return &mappedSheet{j: j, f: f, m: m, opts: opts}, nil
+	return &mappedSheet{j: j, f: f, m: m, opts: opts, reportCol: -1}, nil
 }
 
 func (j *job) explain(name string, err error) string {
@@ -90,6 +93,8 @@ func (s *mappedSheet) rows() (func() (outRow, bool, error), error) {
 	}
 	s.current = r
 	s.header = r.HeaderRow()
+	s.reportCol = mapping.ReportColumns(r.Headers())
+	resendCol := resendColumn(r.Headers())
 	poi := s.m.Target == mapping.TargetPOI
 	numbers := newTaskNumberer(s.j.opts.TaskNumberFrom)
 	return func() (outRow, bool, error) {
@@ -108,18 +113,19 @@ func (s *mappedSheet) rows() (func() (outRow, bool, error), error) {
 		// Values reads the row without building Record's map (a third of
 		// the CPU of mapping a large sheet); Record is built only for a row
 		// whose task number must be derived from its values.
+		resend := resendCol >= 0 && yes(r.Row().Cell(resendCol).Value)
 		if poi {
 			p, err := poiFromValues(r.Values())
 			if err != nil {
 				return outRow{Num: num, Problem: err.Error()}, true, nil
 			}
-			return outRow{Num: num, POI: p}, true, nil
+			return outRow{Num: num, POI: p, Resend: resend}, true, nil
 		}
 		t, err := taskFromValues(r.Values(), r.Record, numbers)
 		if err != nil {
 			return outRow{Num: num, Problem: err.Error()}, true, nil
 		}
-		return outRow{Num: num, Task: t}, true, nil
+		return outRow{Num: num, Task: t, Resend: resend}, true, nil
 	}, nil
 }
 
@@ -171,6 +177,8 @@ func reportStatus(s string) mapping.Status {
 	switch s {
 	case OutcomeSent:
 		return mapping.StatusSent
+	case OutcomeAlready:
+		return mapping.StatusAlready
 	case OutcomeFailed, OutcomeRejected:
 		return mapping.StatusRejected
 	}
@@ -186,8 +194,12 @@ func (j *job) writeReport(src sheetSource, rec ledger.File, statusOf func(int) (
 		ms.current = nil
 	}
 	path := filepath.Join(j.workDir(), rec.SHA256[:16]+".report"+mapping.ReportExt(ms.f))
+	cols := ms.width
+	if ms.reportCol >= 0 { // a report dropped back: its status and message are replaced
+		cols = ms.reportCol
+	}
 	_, err := mapping.WriteReportFile(path, mapping.ReportSpec{
-		Source: ms.f, Sheet: string(ms.m.Sheet), HeaderRow: ms.header, Columns: ms.width, Lang: j.lang(),
+		Source: ms.f, Sheet: string(ms.m.Sheet), HeaderRow: ms.header, Columns: cols, Lang: j.lang(),
 		Outcome: func(row int) (mapping.Outcome, bool) {
 			s, ok := statusOf(row)
 			if !ok {
