@@ -115,9 +115,16 @@ var (
 	_ bridge.Watcher = (*job)(nil)
 )
 
-// Run takes every ready file of every inbox, one at a time.
+// Run first sends again the keys asked for with fieldbridge resend, then
+// takes every ready file of every inbox, one at a time.
 func (j *job) Run(ctx context.Context, rc *bridge.RunContext) error {
 	var errs []error
+	if err := j.resendRequested(ctx, rc); err != nil {
+		if ctx.Err() != nil || errors.Is(err, officetrack.ErrRunStopping) {
+			return err
+		}
+		errs = append(errs, fmt.Errorf("re-sends asked for with fieldbridge resend: %w", err))
+	}
 	for i := range j.opts.Inboxes {
 		in := &j.opts.Inboxes[i]
 		var err error

@@ -387,6 +387,9 @@ func (w *webSend) outcomeItems(d *delivery, outcome, answer string) []ledger.Ite
 	}
 	h := HistoryEntry{At: now, File: w.sha, Name: w.name, Row: d.r.Num, Outcome: outcome, Answer: answer,
 		Values: d.values, Changes: d.changes, Resend: d.r.Resend}
+	if w.name == resendSourceName {
+		h.Row = 0 // not from a sheet
+	}
 	return []ledger.Item{w.rowItem(d.r, outcome, msg, d.hash), tr.item(w.job, d.key, w.runID, now),
 		historyItem(w.job, d.key, w.runID, h)}
 }

@@ -57,6 +57,8 @@ func commands() []command {
 		{"once", "run one job now, print its report and exit", cmdOnce},
 		{"check", "validate the configuration; -connect also tries each connection", cmdCheck},
 		{"runs", "list recent runs from the ledger", cmdRuns},
+		{"ledger", "ledger show: the history of a task number or point of interest sent by a sheet job", cmdLedger},
+		{"resend", "send tasks again (the technician lost one) at the sheet job's next run", cmdResend},
 		{"mapping", "mapping check / init / targets: try a saved column mapping on a sheet, draft one", cmdMapping},
 		{"viability", "viability log: a day's Fortics chatbot questions and outcomes", cmdViability},
 		{"demo", "run every flow against built-in fakes (no accounts needed)", cmdDemo},
