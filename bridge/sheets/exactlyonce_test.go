@@ -48,7 +48,7 @@ func statusCount(rows [][]string) map[string]int {
 func TestCorrectedReportSendsOnlyFixedRows(t *testing.T) {
 	e := newEnv(t, nil)
 	rows := goodRows(20, 8000)
-	rows[4][2] = "31/02/2026" // spreadsheet row 6
+	rows[4][2] = "31/02/2026"  // spreadsheet row 6
 	rows[11][2] = "32/13/2026" // row 13
 	e.drop("tarefas-lote.xlsx", xlsxRows(t, rows))
 	if err := e.run(); err != nil {
