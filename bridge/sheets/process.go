@@ -243,9 +243,15 @@ func (j *job) deliverFTP(ctx context.Context, rc *bridge.RunContext, rec ledger.
 	}
 	remote += name
 	uploaded := false
-	if it, err := rc.Ledger.GetItem(ctx, j.name, key); err == nil && it.Outcome == OutcomeSent {
+	prev, err := rc.Ledger.GetItem(ctx, j.name, key)
+	switch {
+	case err == nil && prev.Outcome == OutcomeSent:
 		uploaded = true
-		remote = it.RemoteID
+		remote = prev.RemoteID
+	case err == nil && prev.Outcome == outcomeSending:
+		remote = prev.RemoteID // an upload was interrupted: checked below
+	case err != nil && !errors.Is(err, ledger.ErrNotFound):
+		return err
 	}
 	rows, err := src.rows()
 	if err != nil {
@@ -278,33 +284,71 @@ func (j *job) deliverFTP(ctx context.Context, rc *bridge.RunContext, rec ledger.
 		return fmt.Errorf("writing the import file: %w", err)
 	}
 	if valid > 0 && !uploaded {
-		t, err := j.openTransport(ctx, l.Connection)
-		if err != nil {
-			return fmt.Errorf("%w: opening %s: %w", officetrack.ErrTransient, l.Connection, err)
-		}
-		defer t.Close()
-		f, err := os.Open(tmp)
-		if err != nil {
+		if err := j.upload(ctx, rc, key, remote, name, tmp, valid, prev.Outcome == outcomeSending); err != nil {
 			return err
 		}
-		defer f.Close()
-		fi, _ := f.Stat()
-		res, err := t.Write(ctx, remote, f, transports.WriteOptions{Overwrite: transports.Replace, Size: fi.Size()})
-		if err != nil {
-			if errors.Is(err, transports.ErrPermanent) {
-				return fmt.Errorf("%w: uploading %s to %s: %w", officetrack.ErrRunStopping, name, t, err)
-			}
-			return fmt.Errorf("%w: uploading %s to %s: %w", officetrack.ErrTransient, name, t, err)
-		}
-		if err := rc.Ledger.PutItem(ctx, ledger.Item{Job: j.name, Key: key, Hash: res.SHA256, Outcome: OutcomeSent,
-			Message: fmt.Sprintf("%d rows", valid), RemoteID: res.Path, RunID: rc.Run.ID, Updated: rc.Now()}); err != nil {
-			return err
-		}
-		rc.Count("uploaded", 1)
 	}
 	sum.Sent = valid
 	countNonZero(rc, OutcomeSent, valid)
 	countNonZero(rc, OutcomeRejected, sum.Rejected)
+	return nil
+}
+
+// upload puts the import file tmp on OfficeTrack's FTP as remote. The
+// upload is recorded "sending" before it starts and "sent" once done. An
+// upload that was interrupted (inDoubt) is first looked for on the
+// server: a file there under its final name with the import file's size
+// was written whole (uploads go to a temporary name, then are renamed),
+// so it is not uploaded again. (If OfficeTrack's loader already took it
+// away, it cannot be told from one never uploaded, and it is uploaded
+// again.)
+func (j *job) upload(ctx context.Context, rc *bridge.RunContext, key, remote, name, tmp string, rows int64, inDoubt bool) error {
+	l := &j.opts.FTP
+	t, err := j.openTransport(ctx, l.Connection)
+	if err != nil {
+		return fmt.Errorf("%w: opening %s: %w", officetrack.ErrTransient, l.Connection, err)
+	}
+	defer t.Close()
+	f, err := os.Open(tmp)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	record := func(outcome, sum, path string) error {
+		return rc.Ledger.PutItem(ctx, ledger.Item{Job: j.name, Key: key, Hash: sum, Outcome: outcome,
+			Message: fmt.Sprintf("%d rows", rows), RemoteID: path, RunID: rc.Run.ID, Updated: rc.Now()})
+	}
+	if inDoubt {
+		switch got, err := t.Stat(ctx, remote); {
+		case err == nil && !got.IsDir && got.Size == fi.Size():
+			rc.Log.Info("the import file of an interrupted upload is on the server; not uploaded again", "file", remote)
+			rc.Count("upload_confirmed", 1)
+			return record(OutcomeSent, "", remote)
+		case err != nil && !errors.Is(err, transports.ErrNotExist):
+			return fmt.Errorf("%w: looking for %s on %s after an interrupted upload: %w", officetrack.ErrTransient, name, t, err)
+		}
+	}
+	if err := record(outcomeSending, "", remote); err != nil {
+		return err
+	}
+	// The same temporary name for every attempt: one an interrupted
+	// attempt left is overwritten, not left beside the import folder.
+	res, err := t.Write(ctx, remote, f, transports.WriteOptions{Overwrite: transports.Replace, Size: fi.Size(),
+		TempToken: key[:16]})
+	if err != nil {
+		if errors.Is(err, transports.ErrPermanent) {
+			return fmt.Errorf("%w: uploading %s to %s: %w", officetrack.ErrRunStopping, name, t, err)
+		}
+		return fmt.Errorf("%w: uploading %s to %s: %w", officetrack.ErrTransient, name, t, err)
+	}
+	if err := record(OutcomeSent, res.SHA256, res.Path); err != nil {
+		return err
+	}
+	rc.Count("uploaded", 1)
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package sheets
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"golang.org/x/text/encoding/charmap"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/ledger"
+	"github.com/fieldbridge/fieldbridge/transports"
 	"github.com/fieldbridge/fieldbridge/transports/transporttest"
 )
 
@@ -138,5 +141,59 @@ func TestSFTPInboxResumes(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(srv.Dir, "entrada/done/lote.xlsx.report.xlsx")); err != nil {
 		t.Fatal("no report on the server")
+	}
+}
+
+// TestFTPDropInterruptedUpload: an upload recorded "sending" (the daemon
+// was killed during it) is looked for on the server before it is made
+// again: a whole file there is kept and recorded; none there is uploaded,
+// and the temporary file a killed attempt left is replaced, not left.
+func TestFTPDropInterruptedUpload(t *testing.T) {
+	fo, srv := transporttest.FTP(t)
+	srv.MkdirAll(t, "import")
+	conn := fmt.Sprintf("[connections.officetrack-ftp]\ntype = \"ftp\"\nhost = %q\nport = %d\nuser = %q\npassword = %q\nroot = %q\ntls = \"none\"\n",
+		fo.Host, fo.Port, fo.User, fo.Password, fo.Root)
+	e := newEnvConns(t, conn, func(o *Options) {
+		o.Delivery = DeliveryFTP
+		o.FTP = ImportLayout{Connection: "officetrack-ftp", Folder: "import",
+			Columns: []ImportColumn{{"NumeroTarefa", "TaskNumber"}, {"Descricao", "Description"}}}
+	})
+	ctx := context.Background()
+	rc := bridge.NewRunContext(ledger.Run{ID: 7, Job: "tarefas"}, e.l, nil, nil)
+	tmp := filepath.Join(t.TempDir(), "import.csv")
+	content := []byte("NumeroTarefa;Descricao\r\n1;a\r\n")
+	os.WriteFile(tmp, content, 0o644)
+	key := testSHA + ":ftp"
+
+	// Whole on the server (same size, its own bytes): not uploaded again.
+	onServer := []byte("NumeroTarefa;Descricao\r\n1;b\r\n")
+	srv.WriteFile(t, "import/lote-1.csv", onServer)
+	if err := e.job.upload(ctx, rc, key, "import/lote-1.csv", "lote-1.csv", tmp, 1, true); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(srv.Dir, "import", "lote-1.csv")); string(got) != string(onServer) {
+		t.Errorf("the file found on the server was uploaded again: %q", got)
+	}
+	if it, err := e.l.GetItem(ctx, "tarefas", key); err != nil || it.Outcome != OutcomeSent {
+		t.Errorf("ledger: %+v %v", it, err)
+	}
+
+	// Not there, a killed attempt's temporary file left: uploaded, and the
+	// temporary file gone.
+	leftover := transports.TempName("import/lote-2.csv", key[:16])
+	srv.WriteFile(t, leftover, []byte("NumeroTa"))
+	if err := e.job.upload(ctx, rc, key, "import/lote-2.csv", "lote-2.csv", tmp, 1, true); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(srv.Dir, "import", "lote-2.csv")); string(got) != string(content) {
+		t.Errorf("uploaded %q", got)
+	}
+	ents, _ := os.ReadDir(filepath.Join(srv.Dir, "import"))
+	if len(ents) != 2 {
+		var names []string
+		for _, d := range ents {
+			names = append(names, d.Name())
+		}
+		t.Errorf("import folder holds %v, want lote-1.csv and lote-2.csv only", names)
 	}
 }
