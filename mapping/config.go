@@ -683,6 +683,22 @@ func (m *Mapping) Location() *time.Location { return m.loc }
 // FieldNames lists the target fields the mapping fills, in target order.
 func (m *Mapping) FieldNames() []string { return append([]string(nil), m.order...) }
 
+// ColumnOf returns the column header a target field is read from, as the
+// mapping names it ("" for a field filled by a template or a default).
+func (m *Mapping) ColumnOf(fieldName string) string {
+	f, ok := m.spec[fieldName]
+	if !ok || f.spec == nil {
+		return ""
+	}
+	if f.spec.Column != "" {
+		return f.spec.Column
+	}
+	if len(f.spec.Columns) > 0 {
+		return strings.Join(f.spec.Columns, "/")
+	}
+	return ""
+}
+
 // MatchesFile reports whether a file name matches one of the mapping's
 // globs (case-insensitive).
 func (m *Mapping) MatchesFile(name string) bool {

@@ -106,9 +106,19 @@ func sortedKeys(m map[string]string) []string {
 	return out
 }
 
-// changes lists what differs from old to new, one "Field: old → new" per
-// field, in field-name order (TaskNumber, the key, never differs).
-func changes(old, new map[string]string) []string {
+// changes lists what differs from old to new, one "Column: old → new" per
+// field, in field-name order (TaskNumber, the key, never differs). label
+// names a field as the sheet does (its column); nil or "" keeps the field
+// name.
+func changes(old, new map[string]string, label func(string) string) []string {
+	name := func(f string) string {
+		if label != nil {
+			if l := label(f); l != "" {
+				return l
+			}
+		}
+		return f
+	}
 	var out []string
 	seen := map[string]bool{}
 	for _, k := range append(sortedKeys(old), sortedKeys(new)...) {
@@ -123,9 +133,9 @@ func changes(old, new map[string]string) []string {
 		case !inNew:
 			// a field the row no longer sets is left as it is in OfficeTrack
 		case !inOld:
-			out = append(out, fmt.Sprintf("%s: → %q", k, n))
+			out = append(out, fmt.Sprintf("%s: → %q", name(k), n))
 		default:
-			out = append(out, fmt.Sprintf("%s: %q → %q", k, o, n))
+			out = append(out, fmt.Sprintf("%s: %q → %q", name(k), o, n))
 		}
 	}
 	return out

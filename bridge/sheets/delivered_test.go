@@ -18,9 +18,13 @@ func TestChanges(t *testing.T) {
 		{map[string]string{"A": "1", "B": "x"}, map[string]string{"A": "1"}, "[]"}, // a field no longer set is left alone
 	}
 	for _, tt := range tests {
-		if got := fmt.Sprint(changes(tt.old, tt.new)); got != tt.want {
+		if got := fmt.Sprint(changes(tt.old, tt.new, nil)); got != tt.want {
 			t.Errorf("changes(%v, %v) = %s, want %s", tt.old, tt.new, got, tt.want)
 		}
+	}
+	label := func(f string) string { return map[string]string{"A": "Coluna A"}[f] }
+	if got := fmt.Sprint(changes(map[string]string{"A": "1", "B": "x"}, map[string]string{"A": "2", "B": "y"}, label)); got != `[Coluna A: "1" → "2" B: "x" → "y"]` {
+		t.Errorf("labelled changes: %s", got)
 	}
 	a := valuesHash(map[string]string{"A": "1", "B": "2"})
 	if a != valuesHash(map[string]string{"B": "2", "A": "1"}) || a == valuesHash(map[string]string{"A": "12"}) || a == valuesHash(map[string]string{"A": "1", "B": "2 "}) {

@@ -134,7 +134,7 @@ func TestChangedValueSendsOneUpdate(t *testing.T) {
 		t.Errorf("task 9103: %+v", task.Description)
 	}
 	rep := reportRows(t, e, "done/tarefas-b.xlsx.report.xlsx")
-	want := `updated: Description: "Instalação 3" → "Instalação 3 (portão azul)"`
+	want := `updated: Descrição: "Instalação 3" → "Instalação 3 (portão azul)"`
 	if r := rep[4]; r[5] != "sent" || r[6] != want {
 		t.Errorf("row 5 of the report: %q %q, want sent %q", r[5], r[6], want)
 	}
@@ -205,7 +205,7 @@ func TestLedgerHistory(t *testing.T) {
 	if hist[0].Name != "tarefas-a.xlsx" || hist[0].Row != 3 || hist[0].Outcome != OutcomeSent || hist[0].Values["EmployeeNumber"] != "T17" {
 		t.Errorf("first entry %+v", hist[0])
 	}
-	if hist[1].Name != "tarefas-b.xlsx" || fmt.Sprint(hist[1].Changes) != `[EmployeeNumber: "T17" → "T99"]` {
+	if hist[1].Name != "tarefas-b.xlsx" || fmt.Sprint(hist[1].Changes) != `[Técnico: "T17" → "T99"]` {
 		t.Errorf("second entry %+v", hist[1])
 	}
 	if !strings.Contains(cur, `"EmployeeNumber":"T99"`) {

@@ -110,6 +110,9 @@ type webSend struct {
 	now    func() time.Time
 	// text gives a message in the job's language (nil: English).
 	text func(id int, args ...any) string
+	// label names a field as the sheet does, for the changes a report
+	// lists (nil: the field's name).
+	label func(field string) string
 	loc  *time.Location
 }
 
@@ -311,7 +314,7 @@ dispatch:
 		case r.Resend && tr.Hash == hash:
 			d.why = w.msg(msgResent)
 		case tr.Hash != "":
-			d.changes = changes(tr.Values, values)
+			d.changes = changes(tr.Values, values, w.label)
 			d.why = w.msg(msgUpdated, strings.Join(d.changes, "; "))
 			if r.Resend {
 				d.why = w.msg(msgResent) + "; " + d.why

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/fieldbridge/fieldbridge/connectors/officetrack/officetracktest"
 	"github.com/fieldbridge/fieldbridge/samples"
@@ -139,6 +142,10 @@ func runDemoSheets(ctx context.Context, d *demo) error {
 		d.Printf("  %s", firstLineWith(string(b), "duplicad"))
 	}
 
+	if err := demoCorrectedCopy(ctx, d, cfg, fake); err != nil {
+		return err
+	}
+
 	d.Printf("FTP drop: tarefas.xlsx → one CSV in OfficeTrack's import layout on %s", ftpWhere)
 	if err := copyEmbeddedFile("sheets/tarefas.xlsx", filepath.Join(d.Dir, "entrada-ftp", "tarefas.xlsx")); err != nil {
 		return err
@@ -156,6 +163,70 @@ func runDemoSheets(ctx context.Context, d *demo) error {
 		return nil
 	}
 	return fmt.Errorf("no import file in %s", filepath.Join(ftpDir, "import"))
+}
+
+// demoCorrectedCopy drops a copy of tarefas.xlsx with one note
+// changed: only that row is sent (an update), and its report line names
+// the change; the others are already sent.
+func demoCorrectedCopy(ctx context.Context, d *demo, cfg string, fake *officetracktest.Server) error {
+	b, err := fs.ReadFile(samples.FS, "sheets/tarefas.xlsx")
+	if err != nil {
+		return err
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sh := f.GetSheetName(0)
+	rows, err := f.GetRows(sh)
+	if err != nil || len(rows) < 2 {
+		return fmt.Errorf("sheets/tarefas.xlsx: %d rows, %v", len(rows), err)
+	}
+	// the header row is below a title; the first data row follows it
+	hdr, col := -1, -1
+	for r := 0; r < len(rows) && hdr < 0; r++ {
+		for i, h := range rows[r] {
+			if strings.HasPrefix(strings.ToLower(strings.TrimSpace(h)), "observa") {
+				hdr, col = r, i
+			}
+		}
+	}
+	if hdr < 0 || hdr+1 >= len(rows) || col >= len(rows[hdr+1]) {
+		return fmt.Errorf("sheets/tarefas.xlsx: no Observações column with a first data row")
+	}
+	cell, _ := excelize.CoordinatesToCellName(col+1, hdr+2)
+	if err := f.SetCellValue(sh, cell, rows[hdr+1][col]+"; cachorro bravo"); err != nil {
+		return err
+	}
+	if err := f.SaveAs(filepath.Join(d.Dir, "entrada", "tarefas-corrigida.xlsx")); err != nil {
+		return err
+	}
+	d.Printf("a corrected copy of tarefas.xlsx (one note changed) dropped in entrada/:")
+	calls := fake.Calls("CreateOrUpdateTask")
+	if err := runOK(ctx, d, cfg, "planilhas"); err != nil {
+		return err
+	}
+	if n := fake.Calls("CreateOrUpdateTask") - calls; n != 1 {
+		return fmt.Errorf("the corrected copy sent %d rows, want 1", n)
+	}
+	rep, err := excelize.OpenFile(filepath.Join(d.Dir, "entrada", "done", "tarefas-corrigida.xlsx.report.xlsx"))
+	if err != nil {
+		return err
+	}
+	defer rep.Close()
+	rrows, err := rep.GetRows(rep.GetSheetName(0))
+	if err != nil || len(rrows) < hdr+3 {
+		return fmt.Errorf("report of the corrected copy: %d rows, %v", len(rrows), err)
+	}
+	w := len(rrows[hdr])
+	line := func(r int) string {
+		cells := append(rrows[r], make([]string, w)...)
+		return fmt.Sprintf("row %d: %s — %s", r+1, cells[w-2], cells[w-1])
+	}
+	d.Printf("  1 call; the report's %s", line(hdr+1))
+	d.Printf("  %s", line(hdr+2))
+	return nil
 }
 
 // runOK runs a job once through the engine and fails when the run did.
