@@ -113,7 +113,7 @@ type webSend struct {
 	// label names a field as the sheet does, for the changes a report
 	// lists (nil: the field's name).
 	label func(field string) string
-	loc  *time.Location
+	loc   *time.Location
 }
 
 // sendStats counts what one webSend did.
