@@ -164,6 +164,8 @@ func (tr *targetRecord) item(job, key string, runID int64, now time.Time) ledger
 	switch {
 	case tr.Pending != nil:
 		outcome = outcomeSending
+	case tr.Hash == "" && tr.Values != nil:
+		outcome = "unknown" // an interrupted send could not be checked
 	case tr.Hash == "":
 		outcome = OutcomeFailed
 	}

@@ -19,12 +19,13 @@ import (
 // field that was being sent, the send is recorded as accepted — at the
 // time it was made, from the file and row it came from — and not made
 // again. Otherwise (the task is unknown, or differs) the pending send is
-// dropped and the row is sent as usual.
+// dropped, and so is the record of what was accepted before: the row is
+// sent.
 //
 // OfficeTrack's contract offers no read for a point of interest, so a
-// pending point of interest cannot be checked: it is dropped and sent
-// again (InsertOrUpdatePointOfInterest is an upsert by customerNumber, so
-// no second point appears).
+// pending point of interest cannot be checked: it is dropped and the row
+// sent again (InsertOrUpdatePointOfInterest is an upsert by
+// customerNumber, so no second point appears).
 //
 // An error (OfficeTrack unreachable) leaves the record as it was; the file
 // waits for a later run.
@@ -58,6 +59,11 @@ func (w *webSend) reconcile(ctx context.Context, b *ledger.Batcher, key string, 
 		tr.Hash, tr.Values, tr.At, tr.File, tr.Name, tr.Row = p.Hash, p.Values, p.At, p.File, p.Name, p.Row
 		items = append(items, historyItem(w.job, key, w.runID, HistoryEntry{At: now, File: p.File, Name: p.Name, Row: p.Row,
 			Outcome: outcomeConfirmed, Answer: "found in OfficeTrack after an interruption; not sent again", Values: p.Values, Resend: p.Resend}))
+	} else {
+		// What OfficeTrack holds is not known any more (the interrupted
+		// send may have arrived, or someone changed the task): the next
+		// row with this key is sent, whatever was accepted before.
+		tr.Hash = ""
 	}
 	items = append(items, tr.item(w.job, key, w.runID, now))
 	if err := b.Put(context.WithoutCancel(ctx), items...); err != nil {

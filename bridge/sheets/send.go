@@ -272,6 +272,10 @@ dispatch:
 			continue
 		}
 		key := targetKeyOf(&r)
+		if key == "" { // a point of interest without its key: it could not be told apart from any other
+			quick = append(quick, w.rowItem(r, OutcomeRejected, w.msg(msgNoCustomerNumber), ""))
+			continue
+		}
 		mu.Lock()
 		busy := inflight[key]
 		mu.Unlock()

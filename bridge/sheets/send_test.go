@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,5 +125,61 @@ func TestWebSendStops(t *testing.T) {
 				t.Fatalf("%d done rows", len(done))
 			}
 		})
+	}
+}
+
+// TestWebSendPOIs: points of interest are keyed by customerNumber: one
+// without it is refused with a sentence; one sent before is not sent
+// again; one left pending by an interruption is sent again (OfficeTrack
+// has no read for points of interest), once.
+func TestWebSendPOIs(t *testing.T) {
+	fake := officetracktest.NewServer(officetracktest.Options{})
+	defer fake.Close()
+	l := newTestLedger(t, t.TempDir())
+	s := newSend(t, fake, l, 2)
+	pois := func(ps ...officetrack.POI) func() (outRow, bool, error) {
+		i := 0
+		return func() (outRow, bool, error) {
+			if i == len(ps) {
+				return outRow{}, false, nil
+			}
+			i++
+			return outRow{Num: i + 1, POI: &ps[i-1]}, true, nil
+		}
+	}
+	a := officetrack.POI{Name: "Caixa A", CustomerNumber: "CX-1", Type: "POI"}
+	b := officetrack.POI{Name: "Caixa B", CustomerNumber: "CX-2", Type: "POI"}
+	noKey := officetrack.POI{Name: "Sem código", Type: "POI"}
+	st, err := s.run(context.Background(), pois(a, b, noKey), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Sent != 2 || st.Rejected != 1 || fake.Calls("InsertOrUpdatePointOfInterest") != 2 {
+		t.Fatalf("first run %+v, %d calls", st, fake.Calls("InsertOrUpdatePointOfInterest"))
+	}
+	it, _ := l.GetItem(context.Background(), "tarefas", itemKey(testSHA, 4))
+	if !strings.Contains(it.Message, "customerNumber") {
+		t.Errorf("the point without a key: %q", it.Message)
+	}
+	// An interruption left CX-2 pending.
+	tr, err := loadTarget(context.Background(), l, "tarefas", "poi:CX-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Pending = &pendingSend{Hash: "other", Values: map[string]string{"name": "Caixa B2"}, File: "x", Row: 9}
+	if err := l.PutItem(context.Background(), tr.item("tarefas", "poi:CX-2", 1, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	s2 := newSend(t, fake, l, 2)
+	s2.sha = strings.Repeat("b", 64)
+	st, err = s2.run(context.Background(), pois(a, b), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Already != 1 || st.Sent != 1 || fake.Calls("InsertOrUpdatePointOfInterest") != 3 {
+		t.Fatalf("second run %+v, %d calls (want CX-1 already sent, CX-2 sent again)", st, fake.Calls("InsertOrUpdatePointOfInterest"))
+	}
+	if tr, _ := loadTarget(context.Background(), l, "tarefas", "poi:CX-2"); tr.Pending != nil {
+		t.Errorf("still pending: %+v", tr.Pending)
 	}
 }

@@ -20,7 +20,12 @@ import (
 // cmdLedger is `fieldbridge ledger show`: what the ledger knows of a key.
 func cmdLedger(ctx context.Context, a *app, args []string) int {
 	if len(args) == 0 || args[0] != "show" {
-		fmt.Fprintln(a.stderr, "usage: fieldbridge ledger show -config FILE -job JOB KEY...")
+		fs := newFlags(a, "ledger", "show -config FILE -job JOB KEY...",
+			"What the ledger knows. Subcommands:\n  show   the history of task numbers or points of interest sent by a sheet-officetrack job")
+		if code, ok := parse(fs, args); !ok {
+			return code
+		}
+		fs.Usage()
 		return exitUsage
 	}
 	fs := newFlags(a, "ledger show", "-config FILE -job JOB KEY...",
