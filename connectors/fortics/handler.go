@@ -106,8 +106,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.finish(w, rp, start)
 }
 
-// finish fills the answer's message and time, writes it and records it.
-func (h *Handler) finish(w http.ResponseWriter, rp *reply, start time.Time) {
+// complete fills the answer's message and time.
+func (h *Handler) complete(rp *reply, start time.Time) {
 	a := &rp.ans
 	key := rp.msgKey
 	if key == "" {
@@ -117,6 +117,27 @@ func (h *Handler) finish(w http.ResponseWriter, rp *reply, start time.Time) {
 	if a.CheckedAt == "" {
 		a.CheckedAt = start.UTC().Format(time.RFC3339)
 	}
+}
+
+// record hands the answer's record to OnAnswer (the question log).
+func (h *Handler) record(rp *reply, start time.Time) {
+	if h.o.OnAnswer == nil {
+		return
+	}
+	a := &rp.ans
+	rc := rp.rec
+	rc.Status, rc.HTTP = a.Status, rp.code
+	rc.Lat, rc.Lng = a.Lat, a.Lng
+	rc.Box, rc.FreePorts, rc.Pole = a.Box, a.FreePorts, a.Pole
+	rc.Reason = rp.reason
+	rc.Latency = h.o.Now().Sub(start)
+	h.o.OnAnswer(rc)
+}
+
+// finish fills the answer's message and time, writes it and records it.
+func (h *Handler) finish(w http.ResponseWriter, rp *reply, start time.Time) {
+	h.complete(rp, start)
+	a := &rp.ans
 	body, err := json.Marshal(a)
 	if err != nil { // cannot happen for this struct; answer something valid anyway
 		body = []byte(`{"status":"unavailable"}`)
@@ -129,16 +150,7 @@ func (h *Handler) finish(w http.ResponseWriter, rp *reply, start time.Time) {
 	w.WriteHeader(rp.code)
 	body = append(body, '\n')
 	_, _ = w.Write(body)
-
-	if h.o.OnAnswer != nil {
-		rc := rp.rec
-		rc.Status, rc.HTTP = a.Status, rp.code
-		rc.Lat, rc.Lng = a.Lat, a.Lng
-		rc.Box, rc.FreePorts, rc.Pole = a.Box, a.FreePorts, a.Pole
-		rc.Reason = rp.reason
-		rc.Latency = h.o.Now().Sub(start)
-		h.o.OnAnswer(rc)
-	}
+	h.record(rp, start)
 }
 
 func (rp *reply) refuse(code int, status, reason string) {
@@ -206,6 +218,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rp *reply) {
 		return
 	}
 
+	h.resolve(r.Context(), rp, loc)
+}
+
+// resolve answers for a location that was read: from the cache, or by
+// geocoding (an address) and asking the network.
+func (h *Handler) resolve(ctx context.Context, rp *reply, loc Location) {
 	if loc.Input != InputAddress && h.answers != nil { // the hot path: no timers
 		if res, ok := h.answers.get(coordKey(loc.Lat, loc.Lng, h.o.CachePrecision), h.o.Now()); ok {
 			rp.ans.Lat, rp.ans.Lng = round(loc.Lat, 6), round(loc.Lng, 6)
@@ -214,7 +232,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rp *reply) {
 			return
 		}
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), h.o.Deadline)
+	ctx, cancel := context.WithTimeout(ctx, h.o.Deadline)
 	defer cancel()
 	if loc.Input == InputAddress {
 		if h.o.Geocoder == nil {
@@ -247,6 +265,42 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rp *reply) {
 	}
 	rp.rec.Cached = shared
 	h.answer(rp, loc, res)
+}
+
+// Ask answers the viability question for a location chosen elsewhere than
+// in a request to the viability route — on a FindME page — through the
+// same cache, shared flights, deadline and question log. input is the
+// question log's input kind (InputFindMe); client the asking party's
+// address. With address set (and lat, lng zero) the address is geocoded.
+// A location that cannot be used answers invalid_request with the
+// sentence why.
+func (h *Handler) Ask(ctx context.Context, input, client string, lat, lng float64, address string) Answer {
+	start := h.o.Now()
+	rp := &reply{rec: Record{Time: start, Client: client, Input: input}}
+	var loc Location
+	var err error
+	if address != "" && lat == 0 && lng == 0 {
+		rp.rec.Query = truncate(address, 200)
+		loc, err = Location{Input: InputAddress, Text: address}, nil
+		if strings.TrimSpace(address) == "" {
+			err = &locError{reason: ReasonMissingLocation}
+		}
+	} else {
+		loc, err = checked(Location{Input: InputLatLng, Lat: lat, Lng: lng})
+	}
+	if err != nil {
+		var le *locError
+		reason := ReasonBadCoordinates
+		if errors.As(err, &le) {
+			reason = le.reason
+		}
+		rp.refuse(http.StatusBadRequest, StatusInvalidRequest, reason)
+	} else {
+		h.resolve(ctx, rp, loc)
+	}
+	h.complete(rp, start)
+	h.record(rp, start)
+	return rp.ans
 }
 
 // answer fills a 200 answer from what the network said.

@@ -493,3 +493,26 @@ func mustGet(t *testing.T, u string) *http.Request {
 	}
 	return req
 }
+
+// TestAsk: a location chosen elsewhere (FindME) is answered through the
+// same path and recorded with its input kind; a bad one is refused.
+func TestAsk(t *testing.T) {
+	var mu sync.Mutex
+	var recs []fortics.Record
+	h, _ := newServer(t, fortics.Options{Network: newStub(), OnAnswer: func(r fortics.Record) { mu.Lock(); recs = append(recs, r); mu.Unlock() }})
+	a := h.Ask(context.Background(), fortics.InputFindMe, "10.0.0.9", -27.5760, -48.5270, "")
+	if a.Status != "found" || a.Box != "CTO 22-05" || a.Message == "" || a.CheckedAt == "" {
+		t.Fatalf("answer %+v", a)
+	}
+	if b := h.Ask(context.Background(), fortics.InputFindMe, "10.0.0.9", -27.5760, -48.5270, ""); b.Box != a.Box {
+		t.Fatalf("second answer %+v", b)
+	}
+	if bad := h.Ask(context.Background(), fortics.InputFindMe, "10.0.0.9", 95, 200, ""); bad.Status != fortics.StatusInvalidRequest || bad.Message == "" {
+		t.Fatalf("bad location answered %+v", bad)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(recs) != 3 || recs[0].Input != fortics.InputFindMe || recs[0].Client != "10.0.0.9" || !recs[1].Cached || recs[2].HTTP != 400 {
+		t.Fatalf("records %+v", recs)
+	}
+}

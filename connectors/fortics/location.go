@@ -15,6 +15,9 @@ const (
 	InputCoords  = "coords"
 	InputLink    = "link"
 	InputAddress = "address"
+	// InputFindMe is a location the customer chose on a FindME page
+	// (Handler.Ask).
+	InputFindMe = "findme"
 )
 
 // locError is a location the handler refuses, with its reason key.
