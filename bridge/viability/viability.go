@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/findme"
 	"github.com/fieldbridge/fieldbridge/connectors/fortics"
 )
 
@@ -89,6 +90,11 @@ type Options struct {
 	// KeepDays is how many days of question logs a run keeps (90; 0 keeps
 	// all). Give the job a schedule ("@daily") to prune.
 	KeepDays int `toml:"keep_days"`
+
+	// FindME, when its table is present ([job.findme]), also serves
+	// FindME: the bot asks for an SMS link, the customer chooses the
+	// location on a page (bridge/findme).
+	FindME *findme.Options `toml:"findme"`
 }
 
 // DefaultOptions returns the options with every default filled in.
@@ -133,6 +139,7 @@ type Job struct {
 	name    string
 	opts    Options
 	handler *fortics.Handler
+	findme  *findme.Service // nil without [job.findme]
 	qlog    *questionLog
 	metrics *metrics
 	log     *slog.Logger
@@ -147,6 +154,12 @@ func New(env *bridge.Env, spec bridge.JobSpec, o *Options) (*Job, error) {
 // NewWithNetwork is New with the network given instead of built from the
 // ozmap connection (tests, the demo, benchmarks); nil builds it as New does.
 func NewWithNetwork(env *bridge.Env, spec bridge.JobSpec, o *Options, network fortics.Network) (*Job, error) {
+	return newJob(env, spec, o, network, nil)
+}
+
+// newJob builds the job; sender, when not nil, sends FindME's SMS instead
+// of the findme.sms connection (tests).
+func newJob(env *bridge.Env, spec bridge.JobSpec, o *Options, network fortics.Network, sender findme.Sender) (*Job, error) {
 	var errs []error
 	if o.OZmap == "" && network == nil {
 		errs = append(errs, errors.New("ozmap: name the OZmap connection (a connection of type \"ozmap\")"))
@@ -163,6 +176,16 @@ func NewWithNetwork(env *bridge.Env, spec bridge.JobSpec, o *Options, network fo
 	}
 	if token == "" {
 		errs = append(errs, errors.New("token: set the job's token or the server's token (the chatbot sends it as ?token=)"))
+	}
+	if o.FindME != nil {
+		if err := o.FindME.Check("findme."); err != nil {
+			errs = append(errs, err)
+		} else if sender == nil {
+			var err error
+			if sender, err = smsSender(env, o.FindME.SMS); err != nil {
+				errs = append(errs, fmt.Errorf("findme.sms: %w", err))
+			}
+		}
 	}
 	if network == nil && o.OZmap != "" {
 		n, err := ozmapNetwork(env, o.OZmap)
@@ -222,6 +245,15 @@ func NewWithNetwork(env *bridge.Env, spec bridge.JobSpec, o *Options, network fo
 		return nil, err
 	}
 	j.handler = h
+	if o.FindME != nil && env != nil && env.Ledger != nil { // (no ledger: the config is only checked)
+		l := env.Ledger
+		f, err := findme.New(*o.FindME, findme.Deps{Job: spec.Name, Token: token, Lang: lang, Sender: sender,
+			Asker: h, Ledger: l, Log: log})
+		if err != nil {
+			return nil, err
+		}
+		j.findme = f
+	}
 	return j, nil
 }
 
@@ -246,11 +278,18 @@ func (j *Job) record(r fortics.Record) {
 // are Public to the server: the handler checks the token itself, because
 // chatbots can only send it as a query parameter.
 func (j *Job) Routes() []bridge.Route {
-	return []bridge.Route{
+	rs := []bridge.Route{
 		{Pattern: j.opts.Path, Handler: j.handler, Public: true, Logged: true},
 		{Pattern: j.opts.Path + "/", Handler: j.handler, Public: true, Logged: true},
 	}
+	if j.findme != nil {
+		rs = append(rs, j.findme.Routes()...)
+	}
+	return rs
 }
+
+// FindME returns the FindME service (nil when not configured).
+func (j *Job) FindME() *findme.Service { return j.findme }
 
 // Handler returns the HTTP handler (for tests and the demo).
 func (j *Job) Handler() *fortics.Handler { return j.handler }
@@ -263,12 +302,24 @@ func (j *Job) Run(ctx context.Context, rc *bridge.RunContext) error {
 	if err != nil {
 		rc.Problem(j.qlog.dir, "could not remove an old question log: "+err.Error())
 	}
+	if j.findme != nil {
+		n, err := j.findme.Sweep(ctx)
+		rc.Count("findme_expired", int64(n))
+		if err != nil {
+			return fmt.Errorf("findme: expiring old links: %w", err)
+		}
+	}
 	return nil
 }
 
 // Close writes the queued records of the question log and stops its
 // writer. The engine calls it at shutdown.
-func (j *Job) Close() error { return j.qlog.close() }
+func (j *Job) Close() error {
+	if j.findme != nil {
+		j.findme.Close()
+	}
+	return j.qlog.close()
+}
 
 // StatusSummary is one line for the engine's status page: the questions
 // answered today (since the daemon started) by outcome.

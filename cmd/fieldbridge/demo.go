@@ -20,6 +20,7 @@ var demoSteps = []demoStep{
 	demoSheets,
 	demoResults,
 	demoViability,
+	demoFindME,
 }
 
 // demoStep is one flow's part of the demo.

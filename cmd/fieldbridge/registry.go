@@ -29,7 +29,8 @@ func registry() *bridge.Registry {
 	}
 	r.AddConn(boxsync.OZmapConnType()) // connectors/ozmap (also used by fortics-viability)
 	r.AddConn(boxsync.SytexConnType())
-	r.AddConn(sheets.ConnType()) // "officetrack" (web-service account)
+	r.AddConn(sheets.ConnType())       // "officetrack" (web-service account)
+	r.AddConn(viability.SMSConnType()) // connectors/sms (FindME's links)
 
 	for _, k := range extraKinds {
 		r.AddKind(k)
@@ -44,7 +45,8 @@ func registry() *bridge.Registry {
 // A warner returns nil for types it does not know. `check` prints the
 // warnings, `run` and `once` log them at start (connwarn.go).
 var connWarners = []func(typ string, opts any) []string{
-	fileconn.Warnings, // ftp, ftps: tls = "none", insecure_skip_verify; sftp: insecure_ignore_host_key
+	fileconn.Warnings,     // ftp, ftps: tls = "none", insecure_skip_verify; sftp: insecure_ignore_host_key
+	viability.SMSWarnings, // sms: insecure_skip_verify, http:// base_url
 }
 
 // extraKinds are added by files built with test tags (testkinds.go).
