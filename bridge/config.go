@@ -78,6 +78,24 @@ type LedgerConfig struct {
 	// Synchronous is "full" (default: a recorded outcome survives a power
 	// loss) or "normal" (survives a crash of the process; faster).
 	Synchronous string `toml:"synchronous"`
+	// URL selects a PostgreSQL ledger that several nodes share
+	// ("postgres://fieldbridge:${PGPASSWORD}@db.example:5432/fieldbridge");
+	// empty (default) is the embedded SQLite ledger in data_dir, for one
+	// node. Synchronous applies to SQLite only.
+	URL string `toml:"url" secret:"true"`
+	// Node names this instance among the nodes sharing a PostgreSQL ledger
+	// (default: the host name). Two running nodes must not share a name.
+	Node string `toml:"node"`
+	// Lease is how long a node holds a job without renewing its claim
+	// (renewed every third of it): a node that dies loses its jobs to the
+	// others after at most this long. Default 30s.
+	Lease Duration `toml:"lease"`
+}
+
+// Shared reports whether the ledger is a PostgreSQL database shared by
+// several nodes.
+func (l LedgerConfig) Shared() bool {
+	return strings.HasPrefix(l.URL, "postgres://") || strings.HasPrefix(l.URL, "postgresql://")
 }
 
 // JobConfig is one decoded [[job]] table.
@@ -110,7 +128,7 @@ func DefaultConfig() *Config {
 		Language: "pt-BR",
 		Log:      LogConfig{Level: "info", Format: "text"},
 		HTTP:     HTTPConfig{Listen: "127.0.0.1:8080", MaxBody: 10 << 20},
-		Ledger:   LedgerConfig{Synchronous: "full"},
+		Ledger:   LedgerConfig{Synchronous: "full", Lease: Duration{30 * time.Second}},
 	}
 }
 
@@ -346,6 +364,15 @@ func ParseConfig(path string, data []byte, reg *Registry) (*Config, error) {
 	}
 	if !contains([]string{"full", "normal"}, strings.ToLower(cfg.Ledger.Synchronous)) {
 		ps.add(kl.line("ledger.synchronous"), "[ledger]", "synchronous %q is not one of full, normal", cfg.Ledger.Synchronous)
+	}
+	if cfg.Ledger.URL != "" && !cfg.Ledger.Shared() {
+		ps.add(kl.line("ledger.url"), "[ledger]", "url must be a PostgreSQL URL (postgres://user:password@host:5432/database); leave it out for the embedded SQLite ledger")
+	}
+	if cfg.Ledger.Node != "" && !jobNameRE.MatchString(cfg.Ledger.Node) {
+		ps.add(kl.line("ledger.node"), "[ledger]", "node %q: use letters, digits, '.', '_' and '-'", cfg.Ledger.Node)
+	}
+	if cfg.Ledger.Lease.Duration < 3*time.Second {
+		ps.add(kl.line("ledger.lease"), "[ledger]", "lease %s is too short: at least 3s (30s is a good value)", cfg.Ledger.Lease.Duration)
 	}
 	if cfg.HTTP.MaxBody <= 0 {
 		ps.add(kl.line("http.max_body"), "[http]", "max_body must be a positive number of bytes")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/fieldbridge/fieldbridge/bridge/ledger"
 	"github.com/fsnotify/fsnotify"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/robfig/cron/v3"
 )
 
@@ -24,8 +26,10 @@ import (
 type EngineOptions struct {
 	Config   *Config
 	Registry *Registry
-	// Ledger, when nil, is the SQLite database DataDir/ledger.db, opened by
-	// NewEngine and closed by Close.
+	// Ledger, when nil, is opened by NewEngine and closed by Close: the
+	// PostgreSQL database of [ledger] url, or the SQLite database
+	// DataDir/ledger.db. With a url, a given Ledger must be a
+	// ledger.Coordinator (the nodes coordinate through it).
 	Ledger ledger.Ledger
 	// Log, when nil, is built from the [log] settings, writing to stderr.
 	Log *slog.Logger
@@ -54,6 +58,7 @@ type Engine struct {
 	grace    time.Duration
 	debounce time.Duration
 	secrets  []string
+	cluster  *cluster // nil for a single node
 
 	jobs   []*jobState
 	byName map[string]*jobState
@@ -70,7 +75,7 @@ type jobState struct {
 	sched cron.Schedule // nil unless Spec.Schedule is set
 	// kick holds at most one pending trigger: triggers arriving while a
 	// run is in progress coalesce into one follow-up run.
-	kick chan string
+	kick chan trigger
 	// mu is held for the whole of a run: a job never overlaps itself.
 	mu sync.Mutex
 
@@ -83,10 +88,25 @@ func (js *jobState) enabled() bool { return js.cfg.Spec.Enabled == nil || *js.cf
 
 func (js *jobState) catchUp() bool { return js.cfg.Spec.CatchUp == nil || *js.cfg.Spec.CatchUp }
 
+// trigger is a request for a run.
+type trigger struct {
+	reason string
+	// due is the schedule's or interval's tick (zero for other triggers):
+	// in a cluster, a tick another node already ran is skipped.
+	due time.Time
+	// every is the interval of an interval tick (zero for a schedule's).
+	every time.Duration
+	// assist runs the job's Assist instead of Run, without its lease.
+	assist bool
+}
+
 // trigger requests a run; it never blocks.
-func (js *jobState) trigger(reason string) {
+func (js *jobState) trigger(reason string) { js.triggerAt(trigger{reason: reason}) }
+
+// triggerAt requests a run for t; it never blocks.
+func (js *jobState) triggerAt(t trigger) {
 	select {
-	case js.kick <- reason:
+	case js.kick <- t:
 	default: // one is pending already
 	}
 }
@@ -124,29 +144,54 @@ func NewEngine(ctx context.Context, o EngineOptions) (*Engine, error) {
 		e.log = l
 	}
 	e.secrets = e.collectSecrets()
+	if err := os.MkdirAll(e.cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
 	if e.ledger == nil {
-		if err := os.MkdirAll(e.cfg.DataDir, 0o750); err != nil {
-			return nil, fmt.Errorf("data_dir: %w", err)
+		var l ledger.Ledger
+		var err error
+		if e.cfg.Ledger.Shared() {
+			l, err = ledger.OpenPostgres(ctx, e.cfg.Ledger.URL, ledger.PostgresOptions{})
+		} else {
+			l, err = ledger.OpenSQLiteWith(ctx, filepath.Join(e.cfg.DataDir, "ledger.db"),
+				ledger.SQLiteOptions{Synchronous: e.cfg.Ledger.Synchronous})
 		}
-		l, err := ledger.OpenSQLiteWith(ctx, filepath.Join(e.cfg.DataDir, "ledger.db"),
-			ledger.SQLiteOptions{Synchronous: e.cfg.Ledger.Synchronous})
 		if err != nil {
-			return nil, err
+			return nil, e.scrubErr(err)
 		}
 		e.ledger, e.ownsLed = l, true
+	}
+	if e.cfg.Ledger.Shared() {
+		c, err := newCluster(e.ledger, e.cfg.Ledger, e.log)
+		if err != nil {
+			e.Close()
+			return nil, err
+		}
+		e.cluster = c
+		if err := e.metrics.reg.Register(newClusterCollector(e)); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				e.log.Warn("cluster metrics unavailable", "err", err)
+			}
+		}
 	}
 	env := &Env{Config: e.cfg, Registry: e.reg, Ledger: e.ledger, Log: e.log, Metrics: e.metrics}
 	var errs []error
 	for _, jc := range e.cfg.Jobs {
 		envJ := *env
 		envJ.Log = e.log.With("job", jc.Spec.Name)
-		js := &jobState{cfg: jc, kick: make(chan string, 1)}
+		js := &jobState{cfg: jc, kick: make(chan trigger, 1)}
 		envJ.TriggerRun = func(reason string) bool {
 			if !e.ready.Load() || !js.enabled() {
 				return false
 			}
 			js.trigger(reason)
 			return true
+		}
+		if c := e.cluster; c != nil {
+			job := jc.Spec.Name
+			envJ.lock = func(ctx context.Context, name string) (func(), error) { return c.lock(ctx, job, name) }
+			envJ.cluster = c
 		}
 		job, err := jc.Kind.New(&envJ, jc.Spec, jc.Options)
 		if err != nil {
@@ -246,27 +291,48 @@ func (e *Engine) RunOnce(ctx context.Context, name string, full bool) (*RunRepor
 		}
 		return nil, fmt.Errorf("%w %q (configured: %s)", ErrUnknownJob, name, strings.Join(names, ", "))
 	}
-	return e.execute(ctx, js, full, "once")
+	return e.execute(ctx, js, full, trigger{reason: "once"})
 }
 
-// execute performs one run of js, holding its lock.
-func (e *Engine) execute(ctx context.Context, js *jobState, full bool, reason string) (*RunReport, error) {
+// execute performs one run of js, holding its lock (and, in a cluster,
+// its lease: the run's ledger writes are fenced by it).
+func (e *Engine) execute(ctx context.Context, js *jobState, full bool, t trigger) (*RunReport, error) {
 	js.mu.Lock()
 	defer js.mu.Unlock()
 	name := js.cfg.Spec.Name
+	reason := t.reason
 	unlock, err := lockJob(e.cfg.DataDir, name)
 	if err != nil {
 		return nil, fmt.Errorf("job %q: %w", name, err)
 	}
 	defer unlock()
 
+	l := e.ledger
+	if c := e.cluster; c != nil && !t.assist {
+		rctx, jl, err := c.acquireJob(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("job %q: %w", name, err)
+		}
+		defer c.release(jl)
+		if done, err := e.tickDone(rctx, name, t); err != nil {
+			return nil, fmt.Errorf("job %q: %w", name, err)
+		} else if done {
+			return nil, errSkipped
+		}
+		ctx = rctx
+		l = c.coord.Fenced(jl.lease)
+	}
+
 	started := e.now()
-	run, err := e.ledger.BeginRun(ctx, name, started)
+	run, err := l.BeginRun(ctx, name, started)
 	if err != nil {
 		return nil, fmt.Errorf("job %q: %w", name, err)
 	}
 	log := e.log.With("job", name, "run", run.ID)
-	rc := NewRunContext(run, e.ledger, log, e.metrics)
+	if e.cluster != nil {
+		log = log.With("node", e.cluster.node)
+	}
+	rc := NewRunContext(run, l, log, e.metrics)
 	rc.Full = full
 	rc.Now = e.now
 	js.state.Lock()
@@ -275,7 +341,11 @@ func (e *Engine) execute(ctx context.Context, js *jobState, full bool, reason st
 	e.metrics.runStarted(name)
 	log.Info("run started", "trigger", reason, "full", full)
 
-	runErr := e.safeRun(ctx, js.job, rc)
+	var job Job = js.job
+	if a, ok := js.job.(Assister); ok && t.assist {
+		job = assistRun{a}
+	}
+	runErr := e.safeRun(ctx, job, rc)
 
 	run.Ended = e.now()
 	run.Counts = rc.Counts()
@@ -284,6 +354,13 @@ func (e *Engine) execute(ctx context.Context, js *jobState, full bool, reason st
 		run.Outcome = ledger.OutcomePartial
 	case runErr == nil:
 		run.Outcome = ledger.OutcomeOK
+	case errors.Is(context.Cause(ctx), ledger.ErrLeaseLost) || errors.Is(runErr, ledger.ErrLeaseLost):
+		// Another node took the job over: what this run did not record is
+		// the new holder's to do.
+		run.Outcome = ledger.OutcomeStopped
+		if !errors.Is(runErr, ledger.ErrLeaseLost) {
+			runErr = fmt.Errorf("stopped: %w", context.Cause(ctx))
+		}
 	case ctx.Err() != nil:
 		// Stopped by shutdown (whatever error the interruption surfaced as).
 		run.Outcome = ledger.OutcomeStopped
@@ -291,7 +368,8 @@ func (e *Engine) execute(ctx context.Context, js *jobState, full bool, reason st
 		run.Outcome = ledger.OutcomeFailed
 	}
 	run.Message = e.scrub(summary(run.Counts, runErr))
-	// Record the end even when ctx was cancelled (shutdown).
+	// Record the end even when ctx was cancelled (shutdown), and even when
+	// the lease was lost: the run's own record is this node's to close.
 	endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := e.ledger.EndRun(endCtx, run); err != nil {
@@ -362,6 +440,12 @@ func sortedKeys(m map[string]int64) []string {
 // them out of run messages.
 func (e *Engine) collectSecrets() []string {
 	s := SecretValues(&e.cfg.HTTP)
+	s = append(s, SecretValues(&e.cfg.Ledger)...)
+	if u, err := url.Parse(e.cfg.Ledger.URL); err == nil && u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			s = append(s, p)
+		}
+	}
 	for _, c := range e.cfg.Conns {
 		s = append(s, SecretValues(c.Options)...)
 	}
@@ -407,12 +491,30 @@ func (e *Engine) Run(ctx context.Context) error {
 			defer loops.Done()
 			e.loop(ctx, runCtx, js)
 		}()
+		if a, ok := js.job.(Assister); ok && e.cluster != nil {
+			trig.Add(1)
+			go func() {
+				defer trig.Done()
+				e.assistLoop(ctx, runCtx, js, a)
+			}()
+		}
 		if err := e.startTriggers(ctx, js, &trig); err != nil {
 			e.log.Error("could not start the job's triggers", "job", js.cfg.Spec.Name, "err", err)
 		}
 	}
+	if c := e.cluster; c != nil {
+		trig.Add(1)
+		go func() {
+			defer trig.Done()
+			c.heartbeat(ctx)
+		}()
+	}
 	e.ready.Store(true)
-	e.log.Info("bridge started", "jobs", len(e.jobs))
+	if c := e.cluster; c != nil {
+		e.log.Info("bridge started", "jobs", len(e.jobs), "node", c.node, "lease", c.lease.String())
+	} else {
+		e.log.Info("bridge started", "jobs", len(e.jobs))
+	}
 	<-ctx.Done()
 	e.ready.Store(false)
 	e.log.Info("stopping: no new runs; asking runs in progress to checkpoint", "grace", e.grace.String())
@@ -466,11 +568,101 @@ func (e *Engine) loop(ctx, runCtx context.Context, js *jobState) {
 			if ctx.Err() != nil {
 				return
 			}
-			if _, err := e.execute(runCtx, js, false, reason); err != nil {
+			_, err := e.execute(runCtx, js, false, reason)
+			switch {
+			case err == nil:
+			case errors.Is(err, errSkipped):
+				e.log.Debug("tick already run by another node", "job", js.cfg.Spec.Name, "trigger", reason.reason)
+			case errors.Is(err, errHeldElsewhere):
+				// Another node runs the job: ask again once it may be done
+				// (or dead), so that what this trigger was for is not lost.
+				e.log.Debug("job running on another node; trying again later", "job", js.cfg.Spec.Name, "err", err)
+				e.retryLater(ctx, js, reason)
+			default:
 				e.log.Error("run could not start", "job", js.cfg.Spec.Name, "err", err)
 			}
 		}
 	}
+}
+
+// assistRun is a Job whose Run is the Assister's Assist.
+type assistRun struct{ a Assister }
+
+func (r assistRun) Run(ctx context.Context, rc *RunContext) error { return r.a.Assist(ctx, rc) }
+
+// assistLoop asks js, every second while this node is not running it,
+// whether other nodes' runs have work to share, and does it.
+func (e *Engine) assistLoop(ctx, runCtx context.Context, js *jobState, a Assister) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		js.state.Lock()
+		busy := js.cur != nil
+		js.state.Unlock()
+		if busy {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		pending, err := a.AssistPending(pctx)
+		cancel()
+		if err != nil {
+			e.log.Warn("cannot ask for work to share", "job", js.cfg.Spec.Name, "err", err)
+			continue
+		}
+		if !pending {
+			continue
+		}
+		if _, err := e.execute(runCtx, js, false, trigger{reason: "assist", assist: true}); err != nil {
+			e.log.Error("assist run could not start", "job", js.cfg.Spec.Name, "err", err)
+		}
+	}
+}
+
+// retryLater asks again for t's run after a third of the lease, unless
+// the daemon stops first.
+func (e *Engine) retryLater(ctx context.Context, js *jobState, t trigger) {
+	d := e.cluster.lease / 3
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-time.After(d):
+			js.triggerAt(t)
+		}
+	}()
+}
+
+// tickDone reports whether, in a cluster, the tick t is for was run
+// already (by any node): a completed run started at or after a
+// schedule's tick, or within half an interval before an interval's.
+func (e *Engine) tickDone(ctx context.Context, job string, t trigger) (bool, error) {
+	if t.due.IsZero() {
+		return false, nil
+	}
+	last, err := e.ledger.LastRun(ctx, job, ledger.OutcomeOK, ledger.OutcomePartial, ledger.OutcomeFailed)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	from := t.due
+	if t.every > 0 {
+		from = t.due.Add(-t.every / 2)
+	}
+	return !last.Started.Before(from), nil
+}
+
+// scrubErr is err with the configuration's secrets removed from its text.
+func (e *Engine) scrubErr(err error) error {
+	if msg := e.scrub(err.Error()); msg != err.Error() {
+		return errors.New(msg)
+	}
+	return err
 }
 
 // Trigger asks for a run of the named job as soon as it is free (used by
@@ -490,7 +682,7 @@ func (e *Engine) startTriggers(ctx context.Context, js *jobState, wg *sync.WaitG
 			if missed, prev := e.missedRun(ctx, js); missed {
 				e.log.Info("a scheduled run was missed while the bridge was down; running it now",
 					"job", spec.Name, "due", prev.Format(time.RFC3339))
-				js.trigger("catch-up")
+				js.triggerAt(trigger{reason: "catch-up", due: prev})
 			}
 		}
 		wg.Add(1)
@@ -513,8 +705,8 @@ func (e *Engine) startTriggers(ctx context.Context, js *jobState, wg *sync.WaitG
 				select {
 				case <-ctx.Done():
 					return
-				case <-t.C:
-					js.trigger("interval")
+				case tick := <-t.C:
+					js.triggerAt(trigger{reason: "interval", due: tick, every: spec.Interval.Duration})
 				}
 			}
 		}()
@@ -564,7 +756,7 @@ func (e *Engine) cronLoop(ctx context.Context, js *jobState) {
 			if d := next.Sub(e.now()); d > 0 && d < time.Second {
 				time.Sleep(d)
 			}
-			js.trigger("schedule")
+			js.triggerAt(trigger{reason: "schedule", due: next})
 		}
 	}
 }
@@ -681,11 +873,14 @@ type JobStatus struct {
 	Last    *ledger.Run
 	// Summary is the job's own line (jobs implementing Summarizer).
 	Summary string
+	// Node is, in a cluster, the node running the job now ("" when none).
+	Node string
 }
 
 // Status lists every job with its trigger, last run and next fire time.
 func (e *Engine) Status(ctx context.Context) []JobStatus {
 	var out []JobStatus
+	cl, _, _ := e.Cluster(ctx)
 	for _, js := range e.jobs {
 		s := JobStatus{Name: js.cfg.Spec.Name, Kind: js.cfg.Kind.Name, Enabled: js.enabled(), Trigger: describeTrigger(js)}
 		js.state.Lock()
@@ -697,6 +892,10 @@ func (e *Engine) Status(ctx context.Context) []JobStatus {
 		}
 		if sm, ok := js.job.(Summarizer); ok {
 			s.Summary = sm.StatusSummary()
+		}
+		if l, ok := cl.Holders[s.Name]; ok {
+			s.Node = l.Holder
+			s.Running = true
 		}
 		out = append(out, s)
 	}

@@ -137,6 +137,21 @@ type Env struct {
 	// is running the job's triggers (check, once). Nil-safe: use
 	// env.Trigger.
 	TriggerRun func(reason string) bool
+
+	lock    func(ctx context.Context, name string) (unlock func(), err error)
+	cluster *cluster
+}
+
+// Lock takes a lock named name for this job across every node sharing
+// the ledger (in a cluster; a no-op for a single node, where the job's
+// own mutexes suffice), waiting for it until ctx ends. Keep what it
+// guards short: a check and a write (an HTTP notification posted to two
+// nodes at once is stored once).
+func (e *Env) Lock(ctx context.Context, name string) (unlock func(), err error) {
+	if e == nil || e.lock == nil {
+		return func() {}, nil
+	}
+	return e.lock(ctx, name)
 }
 
 // Trigger calls TriggerRun when set; it reports whether a run was asked.

@@ -234,9 +234,11 @@ var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
 .ok{color:#070}.partial{color:#a60}.failed{color:#b00}.running{color:#06a}.stopped{color:#666}</style></head>
 <body><h1>fieldbridge</h1>
 <p>Started {{when .Started .Loc}} · {{len .Jobs}} jobs · time zone {{.Loc}}</p>
+{{with .Cluster}}<p>Cluster: this is node <b>{{.Node}}</b> · live nodes:{{range .Nodes}} {{.Name}}{{if .Self}} (this one){{end}} since {{when .Since $.Loc}};{{else}} none{{end}}</p>{{end}}
+{{with .ClusterErr}}<p class="failed">Cluster state unavailable: {{.}}</p>{{end}}
 <table><tr><th>Job</th><th>Kind</th><th>Trigger</th><th>Next</th><th>Last run</th><th>Outcome</th><th>Counts / message</th></tr>
 {{range .Jobs}}<tr><td>{{.Name}}{{if not .Enabled}} (disabled){{end}}</td><td>{{.Kind}}</td><td>{{.Trigger}}</td>
-<td>{{if .Running}}<span class="running">running</span>{{else}}{{when .Next $.Loc}}{{end}}</td>
+<td>{{if .Running}}<span class="running">running{{with .Node}} on {{.}}{{end}}</span>{{else}}{{when .Next $.Loc}}{{end}}</td>
 {{with .Last}}<td>#{{.ID}} {{when .Started $.Loc}}</td><td class="{{.Outcome}}">{{.Outcome}}</td><td>{{.Message}}</td>{{else}}<td>never</td><td></td><td></td>{{end}}</tr>
 {{if .Summary}}<tr><td></td><td colspan="6">{{.Summary}}</td></tr>{{end}}
 {{end}}</table></body></html>
@@ -244,10 +246,18 @@ var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	data := struct {
-		Started time.Time
-		Loc     *time.Location
-		Jobs    []JobStatus
-	}{s.e.started, s.e.cfg.Location(), s.e.Status(r.Context())}
+		Started    time.Time
+		Loc        *time.Location
+		Jobs       []JobStatus
+		Cluster    *ClusterStatus
+		ClusterErr string
+	}{Started: s.e.started, Loc: s.e.cfg.Location(), Jobs: s.e.Status(r.Context())}
+	if cl, ok, err := s.e.Cluster(r.Context()); ok {
+		data.Cluster = &cl
+		if err != nil {
+			data.ClusterErr = s.e.scrub(err.Error())
+		}
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if err := statusPage.Execute(w, data); err != nil {
@@ -259,7 +269,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 // HTTP server, until ctx is done; then it stops both (see Engine.Run).
 //
 // Only one daemon may use a data folder: a second one fails with an error
-// wrapping ErrBusy.
+// wrapping ErrBusy. Nodes of a cluster each have their own data folder.
 func RunDaemon(ctx context.Context, e *Engine) error {
 	unlock, err := lockFile(filepath.Join(e.cfg.DataDir, "locks", "daemon.lock"))
 	if err != nil {

@@ -21,10 +21,10 @@ func open(t testing.TB, path string) *ledger.SQLite {
 	return l
 }
 
-func TestRunsRoundTripAndResume(t *testing.T) {
+func TestRunsRoundTripAndResume(t *testing.T) { eachStore(t, testRunsRoundTripAndResume) }
+
+func testRunsRoundTripAndResume(t *testing.T, l ledger.Ledger, reopen func() ledger.Ledger) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "sub", "ledger.db")
-	l := open(t, path)
 
 	t0 := time.Date(2026, 11, 20, 6, 0, 0, 0, time.UTC)
 	r1, err := l.BeginRun(ctx, "boxes", t0)
@@ -64,7 +64,7 @@ func TestRunsRoundTripAndResume(t *testing.T) {
 	}
 
 	// Reopen: everything is still there.
-	l = open(t, path)
+	l = reopen()
 	defer l.Close()
 	got, err := l.LastRun(ctx, "boxes")
 	if err != nil {
@@ -126,9 +126,10 @@ func TestRunsRoundTripAndResume(t *testing.T) {
 	}
 }
 
-func TestFiles(t *testing.T) {
+func TestFiles(t *testing.T) { eachStore(t, testFiles) }
+
+func testFiles(t *testing.T, l ledger.Ledger, _ func() ledger.Ledger) {
 	ctx := context.Background()
-	l := open(t, filepath.Join(t.TempDir(), "l.db"))
 	defer l.Close()
 	f := &ledger.File{Job: "j", Source: "in", Name: "a.csv", Size: 3, State: ledger.FileSeen}
 	if err := l.PutFile(ctx, f); err != nil {
@@ -163,9 +164,10 @@ func TestFiles(t *testing.T) {
 	}
 }
 
-func TestItemsPrefixAndBatch(t *testing.T) {
+func TestItemsPrefixAndBatch(t *testing.T) { eachStore(t, testItemsPrefixAndBatch) }
+
+func testItemsPrefixAndBatch(t *testing.T, l ledger.Ledger, _ func() ledger.Ledger) {
 	ctx := context.Background()
-	l := open(t, filepath.Join(t.TempDir(), "l.db"))
 	defer l.Close()
 	var batch []ledger.Item
 	for _, k := range []string{"f1:2", "f1:1", "f2:1", "f1:10", "f1_x", "g%1"} {
@@ -205,9 +207,10 @@ func TestItemsPrefixAndBatch(t *testing.T) {
 	}
 }
 
-func TestPutItemsIsOneTransaction(t *testing.T) {
+func TestPutItemsIsOneTransaction(t *testing.T) { eachStore(t, testPutItemsIsOneTransaction) }
+
+func testPutItemsIsOneTransaction(t *testing.T, l ledger.Ledger, _ func() ledger.Ledger) {
 	ctx := context.Background()
-	l := open(t, filepath.Join(t.TempDir(), "l.db"))
 	defer l.Close()
 	cctx, cancel := context.WithCancel(ctx)
 	items := make([]ledger.Item, 1000)
@@ -232,10 +235,10 @@ func TestPutItemsIsOneTransaction(t *testing.T) {
 	}
 }
 
-func TestConcurrentWriters(t *testing.T) {
+func TestConcurrentWriters(t *testing.T) { eachStore(t, testConcurrentWriters) }
+
+func testConcurrentWriters(t *testing.T, l ledger.Ledger, reopen func() ledger.Ledger) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "l.db")
-	l := open(t, path)
 	const workers, per = 8, 100
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
@@ -270,7 +273,7 @@ func TestConcurrentWriters(t *testing.T) {
 		}
 	}
 	l.Close()
-	l = open(t, path)
+	l = reopen()
 	defer l.Close()
 	n := 0
 	_ = l.ItemsWithPrefix(ctx, "j", "", func(ledger.Item) error { n++; return nil })

@@ -245,6 +245,13 @@ func (n *notifier) store(ctx context.Context, doc []byte, note officetrack.Notif
 	key := notificationPrefix + hash
 	unlock := n.lock(hash)
 	defer unlock()
+	// The same notification posted to two nodes of a cluster at once: one
+	// writes it, the other finds it written.
+	unlockShared, err := j.env.Lock(ctx, "notify:"+hash)
+	if err != nil {
+		return "", false, fmt.Errorf("ledger: %w", err)
+	}
+	defer unlockShared()
 
 	l := j.env.Ledger
 	it, err := l.GetItem(ctx, j.name, key)

@@ -184,21 +184,28 @@ func (j *job) deliver(ctx context.Context, rc *bridge.RunContext, in *Inbox, rec
 			return "", sum, err
 		}
 	default:
-		doneSet, err := doneRows(ctx, rc.Ledger, j.name, rec.SHA256)
-		if err != nil {
-			return "", sum, err
-		}
-		rows, err := src.rows()
-		if err != nil {
-			return "", sum, err
-		}
-		ws := &webSend{api: j.api, ledger: rc.Ledger, job: j.name, runID: rc.Run.ID, sha: rec.SHA256, name: rec.Name,
-			conc: j.conc, rc: rc, now: rc.Now, text: j.msg, loc: j.location()}
-		if ms, ok := src.(*mappedSheet); ok {
-			ws.label = ms.m.ColumnOf
-		}
-		if _, err := ws.run(ctx, wrapRows(rows), doneSet); err != nil {
-			return "", sum, err
+		if j.shareable(ctx, in, rec, path, rc.Ledger) {
+			// Several nodes send the rows (blocks.go).
+			if err := j.deliverShared(ctx, rc, in, rec, path); err != nil {
+				return "", sum, err
+			}
+		} else {
+			doneSet, err := doneRows(ctx, rc.Ledger, j.name, rec.SHA256)
+			if err != nil {
+				return "", sum, err
+			}
+			rows, err := src.rows()
+			if err != nil {
+				return "", sum, err
+			}
+			ws := &webSend{api: j.api, ledger: rc.Ledger, job: j.name, runID: rc.Run.ID, sha: rec.SHA256, name: rec.Name,
+				conc: j.conc, rc: rc, now: rc.Now, text: j.msg, loc: j.location()}
+			if ms, ok := src.(*mappedSheet); ok {
+				ws.label = ms.m.ColumnOf
+			}
+			if _, err := ws.run(ctx, wrapRows(rows), doneSet); err != nil {
+				return "", sum, err
+			}
 		}
 		err = rc.Ledger.ItemsWithPrefix(ctx, j.name, rec.SHA256+":", func(it ledger.Item) error {
 			statuses[rowOfKey(it.Key)] = rowStatus{it.Outcome, it.Message}
