@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	neturl "net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -104,7 +102,7 @@ func TestFencedWrites(t *testing.T) {
 	if err := fa.PutItem(ctx, ledger.Item{Job: "f", Key: "1"}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(700 * time.Millisecond) // expired, nobody took it yet
+	waitExpired(t, l, a) // nobody took it yet
 	writes := []struct {
 		what string
 		do   func() error
@@ -181,26 +179,162 @@ func TestLeaseRaces(t *testing.T) {
 	}
 }
 
-// TestPostgresErrorsHideThePassword: a wrong password or a server that
-// does not answer never shows the password.
-func TestPostgresErrorsHideThePassword(t *testing.T) {
-	url := ledgertest.PostgresURL(t)
-	bad := "postgres://fieldbridge:Sup3rS3cretPw@127.0.0.1:9/x?sslmode=disable&connect_timeout=2"
-	for _, u := range []string{bad, replacePassword(url, "Sup3rS3cretPw")} {
-		_, err := ledger.OpenPostgres(context.Background(), u, ledger.PostgresOptions{})
-		if err == nil {
-			t.Fatalf("opened with a wrong password")
+// waitExpired waits until the ledger's clock is past le's end.
+func waitExpired(t *testing.T, l *ledger.Postgres, le ledger.Lease) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		now, err := l.Now(context.Background())
+		if err != nil {
+			t.Fatal(err)
 		}
-		if msg := err.Error(); contains(msg, "Sup3rS3cretPw") {
-			t.Fatalf("the password is in the error: %s", msg)
+		if now.After(le.Expires) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lease %s not expired by the ledger's clock (%v) 10s after %v", le.Name, now, le.Expires)
 		}
 	}
 }
 
-func replacePassword(u, pw string) string {
-	p, _ := neturl.Parse(u)
-	p.User = neturl.UserPassword(p.User.Username(), pw)
-	return p.String()
+// TestLeaseRestartFencesOldSelf: a node that restarts takes its own lease
+// over at once, with a new token, and the writes of its previous
+// incarnation are refused from then on, writing nothing.
+func TestLeaseRestartFencesOldSelf(t *testing.T) {
+	ctx := context.Background()
+	l := openPostgres(t)
+	old, err := l.Acquire(ctx, "job:r", "node-a", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldView := l.Fenced(old)
+	if err := oldView.SetState(ctx, "r", "cursor", "1"); err != nil {
+		t.Fatal(err)
+	}
+	cur, err := l.Acquire(ctx, "job:r", "node-a", time.Minute)
+	if err != nil || cur.Token <= old.Token || cur.Holder != "node-a" {
+		t.Fatalf("re-Acquire after a restart = %+v, %v (old token %d)", cur, err, old.Token)
+	}
+	if err := oldView.SetState(ctx, "r", "cursor", "2"); !errors.Is(err, ledger.ErrLeaseLost) {
+		t.Fatalf("the old incarnation's write: %v, want ErrLeaseLost", err)
+	}
+	if _, err := oldView.BeginRun(ctx, "r", time.Now()); !errors.Is(err, ledger.ErrLeaseLost) {
+		t.Fatalf("the old incarnation's BeginRun: %v", err)
+	}
+	if err := l.Fenced(cur).SetState(ctx, "r", "cursor", "3"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := l.State(ctx, "r", "cursor"); v != "3" {
+		t.Fatalf("cursor = %q", v)
+	}
+	if _, err := l.LastRun(ctx, "r"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("a refused BeginRun left a run: %v", err)
+	}
+	// Reads through a lost lease's view still work; closing it leaves
+	// the ledger open.
+	if v, err := oldView.State(ctx, "r", "cursor"); err != nil || v != "3" {
+		t.Fatalf("read through the old view: %q, %v", v, err)
+	}
+	if err := oldView.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Ping(ctx); err != nil {
+		t.Fatalf("closing a fenced view closed the ledger: %v", err)
+	}
 }
 
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
+// TestLeaseListing: Leases lists the current leases under a prefix, by
+// name; released and expired ones are not listed; a released lease is
+// free at once, and its next grant has a larger token.
+func TestLeaseListing(t *testing.T) {
+	ctx := context.Background()
+	l := openPostgres(t)
+	granted := map[string]ledger.Lease{}
+	for _, n := range []string{"node:b", "job:y", "node:a", "job:x", "node:c", "nodes", "lock:j:%"} {
+		le, err := l.Acquire(ctx, n, "h-"+n, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		granted[n] = le
+	}
+	short, err := l.Acquire(ctx, "node:d", "h", 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func(prefix string) string {
+		ls, err := l.Leases(ctx, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []string
+		for _, le := range ls {
+			s = append(s, le.Name)
+		}
+		return fmt.Sprint(s)
+	}
+	if got := names("node:"); got != "[node:a node:b node:c node:d]" {
+		t.Fatalf("Leases(node:) = %s", got)
+	}
+	if got := names("lock:j:%"); got != "[lock:j:%]" {
+		t.Fatalf("Leases(lock:j:%%) = %s", got)
+	}
+	if got := names(""); got != "[job:x job:y lock:j:% node:a node:b node:c node:d nodes]" {
+		t.Fatalf("Leases() = %s", got)
+	}
+	waitExpired(t, l, short)
+	if err := l.Release(ctx, granted["node:b"]); err != nil {
+		t.Fatal(err)
+	}
+	if got := names("node:"); got != "[node:a node:c]" {
+		t.Fatalf("Leases(node:) after expiry and release = %s", got)
+	}
+	again, err := l.Acquire(ctx, "node:b", "someone-else", time.Minute)
+	if err != nil || again.Token <= granted["node:b"].Token {
+		t.Fatalf("Acquire after release = %+v, %v", again, err)
+	}
+	if _, err := l.Acquire(ctx, "x", "h", 0); err == nil {
+		t.Fatal("a lease of no time was granted")
+	}
+}
+
+// TestAcquireRaceAfterExpiry: when an expired lease is wanted by 20 nodes
+// at once, exactly one gets it, and the others are told who.
+func TestAcquireRaceAfterExpiry(t *testing.T) {
+	ctx := context.Background()
+	l := openPostgres(t)
+	first, err := l.Acquire(ctx, "job:e", "node-0", 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitExpired(t, l, first)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var winners []ledger.Lease
+	var told []string
+	for i := 1; i <= 20; i++ {
+		wg.Go(func() {
+			le, err := l.Acquire(ctx, "job:e", fmt.Sprintf("node-%d", i), time.Minute)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				winners = append(winners, le)
+			case errors.Is(err, ledger.ErrLeaseHeld):
+				told = append(told, le.Holder)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if len(winners) != 1 || len(told) != 19 {
+		t.Fatalf("%d winners, %d told", len(winners), len(told))
+	}
+	for _, h := range told {
+		if h != winners[0].Holder {
+			t.Fatalf("a loser was told %q holds it, not %q", h, winners[0].Holder)
+		}
+	}
+	if winners[0].Token <= first.Token {
+		t.Fatalf("token %d after %d", winners[0].Token, first.Token)
+	}
+}

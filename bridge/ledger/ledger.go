@@ -3,7 +3,10 @@
 // items and their content hashes, and small per-job state values (cursors).
 //
 // The Ledger interface is implemented by an embedded SQLite database
-// (OpenSQLite); other stores (PostgreSQL) can implement it later.
+// (OpenSQLite), for one node, and by a PostgreSQL database (OpenPostgres)
+// that several nodes share; the PostgreSQL ledger is also a Coordinator
+// (lease.go). Both are Dumpers and Loaders, so that Copy moves a ledger
+// from one to the other. The same conformance tests run on both.
 package ledger
 
 import (

@@ -2,270 +2,441 @@ package ledger
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
+// DefaultPostgresSchema is the schema that holds the ledger's tables when
+// PostgresOptions.Schema is empty.
+const DefaultPostgresSchema = "fieldbridge"
+
 // PostgresOptions tune OpenPostgres.
 type PostgresOptions struct {
-	// Schema holds the bridge's tables (default "fieldbridge"); it is
-	// created when missing.
+	// Schema is the PostgreSQL schema holding the ledger's tables
+	// (default DefaultPostgresSchema, "fieldbridge"): a dedicated schema,
+	// so that the ledger can share a database with other applications.
+	// It is created when missing, which needs the CREATE privilege on the
+	// database; a schema created beforehand by an administrator only
+	// needs to be owned by (or grant CREATE to) the ledger's role. A
+	// plain identifier: letters, digits and underscores.
 	Schema string
-	// MaxConns is the size of the connection pool (default 16).
-	MaxConns int32
+	// MaxConns is the size of the connection pool (default: the URL's
+	// pool_max_conns, else 8).
+	MaxConns int
+	// ConnectTimeout bounds each connection attempt when the URL sets no
+	// connect_timeout (default 10s).
+	ConnectTimeout time.Duration
 }
 
-// Postgres is the Ledger in a PostgreSQL database, shared by the nodes of
-// a cluster; it is also their Coordinator (leases and one-time claims,
-// judged by the database's clock). Safe for concurrent use.
+// Postgres is the Ledger stored in a PostgreSQL database, which several
+// nodes can share: it is also a Coordinator (leases with fencing, one-time
+// claims), judged by the database server's clock. It is safe for
+// concurrent use.
 //
-// Times of runs, files and items are stored as nanoseconds since 1970 (as
-// in SQLite, so both ledgers give back exactly what was stored); lease
-// times are the server's timestamptz.
+// Times are stored as timestamptz, to the microsecond (SQLite keeps
+// nanoseconds). Keys, job and lease names are compared byte by byte
+// (COLLATE "C"), so that they sort as in Go and in the SQLite ledger.
 type Postgres struct {
-	pool   *pgxpool.Pool
-	schema string
-	where  string // the URL without its password, for messages
+	pool    *pgxpool.Pool
+	schema  string // unquoted
+	q       *strings.Replacer
+	name    string // String: the URL without its password
+	secrets []string
+	lastGC  atomic.Int64 // unix nanoseconds of the last lease clean-up
 }
 
 var (
 	_ Ledger      = (*Postgres)(nil)
 	_ Coordinator = (*Postgres)(nil)
+	_ Dumper      = (*Postgres)(nil)
+	_ Loader      = (*Postgres)(nil)
 )
 
-var schemaRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+var schemaName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
-// OpenPostgres connects to the database at url (postgres://user:pass@host:port/db?sslmode=…),
-// creates the bridge's schema when missing and brings it up to date. Nodes
-// starting together migrate it once (an advisory lock serializes them).
-// Errors never contain the password.
-func OpenPostgres(ctx context.Context, rawURL string, o PostgresOptions) (*Postgres, error) {
+// OpenPostgres connects to the PostgreSQL database at url
+// ("postgres://user:password@host:5432/db?sslmode=verify-full", or a
+// keyword/value string) and brings the ledger's schema up to date: the
+// schema and its tables are created at first use, and migrations that a
+// newer fieldbridge added are applied, each in its own transaction under
+// an advisory lock, so that several nodes starting at once migrate once.
+// Errors never include the password.
+func OpenPostgres(ctx context.Context, url string, o PostgresOptions) (*Postgres, error) {
+	secrets := urlPasswords(url)
 	if o.Schema == "" {
-		o.Schema = "fieldbridge"
+		o.Schema = DefaultPostgresSchema
 	}
-	if !schemaRE.MatchString(o.Schema) {
-		return nil, fmt.Errorf("ledger: schema %q: use lower-case letters, digits and _", o.Schema)
+	if !schemaName.MatchString(o.Schema) {
+		return nil, fmt.Errorf("ledger: PostgreSQL schema %q: use letters, digits and underscores", o.Schema)
 	}
-	if o.MaxConns <= 0 {
-		o.MaxConns = 16
-	}
-	where := redactURL(rawURL)
-	cfg, err := pgxpool.ParseConfig(rawURL)
+	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: %s: the URL is not valid (postgres://user:password@host:5432/database)", where)
+		var pe *pgconn.ParseConfigError
+		if errors.As(err, &pe) {
+			// Its message quotes the URL (best-effort redacted) and the
+			// parser's error, which may quote it whole.
+			return nil, redact(fmt.Errorf("ledger: invalid PostgreSQL URL %s", redactURL(url)), secrets)
+		}
+		return nil, redact(fmt.Errorf("ledger: PostgreSQL URL: %w", err), secrets)
 	}
-	cfg.MaxConns = o.MaxConns
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: %s: %s", where, cleanPgErr(err, rawURL))
+	if cfg.ConnConfig.Password != "" {
+		secrets = append(secrets, passwordForms(cfg.ConnConfig.Password)...)
 	}
-	l := &Postgres{pool: pool, schema: o.Schema, where: where}
+	if o.MaxConns > 0 {
+		cfg.MaxConns = int32(o.MaxConns)
+	} else if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = 8
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
+		if o.ConnectTimeout > 0 {
+			cfg.ConnConfig.ConnectTimeout = o.ConnectTimeout
+		}
+	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "fieldbridge"
+	}
+	l := &Postgres{
+		schema:  o.Schema,
+		q:       strings.NewReplacer("{s}", pgx.Identifier{o.Schema}.Sanitize()),
+		name:    displayName(cfg.ConnConfig),
+		secrets: secrets,
+	}
+	if l.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return nil, l.errorf("ledger: %s: %w", l.name, err)
+	}
 	if err := l.migrate(ctx); err != nil {
-		pool.Close()
+		l.pool.Close()
 		return nil, err
 	}
 	return l, nil
 }
 
-// redactURL is u without its password.
-func redactURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return "postgres://…"
+// String names the database ("postgres://user@host:5432/db"), without
+// the password, for messages.
+func (l *Postgres) String() string { return l.name }
+
+// Schema returns the schema holding the ledger's tables.
+func (l *Postgres) Schema() string { return l.schema }
+
+// Ping checks that the database answers (for readiness checks).
+func (l *Postgres) Ping(ctx context.Context) error {
+	var v int
+	if err := l.pool.QueryRow(ctx, l.sql(`SELECT version FROM {s}.schema_version`)).Scan(&v); err != nil {
+		return l.errorf("ledger: %s: %w", l.name, err)
 	}
-	return p.Redacted()
+	return nil
 }
 
-// cleanPgErr is err's text without the URL's password.
-func cleanPgErr(err error, rawURL string) string {
-	msg := err.Error()
-	if p, perr := url.Parse(rawURL); perr == nil && p.User != nil {
-		if pw, ok := p.User.Password(); ok && pw != "" {
-			msg = strings.ReplaceAll(msg, pw, "xxxxx")
-			msg = strings.ReplaceAll(msg, url.QueryEscape(pw), "xxxxx")
-		}
-	}
-	return msg
-}
-
-// String names the database (without the password).
-func (l *Postgres) String() string { return l.where }
-
-// Ping checks that the database answers.
-func (l *Postgres) Ping(ctx context.Context) error { return l.pool.Ping(ctx) }
-
-// Close closes the pool.
+// Close closes the connection pool, waiting for the connections in use.
 func (l *Postgres) Close() error {
 	l.pool.Close()
 	return nil
 }
 
-// pgMigrations are the schema's versions, in order; each runs once, in a
-// transaction. Never edit one that has shipped: add the next.
+// sql puts the quoted schema name in place of {s}.
+func (l *Postgres) sql(q string) string { return l.q.Replace(q) }
+
+// errorf is fmt.Errorf without the password.
+func (l *Postgres) errorf(format string, args ...any) error {
+	return redact(fmt.Errorf(format, args...), l.secrets)
+}
+
+// displayName is the connection's URL without the password.
+func displayName(c *pgx.ConnConfig) string {
+	u := url.URL{Scheme: "postgres", User: url.User(c.User), Path: "/" + c.Database}
+	if strings.HasPrefix(c.Host, "/") {
+		u.RawQuery = url.Values{"host": {c.Host}}.Encode()
+	} else {
+		u.Host = net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port)))
+	}
+	return u.String()
+}
+
+var (
+	// The password of a URL: from the user's ':' to the last '@' (a
+	// password that should have been escaped may hold ':', '/' or '@').
+	urlPassword = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://[^:@/]*:(.*)@`)
+	kvPassword  = regexp.MustCompile(`password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
+)
+
+// urlPasswords finds the passwords a connection string holds, in the
+// forms they may be quoted in, even when it does not parse.
+func urlPasswords(s string) []string {
+	var out []string
+	if m := urlPassword.FindStringSubmatch(s); m != nil && m[1] != "" {
+		out = append(out, passwordForms(m[1])...)
+		if p, err := url.PathUnescape(m[1]); err == nil {
+			out = append(out, passwordForms(p)...)
+		}
+	}
+	for _, m := range kvPassword.FindAllStringSubmatch(s, -1) {
+		out = append(out, passwordForms(strings.Trim(m[1], "'"))...)
+	}
+	return out
+}
+
+func passwordForms(p string) []string {
+	if p == "" {
+		return nil
+	}
+	return []string{p, url.PathEscape(p), url.QueryEscape(p), url.UserPassword("", p).String()[1:]}
+}
+
+// redactURL hides the password of a connection string that may not parse.
+func redactURL(s string) string {
+	if m := urlPassword.FindStringSubmatchIndex(s); m != nil {
+		s = s[:m[2]] + "xxxxx" + s[m[3]:]
+	}
+	return kvPassword.ReplaceAllString(s, "password=xxxxx")
+}
+
+// RedactURL returns a ledger location or PostgreSQL connection string
+// with its password replaced by "xxxxx", for messages.
+func RedactURL(s string) string { return redactURL(s) }
+
+// redactedError is an error whose message had a password in it: Is sees
+// through to the original (context.Canceled, ErrNotFound), but Unwrap,
+// which would hand out the original message, is not offered.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string        { return e.msg }
+func (e *redactedError) Is(target error) bool { return errors.Is(e.err, target) }
+
+func redact(err error, secrets []string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	changed := false
+	for _, s := range secrets {
+		if s != "" && strings.Contains(msg, s) {
+			msg, changed = strings.ReplaceAll(msg, s, "xxxxx"), true
+		}
+	}
+	if !changed {
+		return err
+	}
+	return &redactedError{msg: msg, err: err}
+}
+
+// pgMigrations are applied in order, each in its own transaction; {s}
+// is the schema. schema_version holds how many have run. Never edit a
+// released migration: append a new one.
 var pgMigrations = []string{
-	`CREATE TABLE runs (
-		id bigserial PRIMARY KEY,
-		job text NOT NULL,
-		started bigint NOT NULL,
-		ended bigint,
-		counts text NOT NULL DEFAULT '{}',
+	// 1: the first schema, as SQLite's plus leases and claims.
+	`CREATE TABLE {s}.runs (
+		id      bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+		job     text COLLATE "C" NOT NULL,
+		started timestamptz,
+		ended   timestamptz, -- NULL while running
+		counts  jsonb NOT NULL DEFAULT '{}',
 		outcome text NOT NULL,
 		message text NOT NULL DEFAULT ''
 	);
-	CREATE INDEX runs_job ON runs(job, started DESC, id DESC);
-	CREATE INDEX runs_started ON runs(started DESC, id DESC);
-	CREATE TABLE files (
-		id bigserial PRIMARY KEY,
-		job text NOT NULL,
-		source text NOT NULL,
-		name text NOT NULL,
-		size bigint NOT NULL DEFAULT 0,
-		mtime bigint NOT NULL DEFAULT 0,
-		sha256 text NOT NULL DEFAULT '',
-		state text NOT NULL,
+	CREATE INDEX runs_job_started ON {s}.runs (job, started, id);
+	CREATE INDEX runs_started ON {s}.runs (started, id);
+	CREATE TABLE {s}.files (
+		id       bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+		job      text COLLATE "C" NOT NULL,
+		source   text COLLATE "C" NOT NULL,
+		name     text COLLATE "C" NOT NULL,
+		size     bigint NOT NULL,
+		mtime    timestamptz,
+		sha256   text COLLATE "C" NOT NULL DEFAULT '',
+		state    text NOT NULL,
 		attempts integer NOT NULL DEFAULT 0,
-		message text NOT NULL DEFAULT '',
-		run_id bigint NOT NULL DEFAULT 0,
-		created bigint NOT NULL,
-		updated bigint NOT NULL
+		message  text NOT NULL DEFAULT '',
+		run_id   bigint NOT NULL DEFAULT 0,
+		created  timestamptz,
+		updated  timestamptz
 	);
-	CREATE INDEX files_name ON files(job, source, name, id DESC);
-	CREATE INDEX files_sha ON files(job, sha256, id DESC);
-	CREATE INDEX files_state ON files(job, source, state, id DESC);
-	CREATE TABLE items (
-		job text NOT NULL,
-		key text COLLATE "C" NOT NULL,
-		hash text NOT NULL DEFAULT '',
-		outcome text NOT NULL DEFAULT '',
-		message text NOT NULL DEFAULT '',
+	CREATE INDEX files_name ON {s}.files (job, source, name, id);
+	CREATE INDEX files_sha ON {s}.files (job, sha256, id);
+	CREATE TABLE {s}.items (
+		job       text COLLATE "C" NOT NULL,
+		key       text COLLATE "C" NOT NULL,
+		hash      text NOT NULL DEFAULT '',
+		outcome   text NOT NULL DEFAULT '',
+		message   text NOT NULL DEFAULT '',
 		remote_id text NOT NULL DEFAULT '',
-		run_id bigint NOT NULL DEFAULT 0,
-		updated bigint NOT NULL,
+		run_id    bigint NOT NULL DEFAULT 0,
+		updated   timestamptz,
 		PRIMARY KEY (job, key)
 	);
-	CREATE TABLE state (
-		job text NOT NULL,
-		name text NOT NULL,
-		value text NOT NULL,
-		updated bigint NOT NULL,
+	CREATE TABLE {s}.state (
+		job     text COLLATE "C" NOT NULL,
+		name    text COLLATE "C" NOT NULL,
+		value   text NOT NULL,
+		updated timestamptz,
 		PRIMARY KEY (job, name)
 	);
-	CREATE SEQUENCE lease_tokens;
-	CREATE TABLE leases (
-		name text COLLATE "C" PRIMARY KEY,
-		holder text NOT NULL,
-		token bigint NOT NULL,
+	-- A lease's row stays when it is released or expires (until long
+	-- after), so that its next grant is an update under the row's lock
+	-- and takes a larger token from the sequence.
+	CREATE SEQUENCE {s}.lease_tokens;
+	CREATE TABLE {s}.leases (
+		name     text COLLATE "C" PRIMARY KEY,
+		holder   text NOT NULL,
+		token    bigint NOT NULL,
 		acquired timestamptz NOT NULL,
-		expires timestamptz NOT NULL
+		expires  timestamptz NOT NULL
 	);
-	CREATE TABLE claims (
-		key text PRIMARY KEY,
-		holder text NOT NULL,
-		at timestamptz NOT NULL DEFAULT clock_timestamp()
-	);`,
+	CREATE INDEX leases_expires ON {s}.leases (expires);
+	CREATE TABLE {s}.claims (
+		key     text COLLATE "C" PRIMARY KEY,
+		holder  text NOT NULL,
+		claimed timestamptz NOT NULL
+	);
+	-- fence fails with SQLSTATE FBL01 unless the lease is current; it
+	-- share-locks the lease's row, so that no other grant of it can
+	-- commit before the transaction that called it ends.
+	CREATE FUNCTION {s}.fence(lease_name text, lease_holder text, lease_token bigint) RETURNS void
+	LANGUAGE plpgsql AS $$
+	BEGIN
+		PERFORM 1 FROM {s}.leases
+			WHERE name = lease_name AND holder = lease_holder AND token = lease_token AND expires > clock_timestamp()
+			FOR SHARE;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'lease % (token %) of % is no longer current', lease_name, lease_token, lease_holder
+				USING ERRCODE = 'FBL01';
+		END IF;
+	END
+	$$;`,
 }
 
-// PostgresSchemaVersion is the schema version this program writes.
+// PostgresSchemaVersion is the number of PostgreSQL migrations this build
+// knows.
 func PostgresSchemaVersion() int { return len(pgMigrations) }
 
 func (l *Postgres) migrate(ctx context.Context) error {
+	for {
+		done, err := l.migrateStep(ctx)
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// migrateStep applies the next migration, if any, in one transaction
+// that holds an advisory lock for the schema: nodes starting together
+// take turns, and each sees what the one before did.
+func (l *Postgres) migrateStep(ctx context.Context) (done bool, err error) {
+	fail := func(err error) (bool, error) {
+		return false, l.errorf("ledger: %s, schema %s: %w", l.name, l.schema, err)
+	}
 	tx, err := l.pool.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("ledger: %s: %w", l.where, err)
+		return fail(err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	// One node at a time (the lock ends with the transaction).
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('fieldbridge-migrate:' || $1))`, l.schema); err != nil {
-		return fmt.Errorf("ledger: %s: %w", l.where, err)
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "fieldbridge ledger "+l.schema); err != nil {
+		return fail(err)
 	}
-	if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+l.schema); err != nil {
-		return fmt.Errorf("ledger: %s: creating schema %s: %w (the role needs CREATE on the database)", l.where, l.schema, err)
+	// Look before creating: CREATE ... IF NOT EXISTS needs the privilege
+	// to create even when the object is there.
+	var hasSchema, hasVersion bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1),
+		to_regclass($2) IS NOT NULL`, l.schema, l.sql(`{s}.schema_version`)).Scan(&hasSchema, &hasVersion); err != nil {
+		return fail(err)
 	}
-	if _, err := tx.Exec(ctx, `SET LOCAL search_path TO `+l.schema); err != nil {
-		return fmt.Errorf("ledger: %w", err)
+	if !hasSchema {
+		if _, err := tx.Exec(ctx, l.sql(`CREATE SCHEMA {s}`)); err != nil {
+			return fail(err)
+		}
 	}
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)`); err != nil {
-		return fmt.Errorf("ledger: %s: %w", l.where, err)
+	if !hasVersion {
+		if _, err := tx.Exec(ctx, l.sql(`CREATE TABLE {s}.schema_version (version integer NOT NULL);
+			INSERT INTO {s}.schema_version (version) VALUES (0)`)); err != nil {
+			return fail(err)
+		}
 	}
 	var v int
-	err = tx.QueryRow(ctx, `SELECT version FROM schema_version`).Scan(&v)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		if _, err := tx.Exec(ctx, `INSERT INTO schema_version(version) VALUES(0)`); err != nil {
-			return fmt.Errorf("ledger: %w", err)
-		}
-	case err != nil:
-		return fmt.Errorf("ledger: %s: %w", l.where, err)
+	if err := tx.QueryRow(ctx, l.sql(`SELECT version FROM {s}.schema_version`)).Scan(&v); err != nil {
+		return fail(err)
 	}
 	if v > len(pgMigrations) {
-		return fmt.Errorf("ledger: %s has schema version %d, newer than this program knows (%d): use a newer fieldbridge", l.where, v, len(pgMigrations))
+		return false, fmt.Errorf("ledger: %s, schema %s, has schema version %d, newer than this program knows (%d): use a newer fieldbridge",
+			l.name, l.schema, v, len(pgMigrations))
 	}
-	for i := v; i < len(pgMigrations); i++ {
-		if _, err := tx.Exec(ctx, pgMigrations[i]); err != nil {
-			return fmt.Errorf("ledger: %s: migration %d: %w", l.where, i+1, err)
-		}
+	if v == len(pgMigrations) {
+		return true, nil // the deferred rollback ends the transaction and the lock
 	}
-	if _, err := tx.Exec(ctx, `UPDATE schema_version SET version=$1`, len(pgMigrations)); err != nil {
-		return fmt.Errorf("ledger: %w", err)
+	if _, err := tx.Exec(ctx, l.sql(pgMigrations[v])); err != nil {
+		return false, l.errorf("ledger: %s, schema %s: migration %d: %w", l.name, l.schema, v+1, err)
+	}
+	if _, err := tx.Exec(ctx, l.sql(`UPDATE {s}.schema_version SET version = $1`), v+1); err != nil {
+		return fail(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("ledger: %s: %w", l.where, err)
+		return fail(err)
 	}
-	return nil
+	return v+1 == len(pgMigrations), nil
 }
 
-// t qualifies a table name with the schema.
-func (l *Postgres) t(name string) string { return l.schema + "." + name }
+// fenceErrCode is the SQLSTATE of the fence function's refusal.
+const fenceErrCode = "FBL01"
 
-// querier is a pool or a transaction.
-type querier interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// write runs fn in a transaction; with a fence, the transaction first
-// checks that the lease is current and fails with ErrLeaseLost otherwise.
-// A write that began is never abandoned halfway (see writeCtx).
-func (l *Postgres) write(ctx context.Context, fence *Lease, fn func(q querier) error) error {
+// write runs the statements queue adds to a batch in one implicit
+// transaction, in one round trip. With a lease, the fence check comes
+// first: when it fails, nothing is written and write returns ErrLeaseLost
+// (wrapped). A write that began is not abandoned when ctx ends (writeCtx).
+func (l *Postgres) write(ctx context.Context, fence *Lease, what string, queue func(b *pgx.Batch)) error {
 	ctx, err := writeCtx(ctx)
 	if err != nil {
 		return err
 	}
-	if fence == nil {
-		return fn(l.pool)
+	b := &pgx.Batch{}
+	if fence != nil {
+		b.Queue(l.sql(`SELECT {s}.fence($1, $2, $3)`), fence.Name, fence.Holder, fence.Token)
 	}
-	tx, err := l.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("ledger: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	var ok bool
-	err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+l.t("leases")+`
-		WHERE name=$1 AND holder=$2 AND token=$3 AND expires > clock_timestamp() FOR SHARE)`,
-		fence.Name, fence.Holder, fence.Token).Scan(&ok)
-	if err != nil {
-		return fmt.Errorf("ledger: checking the lease %s: %w", fence.Name, err)
-	}
-	if !ok {
-		return fmt.Errorf("ledger: %s (token %d of %s): %w", fence.Name, fence.Token, fence.Holder, ErrLeaseLost)
-	}
-	if err := fn(tx); err != nil {
+	queue(b)
+	err = l.pool.SendBatch(ctx, b).Close()
+	var pe *pgconn.PgError
+	switch {
+	case err == nil:
+		return nil
+	case fence != nil && errors.As(err, &pe) && pe.Code == fenceErrCode:
+		return fmt.Errorf("ledger: %s: %w (%s, token %d, of %s)", what, ErrLeaseLost, fence.Name, fence.Token, fence.Holder)
+	case errors.Is(err, ErrNotFound):
 		return err
+	default:
+		return l.errorf("ledger: %s: %w", what, err)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("ledger: %w", err)
+}
+
+// ts is a time for a timestamptz column: NULL for the zero time.
+func ts(t time.Time) any {
+	if t.IsZero() {
+		return nil
 	}
-	return nil
+	return t
+}
+
+// fromTS is a scanned nullable timestamptz.
+func fromTS(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
 }
 
 // BeginRun implements Ledger.
@@ -277,15 +448,16 @@ func (l *Postgres) beginRun(ctx context.Context, fence *Lease, job string, start
 	if started.IsZero() {
 		started = time.Now()
 	}
-	var id int64
-	err := l.write(ctx, fence, func(q querier) error {
-		return q.QueryRow(ctx, `INSERT INTO `+l.t("runs")+`(job, started, outcome) VALUES($1,$2,$3) RETURNING id`,
-			job, nanos(started), OutcomeRunning).Scan(&id)
+	started = started.Truncate(time.Microsecond)
+	r := Run{Job: job, Started: started, Counts: map[string]int64{}, Outcome: OutcomeRunning}
+	err := l.write(ctx, fence, "begin run of "+job, func(b *pgx.Batch) {
+		b.Queue(l.sql(`INSERT INTO {s}.runs (job, started, outcome) VALUES ($1, $2, $3) RETURNING id`),
+			job, started, OutcomeRunning).QueryRow(func(row pgx.Row) error { return row.Scan(&r.ID) })
 	})
 	if err != nil {
-		return Run{}, fmt.Errorf("ledger: begin run of %s: %w", job, err)
+		return Run{}, err
 	}
-	return Run{ID: id, Job: job, Started: fromNanos(nanos(started)), Counts: map[string]int64{}, Outcome: OutcomeRunning}, nil
+	return r, nil
 }
 
 // EndRun implements Ledger. A zero r.Ended means now.
@@ -299,40 +471,31 @@ func (l *Postgres) endRun(ctx context.Context, fence *Lease, r Run) error {
 	if counts == nil {
 		counts = map[string]int64{}
 	}
-	cj, err := json.Marshal(counts)
-	if err != nil {
-		return fmt.Errorf("ledger: end run %d: %w", r.ID, err)
-	}
-	return l.write(ctx, fence, func(q querier) error {
-		tag, err := q.Exec(ctx, `UPDATE `+l.t("runs")+` SET ended=$1, counts=$2, outcome=$3, message=$4 WHERE id=$5`,
-			nanos(r.Ended), string(cj), r.Outcome, r.Message, r.ID)
-		if err != nil {
-			return fmt.Errorf("ledger: end run %d: %w", r.ID, err)
-		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("ledger: end run %d: %w", r.ID, ErrNotFound)
-		}
-		return nil
+	what := fmt.Sprintf("end run %d", r.ID)
+	return l.write(ctx, fence, what, func(b *pgx.Batch) {
+		b.Queue(l.sql(`UPDATE {s}.runs SET ended = $1, counts = $2, outcome = $3, message = $4 WHERE id = $5`),
+			r.Ended, counts, r.Outcome, r.Message, r.ID).Exec(func(ct pgconn.CommandTag) error {
+			if ct.RowsAffected() == 0 {
+				return fmt.Errorf("ledger: %s: %w", what, ErrNotFound)
+			}
+			return nil
+		})
 	})
 }
 
-func scanPgRun(s pgx.Row) (Run, error) {
+const pgRunCols = `id, job, started, ended, counts, outcome, message`
+
+func scanPGRun(s pgx.Row) (Run, error) {
 	var (
-		r      Run
-		start  int64
-		ended  *int64
-		counts string
+		r              Run
+		started, ended *time.Time
 	)
-	if err := s.Scan(&r.ID, &r.Job, &start, &ended, &counts, &r.Outcome, &r.Message); err != nil {
+	if err := s.Scan(&r.ID, &r.Job, &started, &ended, &r.Counts, &r.Outcome, &r.Message); err != nil {
 		return Run{}, err
 	}
-	r.Started = fromNanos(start)
-	if ended != nil {
-		r.Ended = fromNanos(*ended)
-	}
-	r.Counts = map[string]int64{}
-	if err := json.Unmarshal([]byte(counts), &r.Counts); err != nil {
-		return Run{}, fmt.Errorf("run %d counts: %w", r.ID, err)
+	r.Started, r.Ended = fromTS(started), fromTS(ended)
+	if r.Counts == nil {
+		r.Counts = map[string]int64{}
 	}
 	return r, nil
 }
@@ -342,62 +505,70 @@ func (l *Postgres) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
-	q := `SELECT ` + runCols + ` FROM ` + l.t("runs")
-	args := []any{}
+	q := `SELECT ` + pgRunCols + ` FROM {s}.runs`
+	var args []any
 	if f.Job != "" {
-		q += ` WHERE job=$1`
+		q += ` WHERE job = $1`
 		args = append(args, f.Job)
 	}
-	q += fmt.Sprintf(` ORDER BY started DESC, id DESC LIMIT $%d`, len(args)+1)
 	args = append(args, f.Limit)
-	rows, err := l.pool.Query(ctx, q, args...)
+	q += fmt.Sprintf(` ORDER BY started DESC, id DESC LIMIT $%d`, len(args))
+	out, err := pgCollect(ctx, l, q, args, scanPGRun)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: runs: %w", err)
-	}
-	defer rows.Close()
-	var out []Run
-	for rows.Next() {
-		r, err := scanPgRun(rows)
-		if err != nil {
-			return nil, fmt.Errorf("ledger: runs: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("ledger: runs: %w", err)
+		return nil, l.errorf("ledger: runs: %w", err)
 	}
 	return out, nil
 }
 
+// pgCollect runs a query and scans every row with scan.
+func pgCollect[T any](ctx context.Context, l *Postgres, q string, args []any, scan func(pgx.Row) (T, error)) ([]T, error) {
+	rows, err := l.pool.Query(ctx, l.sql(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // LastRun implements Ledger.
 func (l *Postgres) LastRun(ctx context.Context, job string, outcomes ...string) (Run, error) {
-	q := `SELECT ` + runCols + ` FROM ` + l.t("runs") + ` WHERE job=$1`
+	q := `SELECT ` + pgRunCols + ` FROM {s}.runs WHERE job = $1`
 	args := []any{job}
 	if len(outcomes) > 0 {
 		q += ` AND outcome = ANY($2)`
 		args = append(args, outcomes)
 	}
 	q += ` ORDER BY started DESC, id DESC LIMIT 1`
-	r, err := scanPgRun(l.pool.QueryRow(ctx, q, args...))
+	r, err := scanPGRun(l.pool.QueryRow(ctx, l.sql(q), args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Run{}, fmt.Errorf("ledger: no run of %s: %w", job, ErrNotFound)
 	}
 	if err != nil {
-		return Run{}, fmt.Errorf("ledger: last run of %s: %w", job, err)
+		return Run{}, l.errorf("ledger: last run of %s: %w", job, err)
 	}
 	return r, nil
 }
 
-func scanPgFile(s pgx.Row) (File, error) {
+const pgFileCols = `id, job, source, name, size, mtime, sha256, state, attempts, message, run_id, created, updated`
+
+func scanPGFile(s pgx.Row) (File, error) {
 	var (
 		f                       File
-		mtime, created, updated int64
+		mtime, created, updated *time.Time
 	)
 	if err := s.Scan(&f.ID, &f.Job, &f.Source, &f.Name, &f.Size, &mtime, &f.SHA256, &f.State,
 		&f.Attempts, &f.Message, &f.RunID, &created, &updated); err != nil {
 		return File{}, err
 	}
-	f.ModTime, f.Created, f.Updated = fromNanos(mtime), fromNanos(created), fromNanos(updated)
+	f.ModTime, f.Created, f.Updated = fromTS(mtime), fromTS(created), fromTS(updated)
 	return f, nil
 }
 
@@ -405,31 +576,36 @@ func scanPgFile(s pgx.Row) (File, error) {
 func (l *Postgres) PutFile(ctx context.Context, f *File) error { return l.putFile(ctx, nil, f) }
 
 func (l *Postgres) putFile(ctx context.Context, fence *Lease, f *File) error {
-	now := time.Now()
+	now := time.Now().Truncate(time.Microsecond)
 	g := *f
 	g.Updated = now
-	err := l.write(ctx, fence, func(q querier) error {
-		if g.ID == 0 {
-			if g.Created.IsZero() {
-				g.Created = now
-			}
-			return q.QueryRow(ctx, `INSERT INTO `+l.t("files")+`(job, source, name, size, mtime, sha256, state, attempts, message, run_id, created, updated)
-				VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) RETURNING id`,
-				g.Job, g.Source, g.Name, g.Size, nanos(g.ModTime), g.SHA256, g.State, g.Attempts, g.Message, g.RunID, nanos(g.Created), nanos(now)).Scan(&g.ID)
+	what := "put file " + f.Name
+	var err error
+	if g.ID == 0 {
+		if g.Created.IsZero() {
+			g.Created = now
 		}
-		tag, err := q.Exec(ctx, `UPDATE `+l.t("files")+` SET job=$1, source=$2, name=$3, size=$4, mtime=$5, sha256=$6, state=$7, attempts=$8, message=$9, run_id=$10, updated=$11
-			WHERE id=$12`,
-			g.Job, g.Source, g.Name, g.Size, nanos(g.ModTime), g.SHA256, g.State, g.Attempts, g.Message, g.RunID, nanos(now), g.ID)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("id %d: %w", g.ID, ErrNotFound)
-		}
-		return nil
-	})
+		err = l.write(ctx, fence, what, func(b *pgx.Batch) {
+			b.Queue(l.sql(`INSERT INTO {s}.files (job, source, name, size, mtime, sha256, state, attempts, message, run_id, created, updated)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`),
+				g.Job, g.Source, g.Name, g.Size, ts(g.ModTime), g.SHA256, g.State, g.Attempts, g.Message, g.RunID, ts(g.Created), now,
+			).QueryRow(func(row pgx.Row) error { return row.Scan(&g.ID) })
+		})
+	} else {
+		err = l.write(ctx, fence, what, func(b *pgx.Batch) {
+			b.Queue(l.sql(`UPDATE {s}.files SET job = $1, source = $2, name = $3, size = $4, mtime = $5, sha256 = $6, state = $7,
+				attempts = $8, message = $9, run_id = $10, updated = $11 WHERE id = $12`),
+				g.Job, g.Source, g.Name, g.Size, ts(g.ModTime), g.SHA256, g.State, g.Attempts, g.Message, g.RunID, now, g.ID,
+			).Exec(func(ct pgconn.CommandTag) error {
+				if ct.RowsAffected() == 0 {
+					return fmt.Errorf("ledger: put file %s (id %d): %w", g.Name, g.ID, ErrNotFound)
+				}
+				return nil
+			})
+		})
+	}
 	if err != nil {
-		return fmt.Errorf("ledger: put file %s: %w", f.Name, err)
+		return err
 	}
 	*f = g
 	return nil
@@ -437,32 +613,32 @@ func (l *Postgres) putFile(ctx context.Context, fence *Lease, f *File) error {
 
 // FileByName implements Ledger.
 func (l *Postgres) FileByName(ctx context.Context, job, source, name string) (File, error) {
-	f, err := scanPgFile(l.pool.QueryRow(ctx, `SELECT `+fileCols+` FROM `+l.t("files")+`
-		WHERE job=$1 AND source=$2 AND name=$3 ORDER BY id DESC LIMIT 1`, job, source, name))
+	f, err := scanPGFile(l.pool.QueryRow(ctx, l.sql(`SELECT `+pgFileCols+` FROM {s}.files
+		WHERE job = $1 AND source = $2 AND name = $3 ORDER BY id DESC LIMIT 1`), job, source, name))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return File{}, fmt.Errorf("ledger: file %s in %s: %w", name, source, ErrNotFound)
 	}
 	if err != nil {
-		return File{}, fmt.Errorf("ledger: file %s in %s: %w", name, source, err)
+		return File{}, l.errorf("ledger: file %s in %s: %w", name, source, err)
 	}
 	return f, nil
 }
 
 // FileBySHA256 implements Ledger.
 func (l *Postgres) FileBySHA256(ctx context.Context, job, sha256 string, states ...string) (File, error) {
-	q := `SELECT ` + fileCols + ` FROM ` + l.t("files") + ` WHERE job=$1 AND sha256=$2`
+	q := `SELECT ` + pgFileCols + ` FROM {s}.files WHERE job = $1 AND sha256 = $2`
 	args := []any{job, sha256}
 	if len(states) > 0 {
 		q += ` AND state = ANY($3)`
 		args = append(args, states)
 	}
 	q += ` ORDER BY id DESC LIMIT 1`
-	f, err := scanPgFile(l.pool.QueryRow(ctx, q, args...))
+	f, err := scanPGFile(l.pool.QueryRow(ctx, l.sql(q), args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return File{}, fmt.Errorf("ledger: file with sha256 %s: %w", sha256, ErrNotFound)
 	}
 	if err != nil {
-		return File{}, fmt.Errorf("ledger: file with sha256 %s: %w", sha256, err)
+		return File{}, l.errorf("ledger: file with sha256 %s: %w", sha256, err)
 	}
 	return f, nil
 }
@@ -479,64 +655,58 @@ func (l *Postgres) Files(ctx context.Context, f FileFilter) ([]File, error) {
 	for _, c := range []struct{ col, v string }{{"job", f.Job}, {"source", f.Source}, {"state", f.State}} {
 		if c.v != "" {
 			args = append(args, c.v)
-			where = append(where, fmt.Sprintf("%s=$%d", c.col, len(args)))
+			where = append(where, fmt.Sprintf("%s = $%d", c.col, len(args)))
 		}
 	}
-	q := `SELECT ` + fileCols + ` FROM ` + l.t("files")
+	q := `SELECT ` + pgFileCols + ` FROM {s}.files`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	args = append(args, f.Limit)
 	q += fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args))
-	rows, err := l.pool.Query(ctx, q, args...)
+	out, err := pgCollect(ctx, l, q, args, scanPGFile)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: files: %w", err)
-	}
-	defer rows.Close()
-	var out []File
-	for rows.Next() {
-		fi, err := scanPgFile(rows)
-		if err != nil {
-			return nil, fmt.Errorf("ledger: files: %w", err)
-		}
-		out = append(out, fi)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("ledger: files: %w", err)
+		return nil, l.errorf("ledger: files: %w", err)
 	}
 	return out, nil
 }
 
-const itemCols = `job, key, hash, outcome, message, remote_id, run_id, updated`
+const pgItemCols = `job, key, hash, outcome, message, remote_id, run_id, updated`
 
-func scanPgItem(s pgx.Row) (Item, error) {
+func scanPGItem(s pgx.Row) (Item, error) {
 	var (
 		it      Item
-		updated int64
+		updated *time.Time
 	)
 	if err := s.Scan(&it.Job, &it.Key, &it.Hash, &it.Outcome, &it.Message, &it.RemoteID, &it.RunID, &updated); err != nil {
 		return Item{}, err
 	}
-	it.Updated = fromNanos(updated)
+	it.Updated = fromTS(updated)
 	return it, nil
 }
 
 // GetItem implements Ledger.
 func (l *Postgres) GetItem(ctx context.Context, job, key string) (Item, error) {
-	it, err := scanPgItem(l.pool.QueryRow(ctx, `SELECT `+itemCols+` FROM `+l.t("items")+` WHERE job=$1 AND key=$2`, job, key))
+	it, err := scanPGItem(l.pool.QueryRow(ctx, l.sql(`SELECT `+pgItemCols+` FROM {s}.items WHERE job = $1 AND key = $2`), job, key))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Item{}, fmt.Errorf("ledger: item %s of %s: %w", key, job, ErrNotFound)
 	}
 	if err != nil {
-		return Item{}, fmt.Errorf("ledger: item %s of %s: %w", key, job, err)
+		return Item{}, l.errorf("ledger: item %s of %s: %w", key, job, err)
 	}
 	return it, nil
 }
 
-func (l *Postgres) upsertItem() string {
-	return `INSERT INTO ` + l.t("items") + `(` + itemCols + `) VALUES($1,$2,$3,$4,$5,$6,$7,$8)
-		ON CONFLICT(job, key) DO UPDATE SET hash=excluded.hash, outcome=excluded.outcome,
-		message=excluded.message, remote_id=excluded.remote_id, run_id=excluded.run_id, updated=excluded.updated`
+const pgPutItem = `INSERT INTO {s}.items (job, key, hash, outcome, message, remote_id, run_id, updated)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	ON CONFLICT (job, key) DO UPDATE SET hash = excluded.hash, outcome = excluded.outcome, message = excluded.message,
+	remote_id = excluded.remote_id, run_id = excluded.run_id, updated = excluded.updated`
+
+func (l *Postgres) queueItem(b *pgx.Batch, it Item, now time.Time) {
+	if it.Updated.IsZero() {
+		it.Updated = now
+	}
+	b.Queue(l.sql(pgPutItem), it.Job, it.Key, it.Hash, it.Outcome, it.Message, it.RemoteID, it.RunID, it.Updated)
 }
 
 // PutItem implements Ledger. A zero it.Updated means now.
@@ -551,67 +721,87 @@ func (l *Postgres) PutItems(ctx context.Context, items []Item) error {
 
 func (l *Postgres) putItems(ctx context.Context, fence *Lease, items []Item) error {
 	if len(items) == 0 {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("ledger: %w", err)
+		if _, err := writeCtx(ctx); err != nil {
+			return err
 		}
 		return nil
 	}
-	now := time.Now()
-	err := l.write(ctx, fence, func(q querier) error {
-		wctx := context.WithoutCancel(ctx)
-		if len(items) == 1 {
-			_, err := q.Exec(wctx, l.upsertItem(), itemArgs(items[0], now)...)
-			return err
-		}
-		// Several: one transaction, one round trip (a batch).
-		b := &pgx.Batch{}
-		for _, it := range items {
-			b.Queue(l.upsertItem(), itemArgs(it, now)...)
-		}
-		if tx, ok := q.(pgx.Tx); ok {
-			return tx.SendBatch(wctx, b).Close()
-		}
-		tx, err := l.pool.Begin(wctx)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback(wctx)
-		if err := tx.SendBatch(wctx, b).Close(); err != nil {
-			return err
-		}
-		return tx.Commit(wctx)
-	})
-	if err != nil {
-		return fmt.Errorf("ledger: put items (%s of %s…): %w", items[0].Key, items[0].Job, err)
+	what := "put items"
+	if len(items) == 1 {
+		what = fmt.Sprintf("put item %s of %s", items[0].Key, items[0].Job)
 	}
-	return nil
+	now := time.Now()
+	return l.write(ctx, fence, what, func(b *pgx.Batch) {
+		for _, it := range items {
+			l.queueItem(b, it, now)
+		}
+	})
 }
 
-// ItemsWithPrefix implements Ledger. Items are read in pages of 1,000 in
-// key order (keys compare bytewise: the column's collation is "C"); fn
-// may write to the ledger.
+// pageSize is how many rows a walk (ItemsWithPrefix, Dump) reads at once.
+const pageSize = 500
+
+// prefixEnd returns the smallest string greater than every string that
+// starts with prefix, for a range scan (key >= prefix AND key < end):
+// prefix with its last code point incremented. ok is false when there is
+// none (an empty prefix, or one of U+10FFFF only).
+func prefixEnd(prefix string) (end string, ok bool) {
+	for prefix != "" {
+		r, size := utf8.DecodeLastRuneInString(prefix)
+		prefix = prefix[:len(prefix)-size]
+		if r == utf8.RuneError && size == 1 {
+			return "", false // not UTF-8: no range, the filter alone
+		}
+		if r < utf8.MaxRune {
+			r++
+			if r == 0xD800 { // skip the surrogates, which UTF-8 has not
+				r = 0xE000
+			}
+			return prefix + string(r), true
+		}
+	}
+	return "", false
+}
+
+// ItemsWithPrefix implements Ledger. The walk reads the items in pages of
+// a few hundred, each a consistent snapshot, and holds no connection
+// while fn runs: fn may write to the ledger, and an item written during
+// the walk is seen if its key comes after the page being walked.
 func (l *Postgres) ItemsWithPrefix(ctx context.Context, job, prefix string, fn func(Item) error) error {
-	after, first := prefix, true
+	end, bounded := prefixEnd(prefix)
+	after, first := "", true
 	for {
-		op := ">"
+		q := `SELECT ` + pgItemCols + ` FROM {s}.items WHERE job = $1`
+		args := []any{job}
 		if first {
-			op = ">="
+			args = append(args, prefix)
+			q += ` AND key >= $2`
+		} else {
+			args = append(args, after)
+			q += ` AND key > $2`
 		}
-		rows, err := l.pool.Query(ctx, `SELECT `+itemCols+` FROM `+l.t("items")+`
-			WHERE job=$1 AND key `+op+` $2 AND starts_with(key, $3) ORDER BY key LIMIT 1000`, job, after, prefix)
-		if err != nil {
-			return fmt.Errorf("ledger: items of %s: %w", job, err)
+		if bounded {
+			args = append(args, end)
+			q += ` AND key < $3`
+		} else if prefix != "" {
+			args = append(args, prefix)
+			q += ` AND starts_with(key, $3)`
 		}
-		page, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Item, error) { return scanPgItem(r) })
+		args = append(args, pageSize)
+		q += fmt.Sprintf(` ORDER BY key LIMIT $%d`, len(args))
+		page, err := pgCollect(ctx, l, q, args, scanPGItem)
 		if err != nil {
-			return fmt.Errorf("ledger: items of %s: %w", job, err)
+			return l.errorf("ledger: items of %s: %w", job, err)
 		}
 		for _, it := range page {
+			if !strings.HasPrefix(it.Key, prefix) {
+				return nil
+			}
 			if err := fn(it); err != nil {
 				return err
 			}
 		}
-		if len(page) < 1000 {
+		if len(page) < pageSize {
 			return nil
 		}
 		after, first = page[len(page)-1].Key, false
@@ -621,12 +811,12 @@ func (l *Postgres) ItemsWithPrefix(ctx context.Context, job, prefix string, fn f
 // State implements Ledger.
 func (l *Postgres) State(ctx context.Context, job, name string) (string, error) {
 	var v string
-	err := l.pool.QueryRow(ctx, `SELECT value FROM `+l.t("state")+` WHERE job=$1 AND name=$2`, job, name).Scan(&v)
+	err := l.pool.QueryRow(ctx, l.sql(`SELECT value FROM {s}.state WHERE job = $1 AND name = $2`), job, name).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", fmt.Errorf("ledger: state %s of %s: %w", name, job, ErrNotFound)
 	}
 	if err != nil {
-		return "", fmt.Errorf("ledger: state %s of %s: %w", name, job, err)
+		return "", l.errorf("ledger: state %s of %s: %w", name, job, err)
 	}
 	return v, nil
 }
@@ -637,128 +827,9 @@ func (l *Postgres) SetState(ctx context.Context, job, name, value string) error 
 }
 
 func (l *Postgres) setState(ctx context.Context, fence *Lease, job, name, value string) error {
-	err := l.write(ctx, fence, func(q querier) error {
-		_, err := q.Exec(context.WithoutCancel(ctx), `INSERT INTO `+l.t("state")+`(job, name, value, updated) VALUES($1,$2,$3,$4)
-			ON CONFLICT(job, name) DO UPDATE SET value=excluded.value, updated=excluded.updated`,
-			job, name, value, time.Now().UnixNano())
-		return err
+	return l.write(ctx, fence, fmt.Sprintf("set state %s of %s", name, job), func(b *pgx.Batch) {
+		b.Queue(l.sql(`INSERT INTO {s}.state (job, name, value, updated) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (job, name) DO UPDATE SET value = excluded.value, updated = excluded.updated`),
+			job, name, value, time.Now())
 	})
-	if err != nil {
-		return fmt.Errorf("ledger: set state %s of %s: %w", name, job, err)
-	}
-	return nil
 }
-
-// Acquire implements Coordinator.
-func (l *Postgres) Acquire(ctx context.Context, name, holder string, ttl time.Duration) (Lease, error) {
-	var le Lease
-	err := l.pool.QueryRow(ctx, `INSERT INTO `+l.t("leases")+` AS l (name, holder, token, acquired, expires)
-		VALUES ($1, $2, nextval('`+l.t("lease_tokens")+`'), clock_timestamp(), clock_timestamp() + $3 * interval '1 microsecond')
-		ON CONFLICT (name) DO UPDATE SET holder=excluded.holder, token=excluded.token, acquired=excluded.acquired, expires=excluded.expires
-		WHERE l.expires <= clock_timestamp() OR l.holder = excluded.holder
-		RETURNING name, holder, token, acquired, expires`, name, holder, ttl.Microseconds()).
-		Scan(&le.Name, &le.Holder, &le.Token, &le.Acquired, &le.Expires)
-	if err == nil {
-		return le, nil
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return Lease{}, fmt.Errorf("ledger: acquire %s: %w", name, err)
-	}
-	// Held by another holder: say by whom.
-	err = l.pool.QueryRow(ctx, `SELECT name, holder, token, acquired, expires FROM `+l.t("leases")+` WHERE name=$1`, name).
-		Scan(&le.Name, &le.Holder, &le.Token, &le.Acquired, &le.Expires)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return Lease{}, fmt.Errorf("ledger: acquire %s: %w", name, err)
-	}
-	return le, fmt.Errorf("ledger: %s held by %s until %s: %w", name, le.Holder, le.Expires.Format(time.RFC3339), ErrLeaseHeld)
-}
-
-// Renew implements Coordinator.
-func (l *Postgres) Renew(ctx context.Context, le Lease, ttl time.Duration) (Lease, error) {
-	var out Lease
-	err := l.pool.QueryRow(ctx, `UPDATE `+l.t("leases")+` SET expires = clock_timestamp() + $4 * interval '1 microsecond'
-		WHERE name=$1 AND holder=$2 AND token=$3 AND expires > clock_timestamp()
-		RETURNING name, holder, token, acquired, expires`, le.Name, le.Holder, le.Token, ttl.Microseconds()).
-		Scan(&out.Name, &out.Holder, &out.Token, &out.Acquired, &out.Expires)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return le, fmt.Errorf("ledger: renew %s (token %d): %w", le.Name, le.Token, ErrLeaseLost)
-	}
-	if err != nil {
-		return le, fmt.Errorf("ledger: renew %s: %w", le.Name, err)
-	}
-	return out, nil
-}
-
-// Release implements Coordinator.
-func (l *Postgres) Release(ctx context.Context, le Lease) error {
-	_, err := l.pool.Exec(ctx, `DELETE FROM `+l.t("leases")+` WHERE name=$1 AND holder=$2 AND token=$3`, le.Name, le.Holder, le.Token)
-	if err != nil {
-		return fmt.Errorf("ledger: release %s: %w", le.Name, err)
-	}
-	return nil
-}
-
-// Leases implements Coordinator.
-func (l *Postgres) Leases(ctx context.Context, prefix string) ([]Lease, error) {
-	rows, err := l.pool.Query(ctx, `SELECT name, holder, token, acquired, expires FROM `+l.t("leases")+`
-		WHERE starts_with(name, $1) AND expires > clock_timestamp() ORDER BY name`, prefix)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: leases: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Lease, error) {
-		var le Lease
-		err := r.Scan(&le.Name, &le.Holder, &le.Token, &le.Acquired, &le.Expires)
-		return le, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ledger: leases: %w", err)
-	}
-	return out, nil
-}
-
-// ClaimOnce implements Coordinator.
-func (l *Postgres) ClaimOnce(ctx context.Context, key, holder string) (bool, error) {
-	tag, err := l.pool.Exec(ctx, `INSERT INTO `+l.t("claims")+`(key, holder) VALUES($1,$2) ON CONFLICT (key) DO NOTHING`, key, holder)
-	if err != nil {
-		return false, fmt.Errorf("ledger: claim %s: %w", key, err)
-	}
-	return tag.RowsAffected() == 1, nil
-}
-
-// Now implements Coordinator.
-func (l *Postgres) Now(ctx context.Context) (time.Time, error) {
-	var t time.Time
-	if err := l.pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&t); err != nil {
-		return time.Time{}, fmt.Errorf("ledger: %w", err)
-	}
-	return t, nil
-}
-
-// Fenced implements Coordinator.
-func (l *Postgres) Fenced(le Lease) Ledger { return &fencedPostgres{Postgres: l, fence: le} }
-
-// fencedPostgres is a Postgres whose writes check a lease.
-type fencedPostgres struct {
-	*Postgres
-	fence Lease
-}
-
-func (f *fencedPostgres) BeginRun(ctx context.Context, job string, started time.Time) (Run, error) {
-	return f.beginRun(ctx, &f.fence, job, started)
-}
-func (f *fencedPostgres) EndRun(ctx context.Context, r Run) error { return f.endRun(ctx, &f.fence, r) }
-func (f *fencedPostgres) PutFile(ctx context.Context, fi *File) error {
-	return f.putFile(ctx, &f.fence, fi)
-}
-func (f *fencedPostgres) PutItem(ctx context.Context, it Item) error {
-	return f.putItems(ctx, &f.fence, []Item{it})
-}
-func (f *fencedPostgres) PutItems(ctx context.Context, items []Item) error {
-	return f.putItems(ctx, &f.fence, items)
-}
-func (f *fencedPostgres) SetState(ctx context.Context, job, name, value string) error {
-	return f.setState(ctx, &f.fence, job, name, value)
-}
-
-// Close does not close the shared pool.
-func (f *fencedPostgres) Close() error { return nil }

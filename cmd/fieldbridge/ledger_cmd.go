@@ -17,11 +17,19 @@ import (
 	"github.com/fieldbridge/fieldbridge/bridge/sheets"
 )
 
-// cmdLedger is `fieldbridge ledger show`: what the ledger knows of a key.
+// cmdLedger is `fieldbridge ledger show`: what the ledger knows of a key;
+// and `fieldbridge ledger copy`: a ledger copied into another.
 func cmdLedger(ctx context.Context, a *app, args []string) int {
+	if len(args) > 0 && args[0] == "copy" {
+		return cmdLedgerCopy(ctx, a, args[1:])
+	}
 	if len(args) == 0 || args[0] != "show" {
-		fs := newFlags(a, "ledger", "show -config FILE -job JOB KEY...",
-			"What the ledger knows. Subcommands:\n  show   the history of task numbers or points of interest sent by a sheet-officetrack job")
+		fs := newFlags(a, "ledger", "show|copy ...",
+			"What the ledger knows. Subcommands:\n"+
+				"  show -config FILE -job JOB KEY...  the history of task numbers or points of interest sent by a sheet-officetrack job\n"+
+				"  copy -from LEDGER -to LEDGER       copy runs, files, items and state from one ledger to another\n"+
+				"                                     (SQLite to PostgreSQL, to move a node into a cluster, or back)\n"+
+				"Run 'fieldbridge ledger show -h' or 'fieldbridge ledger copy -h' for their flags.")
 		if code, ok := parse(fs, args); !ok {
 			return code
 		}
@@ -146,6 +154,14 @@ func openSheetsLedger(ctx context.Context, a *app, fs *flag.FlagSet, config, job
 		fmt.Fprintf(a.stderr, "fieldbridge: %s is not a %s job of %s (those are: %s)\n", job, sheets.KindName, config, strings.Join(names, ", "))
 		return nil, nil, exitUsage
 	}
+	if cfg.Ledger.Shared() {
+		l, err := ledger.OpenPostgres(ctx, cfg.Ledger.URL, ledger.PostgresOptions{})
+		if err != nil {
+			fmt.Fprintf(a.stderr, "fieldbridge: %v\n", err)
+			return nil, nil, exitCannot
+		}
+		return cfg, l, exitOK
+	}
 	path := filepath.Join(cfg.DataDir, "ledger.db")
 	if _, err := os.Stat(path); err != nil {
 		fmt.Fprintf(a.stderr, "fieldbridge: no ledger yet at %s (nothing has run)\n", path)
@@ -157,4 +173,122 @@ func openSheetsLedger(ctx context.Context, a *app, fs *flag.FlagSet, config, job
 		return nil, nil, exitCannot
 	}
 	return cfg, l, exitOK
+}
+
+// cmdLedgerCopy is `fieldbridge ledger copy -from LEDGER -to LEDGER`.
+func cmdLedgerCopy(ctx context.Context, a *app, args []string) int {
+	fs := newFlags(a, "ledger copy", "-from LEDGER -to LEDGER [-force]",
+		"Copy every run, file, item and state value (not leases or claims) from one ledger to another, a batch at a time:\n"+
+			"to move a node's SQLite ledger into the PostgreSQL ledger of a cluster, or back. Stop the bridges using\n"+
+			"either ledger first. A LEDGER is\n"+
+			"  sqlite:PATH                                  an embedded ledger file (data_dir/ledger.db)\n"+
+			"  postgres://USER:PASSWORD@HOST:5432/DATABASE  a PostgreSQL ledger ([ledger] url); leave the password out\n"+
+			"                                               and set PGPASSWORD to keep it off the command line\n"+
+			"A target that already holds records is refused unless -force.")
+	from := fs.String("from", "", "the `ledger` to copy from")
+	to := fs.String("to", "", "the `ledger` to copy into (created when missing)")
+	force := fs.Bool("force", false, "copy into a ledger that holds records: those with the same ID or key are replaced, the others kept")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if *from == "" || *to == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	fail := func(format string, args ...any) int {
+		fmt.Fprintf(a.stderr, "fieldbridge ledger copy: "+format+"\n", args...)
+		return exitCannot
+	}
+	fromLoc, err := parseLedgerLocation(*from)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "fieldbridge ledger copy: -from: %v\n", err)
+		return exitUsage
+	}
+	toLoc, err := parseLedgerLocation(*to)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "fieldbridge ledger copy: -to: %v\n", err)
+		return exitUsage
+	}
+	if fromLoc.path != "" && fromLoc.path == toLoc.path {
+		fmt.Fprintf(a.stderr, "fieldbridge ledger copy: -from and -to are the same ledger (%s)\n", fromLoc)
+		return exitUsage
+	}
+	if fromLoc.path != "" {
+		if _, err := os.Stat(fromLoc.path); err != nil {
+			return fail("no ledger at %s", fromLoc.path)
+		}
+	}
+	src, srcName, err := fromLoc.open(ctx)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer src.Close()
+	dst, dstName, err := toLoc.open(ctx)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer dst.Close()
+	if fromLoc.path == "" && srcName == dstName {
+		fmt.Fprintf(a.stderr, "fieldbridge ledger copy: -from and -to are the same ledger (%s)\n", srcName)
+		return exitUsage
+	}
+	n, err := ledger.Copy(ctx, dst, src, *force)
+	if errors.Is(err, ledger.ErrNotEmpty) {
+		return fail("%s already holds records; nothing copied (-force copies into it anyway, replacing the records with the same ID or key)", dstName)
+	}
+	if err != nil {
+		return fail("from %s to %s: %v (copied before that: %s)", srcName, dstName, err, n)
+	}
+	fmt.Fprintf(a.stdout, "copied %s from %s to %s\n", n, srcName, dstName)
+	return exitOK
+}
+
+// ledgerLocation is a parsed -from or -to: an SQLite file or a
+// PostgreSQL URL.
+type ledgerLocation struct {
+	path string // sqlite: the absolute path
+	url  string // postgres
+}
+
+func parseLedgerLocation(s string) (ledgerLocation, error) {
+	switch {
+	case strings.HasPrefix(s, "sqlite:"):
+		p := strings.TrimPrefix(s, "sqlite:")
+		if p == "" {
+			return ledgerLocation{}, errors.New("sqlite: needs the ledger file's path (sqlite:/var/lib/fieldbridge/ledger.db)")
+		}
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return ledgerLocation{}, err
+		}
+		return ledgerLocation{path: abs}, nil
+	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
+		return ledgerLocation{url: s}, nil
+	}
+	return ledgerLocation{}, fmt.Errorf("%s is neither sqlite:PATH nor postgres://USER@HOST/DATABASE", ledger.RedactURL(s))
+}
+
+// String names the location without a password.
+func (l ledgerLocation) String() string {
+	if l.path != "" {
+		return "sqlite:" + l.path
+	}
+	return ledger.RedactURL(l.url)
+}
+
+// open opens the ledger (creating it when missing) and returns it with
+// its name for messages (never with the password).
+func (l ledgerLocation) open(ctx context.Context) (ledger.Ledger, string, error) {
+	if l.path != "" {
+		s, err := ledger.OpenSQLite(ctx, l.path)
+		if err != nil {
+			return nil, "", err
+		}
+		return s, l.String(), nil
+	}
+	p, err := ledger.OpenPostgres(ctx, l.url, ledger.PostgresOptions{})
+	if err != nil {
+		return nil, "", err
+	}
+	return p, p.String(), nil
 }
