@@ -14,28 +14,13 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/fieldbridge/fieldbridge/bridge/bridgetest"
 	"github.com/fieldbridge/fieldbridge/bridge/ledger"
 	"github.com/fieldbridge/fieldbridge/connectors/officetrack/officetracktest"
 )
 
-// buildBinary builds cmd/fieldbridge once per test binary run.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatalf("module root not found: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "fieldbridge")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/fieldbridge")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
+// buildBinary builds cmd/fieldbridge.
+func buildBinary(t *testing.T) string { return bridgetest.Binary(t) }
 
 const crashConfig = `data_dir = %q
 language = "en"

@@ -57,7 +57,7 @@ func commands() []command {
 		{"once", "run one job now, print its report and exit", cmdOnce},
 		{"check", "validate the configuration; -connect also tries each connection", cmdCheck},
 		{"runs", "list recent runs from the ledger", cmdRuns},
-		{"ledger", "ledger show: the history of a task number or point of interest sent by a sheet job", cmdLedger},
+		{"ledger", "ledger show: the history of a task sent by a sheet job; ledger copy: move a ledger to PostgreSQL", cmdLedger},
 		{"resend", "send tasks again (the technician lost one) at the sheet job's next run", cmdResend},
 		{"mapping", "mapping check / init / targets: try a saved column mapping on a sheet, draft one", cmdMapping},
 		{"viability", "viability log: a day's Fortics chatbot questions and outcomes", cmdViability},

@@ -1,0 +1,185 @@
+package results
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fieldbridge/fieldbridge/bridge/bridgetest"
+	"github.com/fieldbridge/fieldbridge/bridge/ledger"
+	"github.com/fieldbridge/fieldbridge/bridge/ledger/ledgertest"
+	"github.com/fieldbridge/fieldbridge/connectors/officetrack/officetracktest"
+)
+
+// clusterPickupConfig is one file for the three nodes: OfficeTrack's export
+// folder and the customer's folder are shared; the data folder and the
+// node's name come from the environment.
+const clusterPickupConfig = `data_dir = "${FB_DATA}"
+language = "en"
+
+[http]
+listen = "off"
+
+[ledger]
+url = %q
+node = "${FB_NODE}"
+lease = "3s"
+
+[connections.export]
+type = "local"
+root = %q
+
+[[job]]
+name = "field-results"
+kind = "officetrack-results"
+interval = "1s"
+source = "export"
+recursive = true
+min_age = "100ms"
+after = "delete"
+target_dir = %q
+connections = 1
+`
+
+// TestClusterPickupKill9: three `fieldbridge run` nodes on one PostgreSQL
+// ledger collect 600 field results from one export folder into one
+// customer folder; whichever node holds the job is killed with -9, ten
+// times, and restarted. At the end: every file in the customer's folder
+// once and whole, no second copy, no temporary left, the export folder
+// empty.
+func TestClusterPickupKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the cluster kill -9 test")
+	}
+	url := ledgertest.PostgresURL(t)
+	bin := bridgetest.Binary(t)
+	root := t.TempDir()
+	export, customer := filepath.Join(root, "export"), filepath.Join(root, "customer")
+	files := officetracktest.FieldResultFiles(600, 60_000, 4)
+	for _, fl := range files {
+		writeFile(t, export, fl.Path, string(fl.Content))
+	}
+	cfg := filepath.Join(root, "config.toml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(clusterPickupConfig, url, export, customer)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	led, err := ledger.OpenPostgres(context.Background(), url, ledger.PostgresOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+
+	nodes := map[string]*exec.Cmd{}
+	logs := map[string]*os.File{}
+	start := func(node string) {
+		if logs[node] == nil {
+			f, err := os.Create(filepath.Join(root, node+".log"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			logs[node] = f
+			t.Cleanup(func() { f.Close() })
+		}
+		cmd := exec.Command(bin, "run", "-config", cfg)
+		cmd.Env = append(os.Environ(), "FB_NODE="+node, "FB_DATA="+filepath.Join(root, "data-"+node))
+		cmd.Stdout, cmd.Stderr = logs[node], logs[node]
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		nodes[node] = cmd
+	}
+	stop := func(node string, sig syscall.Signal) {
+		if cmd := nodes[node]; cmd != nil {
+			cmd.Process.Signal(sig)
+			cmd.Wait()
+			nodes[node] = nil
+		}
+	}
+	defer func() {
+		for n := range nodes {
+			stop(n, syscall.SIGKILL)
+		}
+	}()
+	holder := func() string {
+		ls, err := led.Leases(context.Background(), "job:field-results")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range ls {
+			if l.Name == "job:field-results" {
+				return l.Holder
+			}
+		}
+		return ""
+	}
+	names := []string{"node-1", "node-2", "node-3"}
+	for _, n := range names {
+		start(n)
+	}
+	left := func() int { return len(tree(t, export)) }
+	kills := 0
+	for deadline := time.Now().Add(time.Minute); kills < 10 && left() > 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Duration(100+rand.IntN(400)) * time.Millisecond)
+		// Wait for a run in progress, then kill its node at a random
+		// moment of it.
+		victim := ""
+		for spin := time.Now().Add(3 * time.Second); victim == "" && time.Now().Before(spin); {
+			if victim = holder(); victim == "" {
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		if victim == "" {
+			continue
+		}
+		time.Sleep(time.Duration(rand.IntN(60)) * time.Millisecond)
+		stop(victim, syscall.SIGKILL)
+		kills++
+		start(victim)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for left() > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // a run in progress records what it took
+	for _, n := range names {
+		stop(n, syscall.SIGTERM)
+	}
+	if l := tree(t, export); len(l) != 0 {
+		var b strings.Builder
+		for n, f := range logs {
+			data, _ := os.ReadFile(f.Name())
+			fmt.Fprintf(&b, "--- %s\n%s\n", n, lastBytes(string(data), 1500))
+		}
+		t.Fatalf("%d files left in the export folder after %d kills: %v\n%s", len(l), kills, keys(l)[:min(5, len(l))], b.String())
+	}
+	got := visible(t, customer)
+	for _, fl := range files {
+		if got[fl.Path] != string(fl.Content) {
+			t.Fatalf("%s missing or different after %d kills", fl.Path, kills)
+		}
+	}
+	if len(got) != len(files) {
+		t.Fatalf("%d files in the customer's folder for %d after %d kills (second copies)", len(got), len(files), kills)
+	}
+	if n := len(tree(t, customer)) - len(got); n != 0 {
+		t.Fatalf("%d temporary files left in the customer's folder after %d kills", n, kills)
+	}
+	t.Logf("%d files, %d kills of the node holding the job", len(files), kills)
+	if kills < 3 {
+		t.Fatalf("only %d kills hit a node running the pickup: the drill proves little", kills)
+	}
+}
+
+func lastBytes(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
