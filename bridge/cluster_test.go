@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -272,5 +276,65 @@ func TestClusterFencing(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestClusterStatusAndMetrics: any node's status page and /metrics show
+// the live nodes and which node runs a job.
+func TestClusterStatusAndMetrics(t *testing.T) {
+	var log runLog
+	nodes := clusterProbes(t, 2, "[http]\ntoken = \"tok-cluster\"\n"+`
+[[job]]
+name = "tick"
+kind = "probe"
+`, &log, 3*time.Second)
+	for _, n := range nodes {
+		n.start()
+		waitFor(t, "node ready", n.Ready)
+	}
+	rctx, cancelRun := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		nodes[1].RunOnce(rctx, "tick", false)
+	}()
+	defer func() { cancelRun(); <-ran }()
+	waitFor(t, "the run on node 2", func() bool { return len(log.all()) == 1 })
+	srv, err := NewServer(nodes[0].Engine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	get := func(path string) string {
+		req, _ := http.NewRequest(http.MethodGet, ts.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer tok-cluster")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	var page, metrics string
+	waitFor(t, "both nodes' heartbeats", func() bool {
+		page = get("/")
+		return strings.Contains(page, "node-1 (this one)") && strings.Contains(page, "node-2")
+	})
+	if !strings.Contains(page, "running on node-2") {
+		t.Errorf("node 1's status page does not say node 2 runs the job:\n%s", page)
+	}
+	metrics = get("/metrics")
+	for _, want := range []string{`fieldbridge_cluster_node_up{node="node-1"} 1`, `fieldbridge_cluster_node_up{node="node-2"} 1`,
+		`fieldbridge_cluster_job_holder{job="tick",node="node-2"} 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics of node 1 lacks %s", want)
+		}
+	}
+	cancelRun()
+	<-ran
+	for _, n := range nodes {
+		n.stop(t)
 	}
 }
