@@ -5,61 +5,37 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/browser"
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/fieldbridge/fieldbridge/bridge/findme"
+	"github.com/fieldbridge/fieldbridge/bridge/findme/findmebrowser"
 	"github.com/fieldbridge/fieldbridge/bridge/viability/viabilitytest"
 )
 
-// chromium returns the headless browser's path: skipped locally, failed
-// under CI=true, when it is not installed.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	msg := "Chromium is not installed: apt-get install -y --no-install-recommends chromium (scripts/test-servers installs it)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// browserCtx starts a headless Chromium with a phone's screen (390×844).
+// browserCtx starts a headless Chromium with a phone's screen (390×844):
+// skipped locally, failed under CI=true, when it is not installed.
 func browserCtx(t *testing.T) context.Context {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(390, 844),
-	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(cancel3)
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile)); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
+	path, ok := findmebrowser.Find()
+	if !ok {
+		msg := "Chromium is not installed: " + findmebrowser.InstallHint
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
 	}
+	ctx, cancel, err := findmebrowser.NewPhone(context.Background(), path, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cancel)
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancelT)
 	return ctx
 }
 
@@ -84,29 +60,8 @@ func TestFindMeInChromium(t *testing.T) {
 			id, _ := m["id"].(string)
 			link := w.linkOf(t)
 			f := w.places.Found
-			lat, lng, acc := f.Lat, f.Lng, 8.0
-			err := chromedp.Do(ctx,
-				chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-					_, err := chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
-						Permission: &browser.PermissionDescriptor{Name: "geolocation"},
-						Setting:    browser.PermissionSettingGranted, Origin: w.srv.URL})
-					return err
-				}),
-				chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-					_, err := cdp.Call(ctx, t, emulation.SetGeolocationOverride,
-						emulation.SetGeolocationOverrideParams{Latitude: &lat, Longitude: &lng, Accuracy: &acc})
-					return err
-				}),
-				chromedp.Navigate(link),
-				chromedp.WaitVisible(chromedp.CSS("#use-gps")),
-				chromedp.Click(chromedp.CSS("#use-gps")),
-			)
-			if err != nil {
+			if err := findmebrowser.UsePosition(ctx, link, f.Lat, f.Lng); err != nil {
 				t.Fatalf("page: %v\nlogs:\n%s", err, w.logs.String())
-			}
-			if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('#lat').value !== ''`,
-				chromedp.WithPollingTimeout(15*time.Second))); err != nil {
-				t.Fatalf("the position never reached the form: %v", err)
 			}
 			latVal := run(t, ctx, chromedp.Value(chromedp.CSS("#lat")))
 			run(t, ctx, chromedp.Sleep(300*time.Millisecond))

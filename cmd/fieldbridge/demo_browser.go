@@ -3,32 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"net/http"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"time"
 
-	"github.com/chromedp/cdproto/browser"
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
-)
 
-// findChromium returns the path of an installed Chromium or Chrome.
-func findChromium() (string, bool) {
-	for _, p := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path, true
-		}
-	}
-	return "", false
-}
+	"github.com/fieldbridge/fieldbridge/bridge/findme/findmebrowser"
+)
 
 // confirmInChromium plays the customer: a headless Chromium with a phone's
 // screen whose position is (lat, lng) opens link, taps "use my location",
@@ -36,51 +22,15 @@ func findChromium() (string, bool) {
 // before confirming (written in the system temp folder, to be looked at
 // after the demo); dir holds the browser profile.
 func confirmInChromium(ctx context.Context, path, link string, lat, lng float64, dir string) (string, error) {
-	u, err := url.Parse(link)
+	bctx, cancel, err := findmebrowser.NewPhone(ctx, path, filepath.Join(dir, "chromium"))
 	if err != nil {
 		return "", err
 	}
-	origin := u.Scheme + "://" + u.Host
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(filepath.Join(dir, "chromium")),
-		chromedp.WindowSize(390, 844),
-	)
-	actx, cancel := chromedp.NewExecAllocator(ctx, opts...)
 	defer cancel()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	bctx, cancel = context.WithTimeout(bctx, 60*time.Second)
-	defer cancel()
-	acc := 8.0
-	err = chromedp.Do(bctx,
-		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
-		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-			_, err := chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
-				Permission: &browser.PermissionDescriptor{Name: "geolocation"},
-				Setting:    browser.PermissionSettingGranted, Origin: origin})
-			return err
-		}),
-		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			_, err := cdp.Call(ctx, t, emulation.SetGeolocationOverride,
-				emulation.SetGeolocationOverrideParams{Latitude: &lat, Longitude: &lng, Accuracy: &acc})
-			return err
-		}),
-		chromedp.Navigate(link),
-		chromedp.WaitVisible(chromedp.CSS("#use-gps")),
-		chromedp.Click(chromedp.CSS("#use-gps")),
-	)
-	if err != nil {
+	bctx, cancelT := context.WithTimeout(bctx, 60*time.Second)
+	defer cancelT()
+	if err := findmebrowser.UsePosition(bctx, link, lat, lng); err != nil {
 		return "", err
-	}
-	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelector('#lat').value !== ''`,
-		chromedp.WithPollingTimeout(15*time.Second))); err != nil {
-		return "", fmt.Errorf("the position never reached the page: %w", err)
 	}
 	if err := chromedp.Do(bctx, chromedp.Sleep(300*time.Millisecond)); err != nil { // let the tiles paint
 		return "", err
@@ -89,13 +39,7 @@ func confirmInChromium(ctx context.Context, path, link string, lat, lng float64,
 	if err != nil {
 		return "", err
 	}
-	err = chromedp.Do(bctx,
-		chromedp.Click(chromedp.CSS("#review")),
-		chromedp.WaitVisible(chromedp.CSS("#confirm-panel")),
-		chromedp.Click(chromedp.CSS("#confirm")),
-		chromedp.WaitVisible(chromedp.CSS("main.page-done")),
-	)
-	if err != nil {
+	if err := findmebrowser.Confirm(bctx); err != nil {
 		return "", err
 	}
 	p := filepath.Join(os.TempDir(), "fieldbridge-demo-findme-390x844.png")

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/findme/findmebrowser"
 	"github.com/fieldbridge/fieldbridge/bridge/viability/viabilitytest"
 	"github.com/fieldbridge/fieldbridge/connectors/ozmap/ozmaptest"
 	"github.com/fieldbridge/fieldbridge/connectors/sms"
@@ -135,7 +136,7 @@ map_lng = %v
 
 	// 3. The customer opens the link and confirms.
 	f := places.Found
-	if path, ok := findChromium(); ok {
+	if path, ok := findmebrowser.Find(); ok {
 		shot, err := confirmInChromium(ctx, path, link, f.Lat, f.Lng, d.Dir)
 		if err != nil {
 			return fmt.Errorf("headless Chromium: %w", err)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/fieldbridge/fieldbridge/bridge/findme/findmebrowser"
 )
 
 // TestDemoFindME plays the FindME step: with Chromium installed the
@@ -19,7 +21,7 @@ func TestDemoFindME(t *testing.T) {
 		`200 {"status":"sent"`, "(48) 9****-5432", `200 {"status":"waiting"`,
 		`200 {"status":"found","viable":true`, `"box":"CTO 22-05"`, "410 \"Link já usado",
 	}
-	if _, ok := findChromium(); ok {
+	if _, ok := findmebrowser.Find(); ok {
 		wants = append(wants, "headless Chromium", "fieldbridge-demo-findme-390x844.png")
 	} else {
 		wants = append(wants, "no Chromium here")
