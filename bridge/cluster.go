@@ -41,9 +41,9 @@ import (
 // errSkipped is returned by execute for a tick another node already ran.
 var errSkipped = errors.New("tick already run by another node")
 
-// errHeldElsewhere is wrapped with ErrBusy when another node holds the
-// job's lease.
-var errHeldElsewhere = errors.New("held by another node")
+// ErrHeldElsewhere is returned (wrapped) when another node holds a lease:
+// by a run whose job runs on another node (with ErrBusy), and by Env.Hold.
+var ErrHeldElsewhere = errors.New("held by another node")
 
 // cluster is the engine's part in a cluster; nil for a single node.
 type cluster struct {
@@ -89,7 +89,7 @@ type jobLease struct {
 
 // acquireJob takes the job's lease for a run. It returns the run's
 // context (cancelled with ErrLeaseLost if the lease is lost) and the
-// lease; ErrBusy wrapping errHeldElsewhere when another node has it.
+// lease; ErrBusy wrapping ErrHeldElsewhere when another node has it.
 func (c *cluster) acquireJob(ctx context.Context, job string) (context.Context, *jobLease, error) {
 	return c.hold(ctx, "job:"+job, job)
 }
@@ -99,7 +99,7 @@ func (c *cluster) acquireJob(ctx context.Context, job string) (context.Context, 
 func (c *cluster) hold(ctx context.Context, name, job string) (context.Context, *jobLease, error) {
 	l, err := c.coord.Acquire(ctx, name, c.node, c.lease)
 	if errors.Is(err, ledger.ErrLeaseHeld) {
-		return nil, nil, fmt.Errorf("%w: %w (node %q, until %s)", ErrBusy, errHeldElsewhere, l.Holder, l.Expires.Format(time.RFC3339))
+		return nil, nil, fmt.Errorf("%w: %w (node %q, until %s)", ErrBusy, ErrHeldElsewhere, l.Holder, l.Expires.Format(time.RFC3339))
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("taking the lease %s: %w", name, err)
@@ -109,10 +109,6 @@ func (c *cluster) hold(ctx context.Context, name, job string) (context.Context, 
 	go c.renew(rctx, job, jl)
 	return rctx, jl, nil
 }
-
-// ErrHeldElsewhere is returned (wrapped) by Env.Hold when another node
-// holds the lease.
-var ErrHeldElsewhere = errHeldElsewhere
 
 // Held is a lease taken with Env.Hold.
 type Held struct {

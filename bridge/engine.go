@@ -573,7 +573,7 @@ func (e *Engine) loop(ctx, runCtx context.Context, js *jobState) {
 			case err == nil:
 			case errors.Is(err, errSkipped):
 				e.log.Debug("tick already run by another node", "job", js.cfg.Spec.Name, "trigger", reason.reason)
-			case errors.Is(err, errHeldElsewhere):
+			case errors.Is(err, ErrHeldElsewhere):
 				// Another node runs the job: ask again once it may be done
 				// (or dead), so that what this trigger was for is not lost.
 				e.log.Debug("job running on another node; trying again later", "job", js.cfg.Spec.Name, "err", err)

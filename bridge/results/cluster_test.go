@@ -8,17 +8,13 @@ import (
 	"net/http/httptest"
 	neturl "net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/bridge/bridgetest"
-	"github.com/fieldbridge/fieldbridge/bridge/ledger"
 	"github.com/fieldbridge/fieldbridge/bridge/ledger/ledgertest"
 	"github.com/fieldbridge/fieldbridge/connectors/officetrack/officetracktest"
 )
@@ -64,7 +60,6 @@ func TestClusterPickupKill9(t *testing.T) {
 		t.Skip("-short: skipping the cluster kill -9 test")
 	}
 	url := ledgertest.PostgresURL(t)
-	bin := bridgetest.Binary(t)
 	root := t.TempDir()
 	export, customer := filepath.Join(root, "export"), filepath.Join(root, "customer")
 	files := officetracktest.FieldResultFiles(600, 60_000, 4)
@@ -75,58 +70,11 @@ func TestClusterPickupKill9(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(clusterPickupConfig, url, export, customer)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	led, err := ledger.OpenPostgres(context.Background(), url, ledger.PostgresOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer led.Close()
-
-	nodes := map[string]*exec.Cmd{}
-	logs := map[string]*os.File{}
-	start := func(node string) {
-		if logs[node] == nil {
-			f, err := os.Create(filepath.Join(root, node+".log"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			logs[node] = f
-			t.Cleanup(func() { f.Close() })
-		}
-		cmd := exec.Command(bin, "run", "-config", cfg)
-		cmd.Env = append(os.Environ(), "FB_NODE="+node, "FB_DATA="+filepath.Join(root, "data-"+node))
-		cmd.Stdout, cmd.Stderr = logs[node], logs[node]
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		nodes[node] = cmd
-	}
-	stop := func(node string, sig syscall.Signal) {
-		if cmd := nodes[node]; cmd != nil {
-			cmd.Process.Signal(sig)
-			cmd.Wait()
-			nodes[node] = nil
-		}
-	}
-	defer func() {
-		for n := range nodes {
-			stop(n, syscall.SIGKILL)
-		}
-	}()
-	holder := func() string {
-		ls, err := led.Leases(context.Background(), "job:field-results")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, l := range ls {
-			if l.Name == "job:field-results" {
-				return l.Holder
-			}
-		}
-		return ""
-	}
+	nodes := bridgetest.NewNodes(t, cfg, url)
+	holder := func() string { return nodes.Holder("field-results") }
 	names := []string{"node-1", "node-2", "node-3"}
 	for _, n := range names {
-		start(n)
+		nodes.Start(n)
 	}
 	left := func() int { return len(tree(t, export)) }
 	kills := 0
@@ -144,25 +92,18 @@ func TestClusterPickupKill9(t *testing.T) {
 			continue
 		}
 		time.Sleep(time.Duration(rand.IntN(60)) * time.Millisecond)
-		stop(victim, syscall.SIGKILL)
+		nodes.Kill(victim)
 		kills++
-		start(victim)
+		nodes.Start(victim)
 	}
 	deadline := time.Now().Add(90 * time.Second)
 	for left() > 0 && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond) // a run in progress records what it took
-	for _, n := range names {
-		stop(n, syscall.SIGTERM)
-	}
+	nodes.StopAll()
 	if l := tree(t, export); len(l) != 0 {
-		var b strings.Builder
-		for n, f := range logs {
-			data, _ := os.ReadFile(f.Name())
-			fmt.Fprintf(&b, "--- %s\n%s\n", n, lastBytes(string(data), 1500))
-		}
-		t.Fatalf("%d files left in the export folder after %d kills: %v\n%s", len(l), kills, keys(l)[:min(5, len(l))], b.String())
+		t.Fatalf("%d files left in the export folder after %d kills: %v\n%s", len(l), kills, keys(l)[:min(5, len(l))], nodes.LogTails())
 	}
 	got := visible(t, customer)
 	for _, fl := range files {
@@ -180,13 +121,6 @@ func TestClusterPickupKill9(t *testing.T) {
 	if kills < 3 {
 		t.Fatalf("only %d kills hit a node running the pickup: the drill proves little", kills)
 	}
-}
-
-func lastBytes(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }
 
 // TestClusterNotificationOnce: the same OfficeTrack notification posted to

@@ -1,18 +1,15 @@
 package sheets
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/fieldbridge/fieldbridge/bridge/ledger"
+	"github.com/fieldbridge/fieldbridge/bridge/bridgetest"
 	"github.com/fieldbridge/fieldbridge/bridge/ledger/ledgertest"
 	"github.com/fieldbridge/fieldbridge/connectors/officetrack/officetracktest"
 )
@@ -54,31 +51,20 @@ mapping = "tarefas"
 // cluster is three `fieldbridge run` processes on one PostgreSQL ledger
 // and one shared inbox.
 type cluster struct {
+	*bridgetest.Nodes
 	t     *testing.T
-	bin   string
-	cfg   string
-	root  string
 	inbox string
 	fake  *officetracktest.Server
-	led   *ledger.Postgres
-	nodes map[string]*exec.Cmd
-	logs  map[string]*os.File
 }
 
 func newCluster(t *testing.T, latency time.Duration) *cluster {
 	t.Helper()
 	url := ledgertest.PostgresURL(t)
-	c := &cluster{t: t, bin: buildBinary(t), root: t.TempDir(), nodes: map[string]*exec.Cmd{}, logs: map[string]*os.File{}}
+	root := t.TempDir()
+	c := &cluster{t: t, inbox: filepath.Join(root, "inbox")}
 	c.fake = officetracktest.NewServer(officetracktest.Options{Latency: latency})
 	t.Cleanup(c.fake.Close)
-	led, err := ledger.OpenPostgres(context.Background(), url, ledger.PostgresOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { led.Close() })
-	c.led = led
-	c.inbox = filepath.Join(c.root, "inbox")
-	maps := filepath.Join(c.root, "mappings")
+	maps := filepath.Join(root, "mappings")
 	for _, d := range []string{c.inbox, maps} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -87,82 +73,12 @@ func newCluster(t *testing.T, latency time.Duration) *cluster {
 	if err := os.WriteFile(filepath.Join(maps, "tarefas.toml"), []byte(tasksMapping), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c.cfg = filepath.Join(c.root, "config.toml")
-	if err := os.WriteFile(c.cfg, []byte(fmt.Sprintf(clusterConfig, url, c.fake.URL, maps, c.inbox)), 0o600); err != nil {
+	cfg := filepath.Join(root, "config.toml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(clusterConfig, url, c.fake.URL, maps, c.inbox)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		for _, cmd := range c.nodes {
-			if cmd != nil {
-				cmd.Process.Kill()
-				cmd.Wait()
-			}
-		}
-		for _, f := range c.logs {
-			f.Close()
-		}
-	})
+	c.Nodes = bridgetest.NewNodes(t, cfg, url, "OT_PASSWORD=s3cret")
 	return c
-}
-
-// start starts (or restarts) the node.
-func (c *cluster) start(node string) {
-	c.t.Helper()
-	if c.logs[node] == nil {
-		f, err := os.Create(filepath.Join(c.root, node+".log"))
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		c.logs[node] = f
-	}
-	cmd := exec.Command(c.bin, "run", "-config", c.cfg)
-	cmd.Env = append(os.Environ(), "OT_PASSWORD=s3cret", "FB_NODE="+node, "FB_DATA="+filepath.Join(c.root, "data-"+node))
-	cmd.Stdout, cmd.Stderr = c.logs[node], c.logs[node]
-	if err := cmd.Start(); err != nil {
-		c.t.Fatal(err)
-	}
-	c.nodes[node] = cmd
-}
-
-func (c *cluster) kill(node string) {
-	if cmd := c.nodes[node]; cmd != nil {
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
-		c.nodes[node] = nil
-	}
-}
-
-// holder is the node running the job now ("" when none).
-func (c *cluster) holder() string {
-	ls, err := c.led.Leases(context.Background(), "job:tarefas")
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	for _, l := range ls {
-		if l.Name == "job:tarefas" {
-			return l.Holder
-		}
-	}
-	return ""
-}
-
-func (c *cluster) stopAll() {
-	for node, cmd := range c.nodes {
-		if cmd != nil {
-			cmd.Process.Signal(syscall.SIGTERM)
-			cmd.Wait()
-			c.nodes[node] = nil
-		}
-	}
-}
-
-func (c *cluster) logTail() string {
-	var b strings.Builder
-	for node, f := range c.logs {
-		data, _ := os.ReadFile(f.Name())
-		fmt.Fprintf(&b, "--- %s\n%s\n", node, tail(string(data), 1500))
-	}
-	return b.String()
 }
 
 // waitSettled waits until every name is in done/ with its report.
@@ -182,7 +98,7 @@ func (c *cluster) waitSettled(names []string, within time.Duration) {
 			return
 		}
 		if time.Now().After(deadline) {
-			c.t.Fatalf("%d of %d sheets not settled; %d tasks; logs:\n%s", left, len(names), c.fake.TaskCount(), c.logTail())
+			c.t.Fatalf("%d of %d sheets not settled; %d tasks; logs:\n%s", left, len(names), c.fake.TaskCount(), c.LogTails())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -236,20 +152,20 @@ func TestClusterSharedInbox600(t *testing.T) {
 		}
 	}
 	for _, n := range nodeNames {
-		c.start(n)
+		c.Start(n)
 	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
 	for i := 0; i < 4; i++ {
 		time.Sleep(time.Duration(300+rng.IntN(900)) * time.Millisecond)
-		victim := c.holder()
+		victim := c.Holder("tarefas")
 		if victim == "" {
 			victim = nodeNames[rng.IntN(len(nodeNames))]
 		}
-		c.kill(victim)
-		c.start(victim)
+		c.Kill(victim)
+		c.Start(victim)
 	}
 	c.waitSettled(names, 3*time.Minute)
-	c.stopAll()
+	c.StopAll()
 	c.exactlyOnce(files)
 }
 
@@ -269,7 +185,7 @@ func TestClusterKill9BigSheet(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range nodeNames {
-		c.start(n)
+		c.Start(n)
 	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
 	kills := 0
@@ -278,28 +194,27 @@ func TestClusterKill9BigSheet(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(c.inbox, "done", name)); err == nil {
 			break
 		}
-		victim := c.holder()
+		victim := c.Holder("tarefas")
 		if victim == "" {
 			continue
 		}
-		c.kill(victim)
-		c.start(victim)
+		c.Kill(victim)
+		c.Start(victim)
 		kills++
 	}
 	c.waitSettled([]string{name}, 3*time.Minute)
-	c.stopAll()
+	c.StopAll()
 	t.Logf("%d kills; %d CreateOrUpdateTask, %d GetTaskDetails", kills, c.fake.Calls("CreateOrUpdateTask"), c.fake.Calls("GetTaskDetails"))
 	c.exactlyOnce(rows)
 	// The rows went out from several nodes: the sheet was shared, and
 	// other nodes' assist runs sent some of them.
 	helped := 0
-	for _, f := range c.logs {
-		b, _ := os.ReadFile(f.Name())
-		if strings.Contains(string(b), "trigger=assist") {
+	for _, n := range nodeNames {
+		if strings.Contains(c.Log(n), "trigger=assist") {
 			helped++
 		}
 	}
 	if helped == 0 {
-		t.Errorf("no node helped send the sheet; logs:\n%s", c.logTail())
+		t.Errorf("no node helped send the sheet; logs:\n%s", c.LogTails())
 	}
 }
