@@ -37,6 +37,8 @@ type Config struct {
 	Log      LogConfig    `toml:"log"`
 	HTTP     HTTPConfig   `toml:"http"`
 	Ledger   LedgerConfig `toml:"ledger"`
+	// Users are the [[user]] tables: who signs in to the import pages.
+	Users []UserConfig `toml:"user"`
 
 	// Jobs are the [[job]] tables, in file order.
 	Jobs []JobConfig `toml:"-"`
@@ -296,6 +298,7 @@ type rawConfig struct {
 	Log         LogConfig                 `toml:"log"`
 	HTTP        HTTPConfig                `toml:"http"`
 	Ledger      LedgerConfig              `toml:"ledger"`
+	User        []UserConfig              `toml:"user"`
 	Connections map[string]toml.Primitive `toml:"connections"`
 	Job         []toml.Primitive          `toml:"job"`
 }
@@ -341,7 +344,7 @@ func ParseConfig(path string, data []byte, reg *Registry) (*Config, error) {
 	reportUnknown(md, top, topRaw, used, nil, kl, "", "", ps)
 	cfg := &Config{
 		Path: path, DataDir: raw.DataDir, Timezone: raw.Timezone, Language: raw.Language,
-		Log: raw.Log, HTTP: raw.HTTP, Ledger: raw.Ledger,
+		Log: raw.Log, HTTP: raw.HTTP, Ledger: raw.Ledger, Users: raw.User,
 		conns: map[string]any{}, connTypes: map[string]string{}, lines: kl,
 	}
 
@@ -499,13 +502,36 @@ func ParseConfig(path string, data []byte, reg *Registry) (*Config, error) {
 	}
 	// Kinds' own checks, with every connection in place.
 	env := &Env{Config: cfg, Registry: reg, Log: discardLogger()}
+	importers := map[string][]string{}
+	broken := map[string]bool{}
+	for i := range cfg.Jobs {
+		broken[cfg.Jobs[i].Spec.Name] = true
+	}
 	for _, j := range buildable {
 		jc := cfg.Jobs[j]
 		base := "job#" + strconv.Itoa(jc.index)
-		if _, err := jc.Kind.New(env, jc.Spec, jc.Options); err != nil {
+		job, err := jc.Kind.New(env, jc.Spec, jc.Options)
+		if err != nil {
 			addOptionErrors(err, kl, base, fmt.Sprintf("job %q", jc.Spec.Name), ps)
+			continue
+		}
+		delete(broken, jc.Spec.Name)
+		if imp, ok := job.(Importer); ok {
+			names := []string{}
+			for _, in := range imp.ImportInboxes() {
+				names = append(names, in.Name)
+			}
+			if len(names) > 0 {
+				importers[jc.Spec.Name] = names
+			}
 		}
 	}
+	// Users, once the jobs say which inboxes have import pages (grants
+	// naming a job whose own options are wrong are not reported twice).
+	for name := range broken {
+		importers[name] = nil
+	}
+	checkUsers(cfg, importers, kl, ps)
 	if len(ps.list) > 0 {
 		sort.SliceStable(ps.list, func(a, b int) bool { return ps.list[a].Line < ps.list[b].Line })
 		return nil, &ConfigError{File: name, Problems: ps.list}

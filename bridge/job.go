@@ -118,6 +118,14 @@ type Route struct {
 	// question log, for one): the server logs them at debug level, not
 	// info, so a busy endpoint does not write each request twice.
 	Logged bool
+	// Users routes are import pages: they need a signed-in user instead
+	// of the token (the handler checks what the user may see, with
+	// UserFrom), and their unsafe methods need the session's CSRF token
+	// (CSRFToken). Pages are built with NewPage.
+	Users bool
+	// MaxBody, when set, replaces [http] max_body for this route (an
+	// upload of a sheet).
+	MaxBody int64
 }
 
 // Env is what the engine gives a job kind to build its job: the decoded

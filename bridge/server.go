@@ -13,22 +13,31 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/fieldbridge/fieldbridge/bridge/web"
 )
 
 // Server is the bridge's one HTTP listener: /healthz, /readyz, /metrics,
 // the status page "/" and the routes of jobs implementing Handler.
 //
-// Everything except /healthz, /readyz and Public routes needs the token
-// ([http] token), given as "Authorization: Bearer <t>", an
-// "X-Fieldbridge-Token: <t>" header or "?token=<t>". With no token
-// configured, protected endpoints answer 403. /metrics is protected unless
-// [http] public_metrics = true.
+// Everything except /healthz, /readyz, the import pages and Public routes
+// needs the token ([http] token), given as "Authorization: Bearer <t>", an
+// "X-Fieldbridge-Token: <t>" header or "?token=<t>"; an operator signed in
+// to the import pages may also read (GET) them. With no token configured,
+// protected endpoints answer 403. /metrics is protected unless [http]
+// public_metrics = true.
+//
+// The import pages (/login, /import/ and job routes marked Users) need a
+// user of the config's [[user]] tables signed in; see accounts.go.
 type Server struct {
 	e       *Engine
 	cfg     HTTPConfig
 	log     *slog.Logger
 	handler http.Handler
-	quiet   map[string]bool // patterns of Logged routes
+	mux     *http.ServeMux
+	quiet   map[string]bool  // patterns of Logged routes
+	bodies  map[string]int64 // patterns of routes with their own MaxBody
+	acc     *accounts
 }
 
 // Pinger is implemented by ledgers that can tell whether they answer.
@@ -39,8 +48,11 @@ type Pinger interface {
 // NewServer builds the server's routes. A job route that conflicts with
 // another is an error naming the job.
 func NewServer(e *Engine) (s *Server, err error) {
-	s = &Server{e: e, cfg: e.cfg.HTTP, log: e.log.With("component", "http"), quiet: map[string]bool{}}
+	s = &Server{e: e, cfg: e.cfg.HTTP, log: e.log.With("component", "http"), quiet: map[string]bool{},
+		bodies: map[string]int64{}}
+	s.acc = newAccounts(e.cfg, e)
 	mux := http.NewServeMux()
+	s.mux = mux
 	handle := func(pattern string, h http.Handler, owner string) (err error) {
 		defer func() {
 			if p := recover(); p != nil { // ServeMux panics on conflicts
@@ -67,6 +79,11 @@ func NewServer(e *Engine) (s *Server, err error) {
 	}
 	add("GET /metrics", metrics, "engine")
 	add("GET /{$}", s.protect(http.HandlerFunc(s.status)), "engine")
+	add("GET /login", http.HandlerFunc(s.getLogin), "engine")
+	add("POST /login", http.HandlerFunc(s.postLogin), "engine")
+	add("POST /logout", http.HandlerFunc(s.postLogout), "engine")
+	add("GET /import/{$}", s.users(http.HandlerFunc(s.importIndex)), "engine")
+	add("GET "+web.AssetPath, assetHandler(), "engine")
 	for _, js := range e.jobs {
 		h, ok := js.job.(Handler)
 		if !ok || !js.enabled() {
@@ -74,8 +91,14 @@ func NewServer(e *Engine) (s *Server, err error) {
 		}
 		for _, rt := range h.Routes() {
 			hh := rt.Handler
-			if !rt.Public {
+			switch {
+			case rt.Users:
+				hh = s.users(hh)
+			case !rt.Public:
 				hh = s.protect(hh)
+			}
+			if rt.MaxBody > 0 {
+				s.bodies[rt.Pattern] = rt.MaxBody
 			}
 			add(rt.Pattern, hh, fmt.Sprintf("job %q", js.cfg.Spec.Name))
 			if rt.Logged {
@@ -137,11 +160,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // which may carry the token).
 func (s *Server) limits(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > s.cfg.MaxBody {
-			http.Error(w, fmt.Sprintf("request body too large (limit %d bytes)", s.cfg.MaxBody), http.StatusRequestEntityTooLarge)
+		limit := s.cfg.MaxBody
+		if len(s.bodies) > 0 && r.Method == http.MethodPost {
+			if _, pat := s.mux.Handler(r); s.bodies[pat] > 0 {
+				limit = s.bodies[pat]
+			}
+		}
+		if r.ContentLength > limit {
+			http.Error(w, fmt.Sprintf("request body too large (limit %d bytes)", limit), http.StatusRequestEntityTooLarge)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		t0 := time.Now()
 		next.ServeHTTP(sw, r)
@@ -176,6 +205,12 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) protect(next http.Handler) http.Handler {
 	want := sha256.Sum256([]byte(s.cfg.Token))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			if _, u, ok := s.acc.signedIn(r); ok && u.Operator() {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
 		if s.cfg.Token == "" {
 			http.Error(w, "forbidden: no token is configured; set [http] token to use this endpoint", http.StatusForbidden)
 			return

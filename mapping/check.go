@@ -59,38 +59,12 @@ func Check(w io.Writer, path string, m *Mapping, opts CheckOptions) (CheckResult
 	fmt.Fprintf(w, "\n%s: %s (%s)\n", label(l, "mapping"), m.Name, m.Target)
 	fmt.Fprintf(w, "%s: %d\n", label(l, "header row"), r.HeaderRow())
 	fmt.Fprintf(w, "%s:\n", label(l, "columns"))
-	for _, b := range r.bound {
-		src := ""
-		switch {
-		case b.f.spec.Value != nil:
-			src = fmt.Sprintf("%s %q", label(l, "value"), *b.f.spec.Value)
-		case len(b.f.tmpl) > 0:
-			src = fmt.Sprintf("%s %q", label(l, "template"), b.f.spec.Template)
-		case b.col >= 0:
-			src = fmt.Sprintf("%s %s %q", label(l, "column"), sheet.ColumnName(b.col+1), r.headers[b.col])
-			if b.col2 >= 0 {
-				src += fmt.Sprintf(" + %s %q", sheet.ColumnName(b.col2+1), r.headers[b.col2])
-			}
-		default:
-			src = label(l, "default")
-		}
-		if b.f.spec.Default != nil {
-			src += fmt.Sprintf(" (%s %q)", label(l, "default"), *b.f.spec.Default)
-		}
-		fmt.Fprintf(w, "  %-34s ← %s\n", b.f.name, src)
+	for _, b := range r.Bindings(l) {
+		fmt.Fprintf(w, "  %-34s ← %s\n", b.Field, b.Source)
 	}
 	var unused []string
-	used := map[int]bool{}
-	for _, b := range r.bound {
-		used[b.col], used[b.col2] = true, true
-		for _, c := range b.tcol {
-			used[c] = true
-		}
-	}
-	for i, h := range r.headers {
-		if h != "" && !used[i] {
-			unused = append(unused, fmt.Sprintf("%s %q", sheet.ColumnName(i+1), h))
-		}
+	for _, i := range r.Unused() {
+		unused = append(unused, fmt.Sprintf("%s %q", sheet.ColumnName(i+1), r.headers[i]))
 	}
 	if len(unused) > 0 {
 		fmt.Fprintf(w, "%s: %s\n", label(l, "columns not used"), strings.Join(unused, ", "))
@@ -143,6 +117,63 @@ func Check(w io.Writer, path string, m *Mapping, opts CheckOptions) (CheckResult
 	}
 	fmt.Fprintf(w, "\n%s\n", fmt.Sprintf(label(l, "summary"), res.Rows, res.Good, res.Bad))
 	return res, nil
+}
+
+// Binding says where one target field's value comes from.
+type Binding struct {
+	Field string
+	// Col and Col2 are the 0-based columns read (-1: none); Col2 is the
+	// second column of a coordinate pair.
+	Col, Col2 int
+	// Source says it in words, in the reader's language: `column C
+	// "Cliente"`, `fixed value "SP"`, `template "{A} {B}"`, `default`.
+	Source string
+}
+
+// Bindings lists the mapping's fields and where each one's value comes
+// from in this sheet, as `fieldbridge mapping check` prints them.
+func (r *Reader) Bindings(l string) []Binding {
+	out := make([]Binding, 0, len(r.bound))
+	for _, b := range r.bound {
+		src := ""
+		switch {
+		case b.f.spec.Value != nil:
+			src = fmt.Sprintf("%s %q", label(l, "value"), *b.f.spec.Value)
+		case len(b.f.tmpl) > 0:
+			src = fmt.Sprintf("%s %q", label(l, "template"), b.f.spec.Template)
+		case b.col >= 0:
+			src = fmt.Sprintf("%s %s %q", label(l, "column"), sheet.ColumnName(b.col+1), r.headers[b.col])
+			if b.col2 >= 0 {
+				src += fmt.Sprintf(" + %s %q", sheet.ColumnName(b.col2+1), r.headers[b.col2])
+			}
+		default:
+			src = label(l, "default")
+		}
+		if b.f.spec.Default != nil {
+			src += fmt.Sprintf(" (%s %q)", label(l, "default"), *b.f.spec.Default)
+		}
+		out = append(out, Binding{Field: b.f.name, Col: b.col, Col2: b.col2, Source: src})
+	}
+	return out
+}
+
+// Unused lists the 0-based columns that have a header but that no field
+// reads.
+func (r *Reader) Unused() []int {
+	used := map[int]bool{}
+	for _, b := range r.bound {
+		used[b.col], used[b.col2] = true, true
+		for _, c := range b.tcol {
+			used[c] = true
+		}
+	}
+	var out []int
+	for i, h := range r.headers {
+		if h != "" && !used[i] {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 var labels = map[string]map[string]string{

@@ -573,6 +573,11 @@ func (r *Reader) Close() error {
 
 // cellText is the text a person sees in a cell: dates formatted
 // dd/mm/yyyy [hh:mm], everything else as stored.
+// CellText is a cell's value as a person reads it in the sheet: dates as
+// dd/mm/yyyy (with the time when it has one), numbers without float noise,
+// booleans as TRUE/FALSE.
+func CellText(c sheet.Cell, date1904 bool) string { return cellText(c, date1904) }
+
 func cellText(c sheet.Cell, date1904 bool) string {
 	if c.Kind == sheet.Date {
 		if f, err := strconv.ParseFloat(c.Value, 64); err == nil {
@@ -708,11 +713,18 @@ var parseKeys = map[error]msgKey{
 // Uniqueness is not checked across calls. It is meant for tests and tools;
 // Reader is the streaming way.
 func (m *Mapping) MapRow(row sheet.Row, headers []string) (Record, []Problem, error) {
+	return m.MapSheetRow(row, headers, false)
+}
+
+// MapSheetRow is MapRow for a row of a workbook whose date cells count
+// from 1904 when date1904 is set (sheet.File.Date1904): the import page
+// checks a corrected row again with it.
+func (m *Mapping) MapSheetRow(row sheet.Row, headers []string, date1904 bool) (Record, []Problem, error) {
 	r := &Reader{Mapping: m, headers: headers, File: &sheet.File{}}
 	if err := r.bind(); err != nil {
 		return Record{}, nil, err
 	}
-	vals, probs := m.mapRow(row, r.bound, headers, false, nil)
+	vals, probs := m.mapRow(row, r.bound, headers, date1904, nil)
 	rec := Record{Row: row.Num, Fields: map[string]Value{}}
 	for _, nv := range vals {
 		rec.Fields[nv.name] = nv.v

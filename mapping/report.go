@@ -87,6 +87,13 @@ type ReportSpec struct {
 	// Format forces "xlsx" or "csv"; default: XLSX for an XLSX source,
 	// CSV (same encoding and delimiter) otherwise.
 	Format string
+	// Rewrite, when set, may change a row's cells before it is written
+	// (the import page's corrections; cells emptied leave the row out).
+	Rewrite func(row *sheet.Row)
+	// Plain writes the rows only, without the status and message columns
+	// and the summary: a corrected copy of the source, to be read as
+	// input.
+	Plain bool
 }
 
 // Summary counts the outcomes of a report's rows.
@@ -273,9 +280,16 @@ func writeCSVReport(w io.Writer, spec ReportSpec) (Summary, error) {
 		return sum, err
 	}
 	defer rows.Close()
-	rec := make([]string, spec.Columns+2)
+	extra := 2
+	if spec.Plain {
+		extra = 0
+	}
+	rec := make([]string, spec.Columns+extra)
 	for rows.Next() {
 		row := rows.Row()
+		if spec.Rewrite != nil {
+			spec.Rewrite(&row)
+		}
 		for i := range rec {
 			rec[i] = ""
 		}
@@ -285,6 +299,7 @@ func writeCSVReport(w io.Writer, spec ReportSpec) (Summary, error) {
 			}
 		}
 		switch {
+		case spec.Plain:
 		case row.Num == spec.HeaderRow:
 			rec[spec.Columns], rec[spec.Columns+1] = tr(spec.Lang, mStatus), tr(spec.Lang, mMessage)
 		case row.Num > spec.HeaderRow:
@@ -301,8 +316,10 @@ func writeCSVReport(w io.Writer, spec ReportSpec) (Summary, error) {
 		return sum, err
 	}
 	sum.Text = sum.text(spec.Lang)
-	cw.Write([]string{})
-	cw.Write([]string{sum.Text})
+	if !spec.Plain {
+		cw.Write([]string{})
+		cw.Write([]string{sum.Text})
+	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
 		return sum, err
@@ -380,11 +397,13 @@ func writeXLSXReport(w io.Writer, spec ReportSpec) (sum Summary, err error) {
 	}
 	styles := &reportStyles{f: xf, cache: map[string]int{}}
 	statusCol := spec.Columns + 1
-	if err := sw.SetColWidth(statusCol, statusCol, 12); err != nil {
-		return sum, err
-	}
-	if err := sw.SetColWidth(statusCol+1, statusCol+1, 80); err != nil {
-		return sum, err
+	if !spec.Plain {
+		if err := sw.SetColWidth(statusCol, statusCol, 12); err != nil {
+			return sum, err
+		}
+		if err := sw.SetColWidth(statusCol+1, statusCol+1, 80); err != nil {
+			return sum, err
+		}
 	}
 	rows, err := spec.Source.Rows(spec.Sheet)
 	if err != nil {
@@ -393,14 +412,21 @@ func writeXLSXReport(w io.Writer, spec ReportSpec) (sum Summary, err error) {
 	defer rows.Close()
 	date1904 := spec.Source.Date1904()
 	_ = date1904
-	vals := make([]any, spec.Columns+2)
+	extra := 2
+	if spec.Plain {
+		extra = 0
+	}
+	vals := make([]any, spec.Columns+extra)
 	last := 0
 	for rows.Next() {
 		row := rows.Row()
-		failed, bold := false, row.Num == spec.HeaderRow
+		if spec.Rewrite != nil {
+			spec.Rewrite(&row)
+		}
+		failed, bold := false, row.Num == spec.HeaderRow && !spec.Plain
 		var o Outcome
 		var has bool
-		if row.Num > spec.HeaderRow {
+		if row.Num > spec.HeaderRow && !spec.Plain {
 			if o, has = spec.Outcome(row.Num); has {
 				sum.add(o.Status)
 				failed = o.Status == StatusRejected || o.Status == StatusFailed
@@ -465,13 +491,15 @@ func writeXLSXReport(w io.Writer, spec ReportSpec) (sum Summary, err error) {
 		return sum, err
 	}
 	sum.Text = sum.text(spec.Lang)
-	id, err := styles.get("", false, true)
-	if err != nil {
-		return sum, err
-	}
-	cell, _ := excelize.CoordinatesToCellName(1, last+2)
-	if err := sw.SetRow(cell, []any{excelize.Cell{StyleID: id, Value: sum.Text}}); err != nil {
-		return sum, err
+	if !spec.Plain {
+		id, err := styles.get("", false, true)
+		if err != nil {
+			return sum, err
+		}
+		cell, _ := excelize.CoordinatesToCellName(1, last+2)
+		if err := sw.SetRow(cell, []any{excelize.Cell{StyleID: id, Value: sum.Text}}); err != nil {
+			return sum, err
+		}
 	}
 	if err := sw.Flush(); err != nil {
 		return sum, err

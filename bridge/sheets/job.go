@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
@@ -41,6 +42,15 @@ type job struct {
 	// stable remembers the size and time of files not yet ready, across
 	// scans, by inbox source and name.
 	stable *filelife.Stability
+
+	// placed are the files the import page put in a local inbox (written
+	// whole, then renamed): taken at once, without waiting min_age.
+	placed *placedFiles
+	// drafts guards the import page's drafts (importdraft.go).
+	drafts sync.Mutex
+	// tmpl are the import pages' templates, parsed on first use.
+	pagesOnce sync.Once
+	tmpl      *importPages
 }
 
 func newJob(env *bridge.Env, spec bridge.JobSpec, o *Options) (*job, error) {
@@ -57,7 +67,8 @@ func newJob(env *bridge.Env, spec bridge.JobSpec, o *Options) (*job, error) {
 	if env != nil && env.Log != nil {
 		log = env.Log.With("job", spec.Name)
 	}
-	j := &job{env: env, name: spec.Name, opts: *o, log: log, stable: &filelife.Stability{MinAge: o.MinAge.Duration}}
+	j := &job{env: env, name: spec.Name, opts: *o, log: log, stable: &filelife.Stability{MinAge: o.MinAge.Duration},
+		placed: &placedFiles{m: map[string]placedFile{}}}
 	if env != nil && env.Config != nil {
 		// Relative folders are relative to the config file.
 		j.opts.Mappings = env.Config.Resolve(j.opts.Mappings)
@@ -286,10 +297,13 @@ func (j *job) scanLocal(ctx context.Context, rc *bridge.RunContext, in *Inbox, f
 // exists (with done_marker), or its size and time have stayed the same for
 // min_age.
 func (j *job) ready(source, name string, size int64, mod, now time.Time, marker func() bool) bool {
+	key := source + "\x00" + name
+	if j.placed.take(key, size) {
+		return true
+	}
 	if j.opts.DoneMarker != "" {
 		return marker()
 	}
-	key := source + "\x00" + name
 	if j.stable.Observe(key, size, mod, now) {
 		j.stable.Forget(key)
 		return true
@@ -391,4 +405,39 @@ func (s *localSettler) settle(ctx context.Context, state, report, reportSuffix s
 		os.Remove(report)
 	}
 	return record()
+}
+
+// placedFiles remembers the files the import page wrote into local inboxes
+// (whole: written under a temporary name, then renamed), by inbox source
+// and name, so that the run takes them at once.
+type placedFiles struct {
+	mu sync.Mutex
+	m  map[string]placedFile
+}
+
+type placedFile struct {
+	size int64
+	at   time.Time
+}
+
+func (p *placedFiles) add(source, name string, size int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, f := range p.m {
+		if time.Since(f.at) > 24*time.Hour {
+			delete(p.m, k)
+		}
+	}
+	p.m[source+"\x00"+name] = placedFile{size: size, at: time.Now()}
+}
+
+// take reports whether key was placed with that size, and forgets it.
+func (p *placedFiles) take(key string, size int64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f, ok := p.m[key]
+	if ok {
+		delete(p.m, key)
+	}
+	return ok && f.size == size
 }

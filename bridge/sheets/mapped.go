@@ -145,7 +145,7 @@ func taskFromValues(vals iter.Seq2[string, mapping.Value], record func() mapping
 			continue
 		}
 		if err := t.Set(name, v.Text); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, &fieldError{name, err}
 		}
 	}
 	if t.TaskNumber == nil {
@@ -155,6 +155,16 @@ func taskFromValues(vals iter.Seq2[string, mapping.Value], record func() mapping
 	return &t, nil
 }
 
+// fieldError is a mapped value that OfficeTrack's field does not take
+// (too long, not one of its values): the import page marks the cell.
+type fieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *fieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+func (e *fieldError) Unwrap() error { return e.Err }
+
 // poiFromValues turns a row's mapped values into a point of interest.
 func poiFromValues(vals iter.Seq2[string, mapping.Value]) (*officetrack.POI, error) {
 	var p officetrack.POI
@@ -163,7 +173,7 @@ func poiFromValues(vals iter.Seq2[string, mapping.Value]) (*officetrack.POI, err
 			continue
 		}
 		if err := p.Set(name, v.Text); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, &fieldError{name, err}
 		}
 	}
 	if p.Type == "" {

@@ -32,6 +32,7 @@ package sheets
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -102,6 +103,31 @@ type Inbox struct {
 	// Mapping names the saved mapping for this inbox's files; empty: the
 	// mapping whose file-name pattern matches, or detected from headers.
 	Mapping string `toml:"mapping"`
+	// Name names the inbox in the import pages' addresses and in users'
+	// grants ("job/name"). Default: the folder's last element.
+	Name string `toml:"name"`
+}
+
+// displayName is the inbox's name in the import pages.
+func (in *Inbox) displayName() string {
+	if in.Name != "" {
+		return in.Name
+	}
+	p := in.Path
+	if in.remote() {
+		p = in.Folder
+		if strings.Trim(p, "/") == "" {
+			return in.Connection
+		}
+	}
+	p = strings.TrimRight(strings.ReplaceAll(p, "\\", "/"), "/")
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		p = p[i+1:]
+	}
+	if p == "" {
+		return "inbox"
+	}
+	return p
 }
 
 // remote reports whether the inbox is an FTP/SFTP folder.
@@ -124,6 +150,8 @@ func DefaultOptions() *Options {
 		FTP:      ImportLayout{Format: "csv", Separator: ";", Encoding: "utf-8", FileName: "{name}-{sha}.{ext}"},
 	}
 }
+
+var inboxNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // check validates options without I/O, every problem joined.
 func (o *Options) check(env *bridge.Env) error {
@@ -160,6 +188,7 @@ func (o *Options) check(env *bridge.Env) error {
 		add("inbox", "missing: add at least one [[job.inbox]] with path = \"/folder\" or connection + folder")
 	}
 	seen := map[string]bool{}
+	names := map[string]string{}
 	for i, in := range o.Inboxes {
 		key := fmt.Sprintf("inbox[%d]", i)
 		switch {
@@ -177,6 +206,13 @@ func (o *Options) check(env *bridge.Env) error {
 			add(key, "the same inbox is listed twice")
 		}
 		seen[in.source()] = true
+		if in.Name != "" && !inboxNameRE.MatchString(in.Name) {
+			add(key+".name", "%q: use letters, digits, '.', '_' and '-'", in.Name)
+		} else if n := in.displayName(); names[n] != "" {
+			add(key+".name", "%q is also the name of %s: give each inbox its own name = \"...\"", n, names[n])
+		} else {
+			names[n] = key
+		}
 	}
 	task := mapping.Targets()[mapping.TargetTask]
 	for i, name := range o.TaskNumberFrom {
