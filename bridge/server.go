@@ -171,6 +171,11 @@ func (s *Server) limits(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if l := web.Supported(r.URL.Query().Get("lang")); l != "" && r.Method == http.MethodGet {
+			// The pages' language switch: remembered for the next pages.
+			http.SetCookie(w, &http.Cookie{Name: "fb_lang", Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
+				HttpOnly: true, Secure: secureRequest(r), SameSite: http.SameSiteLaxMode})
+		}
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		t0 := time.Now()
 		next.ServeHTTP(sw, r)

@@ -177,7 +177,7 @@ func uploadName(name string) (string, error) {
 // newDraft stores an uploaded file (read from r, at most max bytes) as a
 // draft and makes its preview. An upload larger than max is an error
 // wrapping errTooLarge, and nothing is kept.
-func (j *job) newDraft(ctx context.Context, in *Inbox, user, name string, r io.Reader, max int64) (*draft, error) {
+func (j *job) newDraft(ctx context.Context, in *Inbox, user, lang, name string, r io.Reader, max int64) (*draft, error) {
 	j.sweepDrafts()
 	b := make([]byte, 16)
 	rand.Read(b)
@@ -209,7 +209,7 @@ func (j *job) newDraft(ctx context.Context, in *Inbox, user, name string, r io.R
 		return nil, err
 	}
 	d.Size, d.SHA256 = n, hex.EncodeToString(h.Sum(nil))
-	d.Preview = j.makePreview(ctx, in, d)
+	d.Preview = j.makePreview(ctx, in, d, lang)
 	if err := j.saveDraft(d); err != nil {
 		return nil, err
 	}
@@ -262,21 +262,20 @@ func (j *job) openMapping(in *Inbox, d *draft) (*mapping.Mapping, error) {
 
 // makePreview reads the whole draft once, streaming: every row is mapped
 // and checked with the engine the run uses; the first rows and the rows
-// with problems are kept.
-func (j *job) makePreview(ctx context.Context, in *Inbox, d *draft) preview {
+// with problems are kept. Messages are in lang, the clerk's language.
+func (j *job) makePreview(ctx context.Context, in *Inbox, d *draft, lang string) preview {
 	var p preview
-	lang := j.lang()
 	if prev, err := j.ledgerOf().FileBySHA256(ctx, j.name, d.SHA256, ledger.FileDone); err == nil {
 		p.Already = &prev
 	}
 	m, err := j.openMapping(in, d)
 	if err != nil {
-		p.Error = j.explain(d.Name, err)
+		p.Error = explainIn(d.Name, err, lang)
 		return p
 	}
 	r, err := mapping.Open(d.path(j), m, j.mappingOptions())
 	if err != nil {
-		p.Error = j.explain(d.Name, err)
+		p.Error = explainIn(d.Name, err, lang)
 		return p
 	}
 	defer r.Close()
@@ -316,7 +315,7 @@ func (j *job) makePreview(ctx context.Context, in *Inbox, d *draft) preview {
 	}
 	p.Width = r.Width()
 	if err := r.Err(); err != nil {
-		p.Error = j.explain(d.Name, err)
+		p.Error = explainIn(d.Name, err, lang)
 	}
 	return p
 }
@@ -389,7 +388,7 @@ func applyEdits(row *sheet.Row, edits map[int]string) {
 // editCell records a correction of row num, column col (0-based), and
 // checks the row again with the same engine; it returns the row's new
 // problems. Only shown rows can be corrected.
-func (j *job) editCell(in *Inbox, d *draft, num, col int, text string) ([]cellProblem, error) {
+func (j *job) editCell(in *Inbox, d *draft, num, col int, text, lang string) ([]cellProblem, error) {
 	i, ok := d.shownRow(num)
 	if !ok {
 		return nil, fmt.Errorf("row %d is not on the page", num)
@@ -415,17 +414,16 @@ func (j *job) editCell(in *Inbox, d *draft, num, col int, text string) ([]cellPr
 		}
 		d.Edits[num][col] = text
 	}
-	return j.recheck(in, d, i)
+	return j.recheck(in, d, i, lang)
 }
 
 // recheck maps shown row i again (with its corrections) and updates the
 // preview's counts.
-func (j *job) recheck(in *Inbox, d *draft, i int) ([]cellProblem, error) {
+func (j *job) recheck(in *Inbox, d *draft, i int, lang string) ([]cellProblem, error) {
 	m, err := j.openMapping(in, d)
 	if err != nil {
 		return nil, err
 	}
-	lang := j.lang()
 	row := d.rowWithEdits(i)
 	rec, probs, err := m.MapSheetRow(row, d.Preview.Headers, d.Preview.Date1904)
 	if err != nil {

@@ -160,6 +160,11 @@ func (j *job) config() *bridge.Config {
 
 func (j *job) ledgerOf() ledger.Ledger { return j.env.Ledger }
 
+// pageLang is the language of the page the request comes from.
+func (j *job) pageLang(r *http.Request) string {
+	return bridge.NewPage(r, j.config(), importTexts, "app", nil).Lang
+}
+
 func (j *job) inboxURL(in *Inbox) string {
 	return "/import/" + url.PathEscape(j.name) + "/" + url.PathEscape(in.displayName()) + "/"
 }
@@ -269,7 +274,7 @@ func (j *job) postUpload(w http.ResponseWriter, r *http.Request) {
 			j.pageError(w, r, http.StatusBadRequest, "upload_name", err.Error())
 			return
 		}
-		d, err := j.newDraft(r.Context(), in, u.Name, name, part, max)
+		d, err := j.newDraft(r.Context(), in, u.Name, j.pageLang(r), name, part, max)
 		part.Close()
 		switch {
 		case errors.Is(err, errTooLarge) || errors.As(err, &mbe):
@@ -454,7 +459,7 @@ func (j *job) postCell(w http.ResponseWriter, r *http.Request) {
 		j.pageError(w, r, http.StatusBadRequest, "bad_form")
 		return
 	}
-	if _, err := j.editCell(in, d, num, col, r.PostFormValue("value")); err != nil {
+	if _, err := j.editCell(in, d, num, col, r.PostFormValue("value"), j.pageLang(r)); err != nil {
 		j.pageError(w, r, http.StatusBadRequest, "cell_refused", err.Error())
 		return
 	}

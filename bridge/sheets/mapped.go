@@ -63,8 +63,11 @@ func (j *job) openSheet(path string, rec ledger.File, in *Inbox) (sheetSource, e
 	return &mappedSheet{j: j, f: f, m: m, opts: opts, reportCol: -1}, nil
 }
 
-func (j *job) explain(name string, err error) string {
-	msg := mapping.Explain(err, j.lang())
+func (j *job) explain(name string, err error) string { return explainIn(name, err, j.lang()) }
+
+// explainIn is explain in language lang (the import page's clerk's).
+func explainIn(name string, err error, lang string) string {
+	msg := mapping.Explain(err, lang)
 	if msg == "" {
 		msg = err.Error()
 	}

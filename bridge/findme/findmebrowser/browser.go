@@ -1,7 +1,8 @@
 // Package findmebrowser plays the customer of a FindME link in a real
 // headless Chromium (driven with chromedp): a phone's screen, a position
 // the browser reports, the page's "use my location" button. The page's
-// tests and `fieldbridge demo` share it.
+// tests and `fieldbridge demo` share it. NewDesktop starts the same
+// browser with a desktop screen, for the import pages' tests.
 package findmebrowser
 
 import (
@@ -30,10 +31,19 @@ func Find() (string, bool) {
 	return "", false
 }
 
-// NewPhone starts the headless browser at path with a phone's screen
-// (390×844, scale 2, mobile) and its profile in profileDir. Cancel the
-// returned function to stop it.
-func NewPhone(ctx context.Context, path, profileDir string) (context.Context, context.CancelFunc, error) {
+// NewDesktop starts the headless browser at path with a desktop screen of
+// width×height (the import pages' tests use 1366×768) and its profile in
+// profileDir. Cancel the returned function to stop it.
+func NewDesktop(ctx context.Context, path, profileDir string, width, height int64) (context.Context, context.CancelFunc, error) {
+	bctx, cancel := newBrowser(ctx, path, profileDir, int(width), int(height))
+	if err := chromedp.Do(bctx, chromedp.EmulateViewport(width, height)); err != nil {
+		cancel()
+		return nil, nil, fmt.Errorf("starting Chromium: %w", err)
+	}
+	return bctx, cancel, nil
+}
+
+func newBrowser(ctx context.Context, path, profileDir string, width, height int) (context.Context, context.CancelFunc) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.NoSandbox,
@@ -43,11 +53,18 @@ func NewPhone(ctx context.Context, path, profileDir string) (context.Context, co
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
 		chromedp.UserDataDir(profileDir),
-		chromedp.WindowSize(390, 844),
+		chromedp.WindowSize(width, height),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
-	cancel := func() { cancelBrowser(); cancelAlloc() }
+	return bctx, func() { cancelBrowser(); cancelAlloc() }
+}
+
+// NewPhone starts the headless browser at path with a phone's screen
+// (390×844, scale 2, mobile) and its profile in profileDir. Cancel the
+// returned function to stop it.
+func NewPhone(ctx context.Context, path, profileDir string) (context.Context, context.CancelFunc, error) {
+	bctx, cancel := newBrowser(ctx, path, profileDir, 390, 844)
 	if err := chromedp.Do(bctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile)); err != nil {
 		cancel()
 		return nil, nil, fmt.Errorf("starting Chromium: %w", err)

@@ -87,15 +87,10 @@
         var inp = td.querySelector("form.fix input[name=value]");
         if (inp) { inp.value = j.cells[col]; }
       }
-      if (p.length) {
-        td.classList.add("bad");
-        td.classList.remove("fixed");
-        if (why) { why.textContent = p.map(function (x) { return x.message; }).join("; "); }
-      } else if (td.classList.contains("bad") || td.classList.contains("fixed")) {
-        td.classList.remove("bad");
-        td.classList.add("fixed");
-        if (why) { why.textContent = ""; }
-      }
+      var edited = !!(j.cells && j.cells[col] !== undefined);
+      td.classList.toggle("bad", p.length > 0);
+      td.classList.toggle("fixed", p.length === 0 && edited);
+      if (why) { why.textContent = p.map(function (x) { return x.message; }).join("; "); }
     });
     var rp = tr.querySelector("td.rowprob");
     if (rp) {
@@ -137,7 +132,10 @@
     // Any cell can be corrected: double-click opens it.
     grid.addEventListener("dblclick", function (e) {
       var td = e.target.closest("td.cell");
-      if (!td || td.querySelector("input") || td.parentNode.classList.contains("excluded")) { return; }
+      if (!td || td.parentNode.classList.contains("excluded")) { return; }
+      var own = td.querySelector("form.fix input[name=value]");
+      if (own) { own.focus(); own.select(); return; }
+      if (td.querySelector("input")) { return; }
       var span = td.querySelector(".v");
       var old = span ? span.textContent : "";
       var inp = document.createElement("input");
@@ -146,6 +144,7 @@
       if (span) { span.hidden = true; }
       td.insertBefore(inp, td.firstChild);
       inp.focus();
+      inp.select();
       var done = false;
       var finish = function (save) {
         if (done) { return; }
