@@ -69,7 +69,7 @@ func shoot(t *testing.T, ctx context.Context, step string) {
 // count is the number of elements matching a CSS selector.
 func count(t *testing.T, ctx context.Context, sel string) int {
 	t.Helper()
-	return do(t, ctx, chromedp.Evaluate[int]("document.querySelectorAll(" + jsString(sel) + ").length"))
+	return do(t, ctx, chromedp.Evaluate[int]("document.querySelectorAll("+jsString(sel)+").length"))
 }
 
 func jsString(s string) string {

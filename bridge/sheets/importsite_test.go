@@ -29,13 +29,13 @@ import (
 // OfficeTrack, two inboxes ("entrada", given to the clerk, and "outra")
 // and two users: the clerk "maria" and the operator "ana".
 type site struct {
-	t           testing.TB
-	srv         *httptest.Server
-	fake        *officetracktest.Server
-	inbox       string // entrada
-	other       string // outra
-	l           ledger.Ledger
-	root        string
+	t     testing.TB
+	srv   *httptest.Server
+	fake  *officetracktest.Server
+	inbox string // entrada
+	other string // outra
+	l     ledger.Ledger
+	root  string
 }
 
 const (
