@@ -47,6 +47,7 @@ type command struct {
 
 // app carries what commands share; tests replace the writers and registry.
 type app struct {
+	stdin          io.Reader // nil: os.Stdin
 	stdout, stderr io.Writer
 	reg            func() *bridge.Registry
 }
@@ -60,6 +61,7 @@ func commands() []command {
 		{"ledger", "ledger show: the history of a task sent by a sheet job; ledger copy: move a ledger to PostgreSQL", cmdLedger},
 		{"resend", "send tasks again (the technician lost one) at the sheet job's next run", cmdResend},
 		{"mapping", "mapping check / init / targets: try a saved column mapping on a sheet, draft one", cmdMapping},
+		{"user", "user add: a person who signs in to the import pages (prints the [[user]] table)", cmdUser},
 		{"viability", "viability log: a day's Fortics chatbot questions and outcomes", cmdViability},
 		{"demo", "run every flow against built-in fakes (no accounts needed)", cmdDemo},
 		{"version", "print the version", cmdVersion},
