@@ -54,7 +54,7 @@ func Check(w io.Writer, path string, m *Mapping, opts CheckOptions) (CheckResult
 		fmt.Fprintf(w, " (CSV, %s, %s %q)", f.CSV.Encoding, label(l, "delimiter"), string(f.CSV.Delimiter))
 	} else {
 		idx, _ := f.SheetIndex(string(m.Sheet))
-		fmt.Fprintf(w, " (XLSX, %s %q)", label(l, "sheet"), f.Sheets[idx])
+		fmt.Fprintf(w, " (%s, %s %q)", strings.ToUpper(f.Format.String()), label(l, "sheet"), f.Sheets[idx])
 	}
 	fmt.Fprintf(w, "\n%s: %s (%s)\n", label(l, "mapping"), m.Name, m.Target)
 	fmt.Fprintf(w, "%s: %d\n", label(l, "header row"), r.HeaderRow())
@@ -233,7 +233,7 @@ func Draft(w io.Writer, path string, opts DraftOptions) error {
 	fmt.Fprintf(w, "files = [%q]\n", globFor(base))
 	if opts.Sheet != "" {
 		fmt.Fprintf(w, "sheet = %q\n", opts.Sheet)
-	} else if f.Format == sheet.FormatXLSX {
+	} else if f.Format != sheet.FormatCSV {
 		fmt.Fprintf(w, "sheet = %q\n", f.Sheets[0])
 	}
 	if hdr.Num != 1 {

@@ -319,8 +319,7 @@ func TestExplainSheetErrors(t *testing.T) {
 	set := loadSamples(t)
 	m, _ := set.Get("tarefas")
 	for file, want := range map[string]map[string]string{
-		"testdata/tarefas.xls": {LangPT: "Arquivo tarefas.xls: é uma planilha do Excel 97-2003 (.xls)", LangES: "Archivo tarefas.xls: es un libro de Excel 97-2003", LangEN: "File tarefas.xls: is an Excel 97-2003 (.xls) workbook"},
-		"testdata/tarefas.ods": {LangPT: "Arquivo tarefas.ods: é uma planilha OpenDocument (.ods)", LangEN: "File tarefas.ods: is an OpenDocument (.ods) spreadsheet"},
+		"testdata/tarefas-biff5.xls": {LangPT: "Arquivo tarefas-biff5.xls: é uma planilha do Excel 5.0/95, que não é lida", LangES: "Archivo tarefas-biff5.xls: es un libro de Excel 5.0/95", LangEN: "File tarefas-biff5.xls: is an Excel 5.0/95 workbook"},
 	} {
 		_, err := Open(file, m, Options{})
 		var se *sheet.Error

@@ -190,9 +190,9 @@ var messages = map[string]map[msgKey]string{
 // sheetMessages are the texts of sheet.Error kinds.
 var sheetMessages = map[string]map[sheet.ErrorKind]string{
 	LangPT: {
-		sheet.ErrUnknownFormat:  "não é uma planilha XLSX nem CSV; salve como .xlsx ou .csv",
-		sheet.ErrLegacyXLS:      "é uma planilha do Excel 97-2003 (.xls), que não é lida; abra no Excel e use Salvar como → Pasta de Trabalho do Excel (.xlsx)",
-		sheet.ErrODS:            "é uma planilha OpenDocument (.ods), que não é lida; salve como .xlsx (Arquivo → Salvar como → Excel 2007-365)",
+		sheet.ErrUnknownFormat:  "não é uma planilha XLSX, XLS, ODS nem CSV; salve como .xlsx ou .csv",
+		sheet.ErrLegacyXLS:      "é uma planilha do Excel 5.0/95, que não é lida; abra no Excel e use Salvar como → Pasta de Trabalho do Excel (.xlsx)",
+		sheet.ErrODS:            "é um documento OpenDocument que não é uma planilha (texto ou apresentação); envie uma planilha .ods, .xlsx ou .csv",
 		sheet.ErrEncrypted:      "está protegida por senha; salve uma cópia sem senha (Arquivo → Informações → Proteger pasta de trabalho)",
 		sheet.ErrTruncated:      "está incompleto (talvez ainda estivesse sendo copiado); envie o arquivo de novo",
 		sheet.ErrCorrupt:        "está danificado e não pode ser lido; abra e salve de novo no Excel",
@@ -205,9 +205,9 @@ var sheetMessages = map[string]map[sheet.ErrorKind]string{
 		sheet.ErrEmptyFile:      "está vazio",
 	},
 	LangES: {
-		sheet.ErrUnknownFormat:  "no es una hoja XLSX ni CSV; guárdela como .xlsx o .csv",
-		sheet.ErrLegacyXLS:      "es un libro de Excel 97-2003 (.xls), que no se lee; ábralo en Excel y use Guardar como → Libro de Excel (.xlsx)",
-		sheet.ErrODS:            "es una hoja OpenDocument (.ods), que no se lee; guárdela como .xlsx",
+		sheet.ErrUnknownFormat:  "no es una hoja XLSX, XLS, ODS ni CSV; guárdela como .xlsx o .csv",
+		sheet.ErrLegacyXLS:      "es un libro de Excel 5.0/95, que no se lee; ábralo en Excel y use Guardar como → Libro de Excel (.xlsx)",
+		sheet.ErrODS:            "es un documento OpenDocument que no es una hoja de cálculo (texto o presentación); envíe una hoja .ods, .xlsx o .csv",
 		sheet.ErrEncrypted:      "está protegido con contraseña; guarde una copia sin contraseña",
 		sheet.ErrTruncated:      "está incompleto (quizás aún se estaba copiando); envíe el archivo de nuevo",
 		sheet.ErrCorrupt:        "está dañado y no se puede leer; ábralo y guárdelo de nuevo en Excel",
@@ -220,9 +220,9 @@ var sheetMessages = map[string]map[sheet.ErrorKind]string{
 		sheet.ErrEmptyFile:      "está vacío",
 	},
 	LangEN: {
-		sheet.ErrUnknownFormat:  "is not an XLSX or CSV sheet; save it as .xlsx or .csv",
-		sheet.ErrLegacyXLS:      "is an Excel 97-2003 (.xls) workbook, which is not read; open it in Excel and use Save As → Excel Workbook (.xlsx)",
-		sheet.ErrODS:            "is an OpenDocument (.ods) spreadsheet, which is not read; save it as .xlsx",
+		sheet.ErrUnknownFormat:  "is not an XLSX, XLS, ODS or CSV sheet; save it as .xlsx or .csv",
+		sheet.ErrLegacyXLS:      "is an Excel 5.0/95 workbook, which is not read; open it in Excel and use Save As → Excel Workbook (.xlsx)",
+		sheet.ErrODS:            "is an OpenDocument file that is not a spreadsheet (text or presentation); send an .ods, .xlsx or .csv sheet",
 		sheet.ErrEncrypted:      "is password-protected; save a copy without a password",
 		sheet.ErrTruncated:      "is incomplete (perhaps it was still being copied); send the file again",
 		sheet.ErrCorrupt:        "is damaged and cannot be read; open it and save it again in Excel",

@@ -36,9 +36,15 @@ func TestMappingCheck(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `(CSV, windows-1252, separador ";")`) {
 		t.Errorf("csv: code %d\n%s", code, out)
 	}
-	code, out, _ = runM("check", "-dir", mappingsDir, "-mapping", "tarefas", "../../mapping/testdata/tarefas.xls")
-	if code != 1 || !strings.Contains(out, "Arquivo tarefas.xls: é uma planilha do Excel 97-2003 (.xls)") {
-		t.Errorf("xls: code %d\n%s", code, out)
+	for _, name := range []string{"tarefas.xls", "tarefas.ods"} {
+		code, out, _ = runM("check", "-dir", mappingsDir, "-mapping", "tarefas", "../../mapping/testdata/"+name)
+		if code != 0 || !strings.Contains(out, "8 linhas: 8 corretas, 0 com problemas (nada foi enviado)") || !strings.Contains(out, `TaskNumber                         = "240101"`) {
+			t.Errorf("%s: code %d\n%s", name, code, out)
+		}
+	}
+	code, out, _ = runM("check", "-dir", mappingsDir, "-mapping", "tarefas", "../../mapping/testdata/tarefas-biff5.xls")
+	if code != 1 || !strings.Contains(out, "Arquivo tarefas-biff5.xls: é uma planilha do Excel 5.0/95") {
+		t.Errorf("biff5: code %d\n%s", code, out)
 	}
 	code, _, errs = runM("check", "-dir", t.TempDir()+"/nope", "x.xlsx")
 	if code != 2 || errs == "" {

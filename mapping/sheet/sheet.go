@@ -1,7 +1,14 @@
-// Package sheet reads the spreadsheets people send — XLSX workbooks and CSV
-// text files — as a stream of rows, bounded in size, and turns every kind of
-// unreadable file (legacy .xls, .ods, password-protected, corrupt or still
+// Package sheet reads the spreadsheets people send — XLSX workbooks,
+// OpenDocument spreadsheets (.ods), Excel 97-2003 workbooks (.xls) and CSV
+// text files — as a stream of rows, bounded in size, and turns every kind
+// of unreadable file (Excel 5.0/95, password-protected, corrupt or still
 // being copied) into an *Error with a Kind a person can be told about.
+//
+// ODS cells are read from content.xml with an encoding/xml token stream
+// (ods.go); XLS cells from the BIFF8 records of the Workbook stream
+// (xls.go) of the compound file (cfb.go). Both are bounded by the same
+// Options as XLSX, and differential tests prove that the same data saved
+// as .xlsx, .ods and .xls by LibreOffice and Gnumeric reads the same.
 //
 // XLSX cell data is read by a hand-written streaming scanner of the sheet
 // XML (see scan.go); excelize reads the workbook's styles and workbook
@@ -30,6 +37,8 @@ type Format int
 const (
 	FormatCSV Format = iota + 1
 	FormatXLSX
+	FormatODS // OpenDocument spreadsheet (LibreOffice, Gnumeric)
+	FormatXLS // Excel 97-2003 workbook (BIFF8)
 )
 
 func (f Format) String() string {
@@ -38,6 +47,10 @@ func (f Format) String() string {
 		return "csv"
 	case FormatXLSX:
 		return "xlsx"
+	case FormatODS:
+		return "ods"
+	case FormatXLS:
+		return "xls"
 	}
 	return "unknown"
 }
@@ -159,8 +172,8 @@ type ErrorKind int
 // Error kinds.
 const (
 	ErrUnknownFormat  ErrorKind = iota + 1 // not a spreadsheet we read
-	ErrLegacyXLS                           // Excel 97-2003 .xls
-	ErrODS                                 // OpenDocument .ods
+	ErrLegacyXLS                           // Excel 5.0/95 (BIFF5) .xls, older than the BIFF8 that is read
+	ErrODS                                 // an OpenDocument file that is not a spreadsheet (.odt, .odp)
 	ErrEncrypted                           // password-protected workbook
 	ErrTruncated                           // incomplete file (still being copied?)
 	ErrCorrupt                             // damaged file
@@ -174,9 +187,9 @@ const (
 )
 
 var kindText = map[ErrorKind]string{
-	ErrUnknownFormat:  "not an XLSX or CSV file",
-	ErrLegacyXLS:      "legacy Excel 97-2003 (.xls) workbook; save it as .xlsx",
-	ErrODS:            "OpenDocument (.ods) spreadsheet; save it as .xlsx",
+	ErrUnknownFormat:  "not an XLSX, XLS, ODS or CSV file",
+	ErrLegacyXLS:      "Excel 5.0/95 workbook; save it as .xlsx",
+	ErrODS:            "OpenDocument file that is not a spreadsheet",
 	ErrEncrypted:      "password-protected workbook; save it without a password",
 	ErrTruncated:      "incomplete file (still being copied?)",
 	ErrCorrupt:        "damaged file",
@@ -243,6 +256,8 @@ type File struct {
 	f    *os.File
 	size int64
 	xlsx *xlsxBook
+	ods  *odsBook
+	xls  *xlsBook
 }
 
 var (
@@ -284,7 +299,10 @@ func open(f *os.File, path string, opts Options) (*File, error) {
 	sf := &File{Path: path, opts: opts, f: f, size: size}
 	switch {
 	case bytes.HasPrefix(head, oleMagic):
-		return nil, classifyOLE(f, path)
+		if err := sf.openOLE(); err != nil {
+			return nil, err
+		}
+		return sf, nil
 	case bytes.HasPrefix(head, zipMagic):
 		if err := sf.openXLSX(); err != nil {
 			return nil, err
@@ -355,6 +373,10 @@ func (f *File) Rows(ref string) (Rows, error) {
 		return f.csvRows()
 	case FormatXLSX:
 		return f.xlsxRows(idx)
+	case FormatODS:
+		return f.odsRows(idx)
+	case FormatXLS:
+		return f.xlsRows(idx)
 	}
 	return nil, &Error{Kind: ErrUnknownFormat, Path: f.Path}
 }
