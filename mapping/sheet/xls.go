@@ -756,4 +756,3 @@ func biffError(code byte) string {
 	}
 	return "#ERR!"
 }
-
