@@ -23,10 +23,11 @@ import (
 
 // The OpenDocument namespaces the reader looks at.
 const (
-	nsOffice  = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
-	nsTable   = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
-	nsText    = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
-	nsCalcext = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"
+	nsOffice   = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+	nsTable    = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+	nsText     = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+	nsCalcext  = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"
+	nsGnumeric = "http://www.gnumeric.org/odf-extension/1.0"
 )
 
 // odsBook is what is kept of an opened OpenDocument spreadsheet.
@@ -359,10 +360,18 @@ func (r *odsRows) readCells() error {
 
 // readCell reads one table:table-cell (just opened) to its end.
 func (r *odsRows) readCell(se xml.StartElement, col int) (Cell, error) {
-	var typ, value, date, timev, boolv, strv, calcType string
+	var typ, value, date, timev, boolv, strv, calcType, gnmErr, formula string
 	hasStr := false
 	for _, a := range se.Attr {
 		switch a.Name.Space {
+		case nsTable:
+			if a.Name.Local == "formula" {
+				formula = a.Value
+			}
+		case nsGnumeric:
+			if a.Name.Local == "error-value" {
+				gnmErr = a.Value
+			}
 		case nsOffice:
 			switch a.Name.Local {
 			case "value-type":
@@ -388,6 +397,20 @@ func (r *odsRows) readCell(se xml.StartElement, col int) (Cell, error) {
 	if err != nil {
 		return Cell{}, err
 	}
+	if calcType == "error" || gnmErr != "" {
+		// An error: LibreOffice leaves office:string-value empty and
+		// shows the error as the paragraph's text; Gnumeric names it.
+		if gnmErr != "" {
+			text = gnmErr
+		}
+		if text == "" {
+			text = strv
+		}
+		if text == "" {
+			text = "#ERR!"
+		}
+		return Cell{Value: text, Kind: ErrorValue}, nil
+	}
 	if hasStr {
 		text = strv
 	}
@@ -402,6 +425,15 @@ func (r *odsRows) readCell(se xml.StartElement, col int) (Cell, error) {
 			return textCell(text), nil
 		}
 		c = Cell{Value: v, Kind: Number}
+		switch formula {
+		case "of:=TRUE()", "of:=FALSE()":
+			// A boolean kept as a formula (LibreOffice does so with the
+			// TRUE/FALSE cells of an imported XLSX).
+			c = Cell{Value: "0", Kind: Bool}
+			if f, _ := strconv.ParseFloat(v, 64); f != 0 {
+				c.Value = "1"
+			}
+		}
 	case "date":
 		serial, hasTime, ok := odsDateSerial(date)
 		if !ok {
@@ -428,9 +460,6 @@ func (r *odsRows) readCell(se xml.StartElement, col int) (Cell, error) {
 		}
 	default:
 		c = textCell(text)
-		if calcType == "error" && c.Kind == String {
-			c.Kind = ErrorValue
-		}
 	}
 	return c, nil
 }

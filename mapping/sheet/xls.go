@@ -130,6 +130,9 @@ func (b *biffReader) next() error {
 	}
 	b.typ = binary.LittleEndian.Uint16(h[:])
 	size := int(binary.LittleEndian.Uint16(h[2:]))
+	if size > cap(b.data) {
+		b.data = make([]byte, size)
+	}
 	b.data = b.data[:size]
 	if _, err := io.ReadFull(b.r, b.data); err != nil {
 		return io.ErrUnexpectedEOF
