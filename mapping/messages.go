@@ -59,6 +59,7 @@ const (
 	mNoSuchMapping   msgKey = "no_such_mapping" // name, names
 	mNoMapping       msgKey = "no_mapping"
 	mAmbiguous       msgKey = "ambiguous" // names
+	mNoRows          msgKey = "no_rows"
 )
 
 var messages = map[string]map[msgKey]string{
@@ -101,6 +102,7 @@ var messages = map[string]map[msgKey]string{
 		mFile:            "Arquivo %s: %s",
 		mNoSuchMapping:   "o mapeamento %q não existe; mapeamentos disponíveis: %s",
 		mNoMapping:       "nenhum mapeamento reconhece as colunas desta planilha; confira o cabeçalho ou crie um mapeamento (fieldbridge mapping init)",
+		mNoRows:          "a planilha não tem linhas; confira se é o arquivo certo e a aba certa",
 		mAmbiguous:       "as colunas servem igualmente para os mapeamentos %s; renomeie o arquivo para um padrão de um deles ou use uma pasta por mapeamento",
 	},
 	LangES: {
@@ -142,6 +144,7 @@ var messages = map[string]map[msgKey]string{
 		mFile:            "Archivo %s: %s",
 		mNoSuchMapping:   "el mapeo %q no existe; mapeos disponibles: %s",
 		mNoMapping:       "ningún mapeo reconoce las columnas de esta hoja; revise el encabezado o cree un mapeo (fieldbridge mapping init)",
+		mNoRows:          "la hoja no tiene filas; revise que sea el archivo y la hoja correctos",
 		mAmbiguous:       "las columnas sirven igual para los mapeos %s; renombre el archivo según el patrón de uno de ellos o use una carpeta por mapeo",
 	},
 	LangEN: {
@@ -183,6 +186,7 @@ var messages = map[string]map[msgKey]string{
 		mFile:            "File %s: %s",
 		mNoSuchMapping:   "mapping %q does not exist; mappings available: %s",
 		mNoMapping:       "no mapping recognises the columns of this sheet; check the header row or create a mapping (fieldbridge mapping init)",
+		mNoRows:          "the sheet has no rows; check that it is the right file and sheet",
 		mAmbiguous:       "the columns fit mappings %s equally well; rename the file to match one of their patterns or use one folder per mapping",
 	},
 }
