@@ -248,6 +248,18 @@ func assign(t *Target, syn *Synonyms, headers []string, profiles []profile, thr 
 		usedField[c.field] = true
 		fields = append(fields, s)
 	}
+	// A sheet's only phone is its first phone.
+	for _, pair := range [][2]string{{"Phone1", "Phone2"}, {"phone1", "phone2"}} {
+		if usedField[pair[1]] && !usedField[pair[0]] {
+			for i := range fields {
+				if fields[i].Field == pair[1] {
+					fields[i].Field = pair[0]
+					fields[i].Evidence += "; the only phone column"
+				}
+			}
+			usedField[pair[0]], usedField[pair[1]] = true, false
+		}
+	}
 	// A TODO for a column or a field that was mapped after all is noise.
 	kept := todo[:0]
 	seen := map[int]bool{}

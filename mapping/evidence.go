@@ -19,12 +19,15 @@ type profile struct {
 	date, integer, decimal, phone, email int
 	lat, lng, latlng, cep, zip, uf, bool int
 	letters                              int // values with at least one letter
+	digits                               int // values with at least one digit
 	fraction                             int // decimals with 3+ digits after the point
+	values                               []string
 }
 
 var (
 	cepExp = regexp.MustCompile(`^\d{5}-?\d{3}$`)
-	zipExp = regexp.MustCompile(`^(\d{5}(-\d{4})?|\d{7}|\d{4}|[A-Z]\d{4}[A-Z]{3})$`) // US, Chile, Argentina
+	// zipExp matches the postal codes of the US, Mexico, Chile, Argentina and the UK.
+	zipExp = regexp.MustCompile(`^(\d{5}(-\d{4})?|\d{7}|\d{4}|[A-Z]\d{4}[A-Z]{3}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})$`)
 	// ufs are Brazil's state codes.
 	ufs = map[string]bool{"AC": true, "AL": true, "AP": true, "AM": true, "BA": true, "CE": true, "DF": true, "ES": true, "GO": true,
 		"MA": true, "MT": true, "MS": true, "MG": true, "PA": true, "PB": true, "PR": true, "PE": true, "PI": true, "RJ": true,
@@ -41,6 +44,10 @@ func profileColumn(col int, samples []sheet.Row, date1904 bool) profile {
 			continue
 		}
 		p.n++
+		p.values = append(p.values, v)
+		if strings.ContainsAny(v, "0123456789") {
+			p.digits++
+		}
 		text := cellText(c, date1904)
 		if c.Kind == sheet.Date || c.Kind == sheet.ISODate {
 			p.date++
@@ -143,7 +150,20 @@ func (p profile) fit(f Field) (factor float64, evidence string) {
 	case Bool:
 		return judge(p.bool, "are yes/no")
 	}
+	if len(f.OneOf) > 0 {
+		k := 0
+		for _, v := range p.values {
+			if containsFold(f.OneOf, v) {
+				k++
+			}
+		}
+		return judge(k, "are accepted values")
+	}
 	switch f.Name {
+	case "CustomerNumber", "WorkOrderNumber", "customerNumber":
+		if p.share(p.digits) < 0.5 {
+			return 0.3, of(p.n-p.digits, "have no digits")
+		}
 	case "GeocodeAddress.Zip", "zip":
 		return judge(p.zip, "are postal codes")
 	case "GeocodeAddress.State", "state":

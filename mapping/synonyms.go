@@ -195,8 +195,14 @@ func (s *Synonyms) match(target, field string, words []string, weight func(strin
 			continue
 		}
 		alts := [][]string{words}
-		if ex := l.expand(words); ex != nil {
-			alts = append(alts, ex)
+		if ini := initialism(words); ini != nil {
+			alts = append(alts, ini)
+		}
+		for _, a := range alts {
+			if ex := l.expand(a); ex != nil {
+				alts = append(alts, ex)
+				break
+			}
 		}
 		w := weight(l.name)
 		for _, syn := range syns {
@@ -222,6 +228,33 @@ func (l *synLang) expand(words []string) []string {
 			continue
 		}
 		out = append(out, w)
+	}
+	if !changed {
+		return nil
+	}
+	return out
+}
+
+// initialism joins a run of one-letter words ("C.P." → "cp"), or nil.
+func initialism(words []string) []string {
+	var out []string
+	run := ""
+	changed := false
+	for _, w := range append(words, "") {
+		if len(w) == 1 && w != "n" {
+			run += w
+			continue
+		}
+		if len(run) > 1 {
+			changed = true
+		}
+		if run != "" {
+			out = append(out, run)
+			run = ""
+		}
+		if w != "" {
+			out = append(out, w)
+		}
 	}
 	if !changed {
 		return nil
