@@ -3,6 +3,9 @@ package mapping
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/fieldbridge/fieldbridge/mapping/sheet"
@@ -60,10 +63,18 @@ const (
 	mNoMapping       msgKey = "no_mapping"
 	mAmbiguous       msgKey = "ambiguous" // names
 	mNoRows          msgKey = "no_rows"
+	mNoSheetNamed    msgKey = "no_sheet_named"   // sheet, sheets
+	mColumnsMissing  msgKey = "columns_missing"  // "column" (field), …; columns found
+	mHeaderElsewhere msgKey = "header_elsewhere" // mapping, header_row, probable row, columns found there
+	mFileNotFound    msgKey = "file_not_found"
 )
 
 var messages = map[string]map[msgKey]string{
 	LangPT: {
+		mNoSheetNamed:    "não tem a aba %q pedida pelo mapeamento; abas da planilha: %s",
+		mColumnsMissing:  "faltam colunas do mapeamento: %s; colunas encontradas: %s",
+		mHeaderElsewhere: "o mapeamento %q diz que o cabeçalho está na linha %d, mas as colunas dele estão provavelmente na linha %d; corrija header_row (ou apague-o para que seja encontrado sozinho). Colunas da linha %[3]d: %s",
+		mFileNotFound:    "não foi encontrado; confira o nome e a pasta",
 		mRowPrefix:       "Linha %d, coluna %s (%s)",
 		mRowPrefixNoCol:  "Linha %d, campo %s",
 		mValue:           "valor %q",
@@ -106,6 +117,10 @@ var messages = map[string]map[msgKey]string{
 		mAmbiguous:       "as colunas servem igualmente para os mapeamentos %s; renomeie o arquivo para um padrão de um deles ou use uma pasta por mapeamento",
 	},
 	LangES: {
+		mNoSheetNamed:    "no tiene la hoja %q pedida por el mapeo; hojas del archivo: %s",
+		mColumnsMissing:  "faltan columnas del mapeo: %s; columnas encontradas: %s",
+		mHeaderElsewhere: "el mapeo %q dice que el encabezado está en la fila %d, pero sus columnas están probablemente en la fila %d; corrija header_row (o bórrelo para que se encuentre solo). Columnas de la fila %[3]d: %s",
+		mFileNotFound:    "no se encontró; revise el nombre y la carpeta",
 		mRowPrefix:       "Fila %d, columna %s (%s)",
 		mRowPrefixNoCol:  "Fila %d, campo %s",
 		mValue:           "valor %q",
@@ -148,6 +163,10 @@ var messages = map[string]map[msgKey]string{
 		mAmbiguous:       "las columnas sirven igual para los mapeos %s; renombre el archivo según el patrón de uno de ellos o use una carpeta por mapeo",
 	},
 	LangEN: {
+		mNoSheetNamed:    "does not have the sheet %q the mapping asks for; its sheets: %s",
+		mColumnsMissing:  "columns of the mapping are missing: %s; columns found: %s",
+		mHeaderElsewhere: "mapping %q says the headers are on row %d, but its columns are probably on row %d; fix header_row (or remove it, and the row is found automatically). Columns of row %[3]d: %s",
+		mFileNotFound:    "was not found; check its name and folder",
 		mRowPrefix:       "Row %d, column %s (%s)",
 		mRowPrefixNoCol:  "Row %d, field %s",
 		mValue:           "value %q",
@@ -271,8 +290,12 @@ func Explain(err error, l string) string {
 		if se.Row > 0 {
 			text = rowWord(l, se.Row) + ": " + text
 		}
-		if se.Kind == sheet.ErrNoSheet && se.Detail != "" {
-			text += " (" + se.Detail + ")"
+		if se.Kind == sheet.ErrNoSheet && se.Sheet != "" {
+			var names []string
+			for _, n := range se.Sheets {
+				names = append(names, strconv.Quote(n))
+			}
+			text = tr(l, mNoSheetNamed, se.Sheet, strings.Join(names, ", "))
 		}
 		name := se.Path
 		if i := strings.LastIndexAny(name, `/\`); i >= 0 {
@@ -283,6 +306,10 @@ func Explain(err error, l string) string {
 	var fe *FileError
 	if errors.As(err, &fe) {
 		return fe.Message(l)
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) && errors.Is(err, fs.ErrNotExist) {
+		return tr(l, mFile, filepath.Base(pe.Path), tr(l, mFileNotFound))
 	}
 	return err.Error()
 }

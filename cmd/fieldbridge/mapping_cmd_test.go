@@ -95,3 +95,32 @@ func TestMappingInitDraftLoads(t *testing.T) {
 		t.Errorf("targets: %d\n%s", code, out)
 	}
 }
+
+// TestMappingInitSuggestsAndExtends: without -target, init suggests the
+// target from the columns; a synonym file in the mappings folder's
+// synonyms/ subfolder teaches it a customer's own header.
+func TestMappingInitSuggestsAndExtends(t *testing.T) {
+	for file, want := range map[string]string{"tarefas.xlsx": mapping.TargetTask, "pontos.xlsx": mapping.TargetPOI} {
+		code, out, errs := runM("init", "-dir", t.TempDir(), filepath.Join(sheetsDir, file))
+		if code != 0 || !strings.Contains(out, "target = \""+want+"\"  # suggested by columns") {
+			t.Errorf("%s: code %d %s\n%s", file, code, errs, out)
+		}
+	}
+	dir := t.TempDir()
+	sheet := filepath.Join(dir, "visitas.csv")
+	os.WriteFile(sheet, []byte("Nº OS;Recado da central\n101;Ligar antes\n102;Portão azul\n"), 0o600)
+	_, out, _ := runM("init", "-dir", dir, sheet)
+	if strings.Contains(out, "[fields.Notes]") {
+		t.Fatalf("Notes guessed without the customer's synonym:\n%s", out)
+	}
+	os.Mkdir(filepath.Join(dir, "synonyms"), 0o755)
+	os.WriteFile(filepath.Join(dir, "synonyms", "central.toml"), []byte("language = \"pt-BR\"\n[officetrack-task]\nNotes = [\"recado da central\"]\n"), 0o600)
+	code, out, errs := runM("init", "-dir", dir, sheet)
+	if code != 0 || !strings.Contains(out, "[fields.Notes]  # B \"Recado da central\"") {
+		t.Errorf("customer synonym not used: code %d %s\n%s", code, errs, out)
+	}
+	os.WriteFile(filepath.Join(dir, "synonyms", "bad.toml"), []byte("language = \"pt-BR\"\n[officetrack-task]\nNotas = [\"x\"]\n"), 0o600)
+	if code, _, errs := runM("init", "-dir", dir, sheet); code != 2 || !strings.Contains(errs, `bad.toml: [officetrack-task] has no field "Notas"`) {
+		t.Errorf("bad synonym file: code %d %s", code, errs)
+	}
+}

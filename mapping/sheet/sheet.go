@@ -210,6 +210,10 @@ type Error struct {
 	Row    int    // spreadsheet row, when known
 	Detail string // extra facts: the sheet name, the limit, ...
 	Err    error  // underlying cause, if any
+	// Sheet and Sheets are, for ErrNoSheet, the sheet asked for and the
+	// sheets the file has.
+	Sheet  string
+	Sheets []string
 }
 
 func (e *Error) Error() string {
@@ -331,8 +335,13 @@ func (f *File) Close() error {
 }
 
 // SheetIndex resolves a sheet reference: "" (the first sheet), a name
-// (matched ignoring case), or "#N" / "N" for the N-th sheet (1-based).
+// (matched ignoring case), or "#N" / "N" for the N-th sheet (1-based). A
+// CSV file has one sheet, whatever the reference: a sheet names a
+// workbook's sheet, and the CSV export of the same data must be read too.
 func (f *File) SheetIndex(ref string) (int, error) {
+	if f.Format == FormatCSV && len(f.Sheets) == 1 {
+		return 0, nil
+	}
 	if ref == "" {
 		if len(f.Sheets) == 0 {
 			return -1, &Error{Kind: ErrNoSheet, Path: f.Path}
@@ -354,7 +363,8 @@ func (f *File) SheetIndex(ref string) (int, error) {
 	if _, err := fmt.Sscanf(num, "%d", &n); err == nil && fmt.Sprint(n) == num && n >= 1 && n <= len(f.Sheets) {
 		return n - 1, nil
 	}
-	return -1, &Error{Kind: ErrNoSheet, Path: f.Path, Detail: fmt.Sprintf("%q; the file has %s", ref, strings.Join(f.Sheets, ", "))}
+	return -1, &Error{Kind: ErrNoSheet, Path: f.Path, Detail: fmt.Sprintf("%q; the file has %s", ref, strings.Join(f.Sheets, ", ")),
+		Sheet: ref, Sheets: append([]string(nil), f.Sheets...)}
 }
 
 // Rows starts reading the sheet named by ref (see SheetIndex) from its
