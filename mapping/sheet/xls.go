@@ -174,7 +174,10 @@ func (b *biffReader) take(n int, scratch []byte) ([]byte, error) {
 	return scratch, nil
 }
 
-func errBIFF(detail string) error { return fmt.Errorf("%w: %s", errSyntax, detail) }
+// errRecord is the cause of every malformed-record error of a workbook stream.
+var errRecord = errors.New("malformed BIFF record")
+
+func errBIFF(detail string) error { return fmt.Errorf("%w: %s", errRecord, detail) }
 
 // unicodeString reads an XLUnicodeString or XLUnicodeRichExtendedString
 // (cch already read) at the read position, appending its text to dst as
