@@ -137,6 +137,102 @@ func benchFile(tb testing.TB, n int) string {
 	return p
 }
 
+// benchFileODS returns a cached generated OpenDocument spreadsheet with the
+// same rows as benchFile, written the way LibreOffice writes cells
+// (office:value-type, text:p), for the ODS line of the benchmark.
+func benchFileODS(tb testing.TB, n int) string {
+	dir := filepath.Join(os.TempDir(), "fieldbridge-bench")
+	os.MkdirAll(dir, 0o755)
+	p := filepath.Join(dir, fmt.Sprintf("tarefas-%d.ods", n))
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	start := time.Now()
+	tmp := strings.TrimSuffix(p, ".ods") + ".partial.ods"
+	out, err := os.Create(tmp)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	zw := zip.NewWriter(out)
+	mt, _ := zw.CreateHeader(&zip.FileHeader{Name: "mimetype", Method: zip.Store})
+	io.WriteString(mt, "application/vnd.oasis.opendocument.spreadsheet")
+	cw, err := zw.Create("content.xml")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := bufio.NewWriterSize(cw, 1<<20)
+	w.WriteString(`<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"><office:body><office:spreadsheet><table:table table:name="Sheet1"><table:table-column table:number-columns-repeated="15"/>`)
+	str := func(v string) {
+		var b bytes.Buffer
+		xmlEscape(&b, v)
+		fmt.Fprintf(w, `<table:table-cell office:value-type="string" calcext:value-type="string"><text:p>%s</text:p></table:table-cell>`, b.String())
+	}
+	num := func(v int) {
+		fmt.Fprintf(w, `<table:table-cell office:value-type="float" office:value="%d" calcext:value-type="float"><text:p>%d</text:p></table:table-cell>`, v, v)
+	}
+	w.WriteString("<table:table-row>")
+	for _, h := range benchHeaders {
+		str(h.(string))
+	}
+	w.WriteString("</table:table-row>")
+	cities := []string{"São Paulo", "Rio de Janeiro", "Belo Horizonte", "Curitiba", "Porto Alegre"}
+	types := []string{"Instalação", "Reparo"}
+	base := time.Date(2024, 3, 1, 8, 0, 0, 0, time.UTC)
+	for i := 0; i < n; i++ {
+		w.WriteString("<table:table-row>")
+		num(1000000 + i)
+		str(fmt.Sprintf("Cliente %d da Silva", i))
+		str(fmt.Sprintf("(11) 9%04d-%04d", i%10000, (i*7)%10000))
+		str(fmt.Sprintf("Rua %d de Novembro", i%300))
+		str(strconv.Itoa(i%2000 + 1))
+		str(cities[i%len(cities)])
+		str("SP")
+		d := base.Add(time.Duration(i%5000) * 30 * time.Minute)
+		fmt.Fprintf(w, `<table:table-cell office:value-type="date" office:date-value="%s" calcext:value-type="date"><text:p>%s</text:p></table:table-cell>`,
+			d.Format("2006-01-02T15:04:05"), d.Format("02/01/2006 15:04"))
+		str(types[i%2])
+		str(fmt.Sprintf("T-%04d", i%500))
+		str(fmt.Sprintf("-23.%04d, -46.%04d", i%10000, (i*3)%10000))
+		str("Portão azul; falar com o zelador")
+		str(fmt.Sprintf("cliente%d@exemplo.com.br", i))
+		num(30 + i%90)
+		str("Fibra 500M")
+		w.WriteString("</table:table-row>")
+	}
+	// LibreOffice ends a sheet with its formatted empty rows, repeated.
+	w.WriteString(`<table:table-row table:number-rows-repeated="1048000"><table:table-cell table:number-columns-repeated="1024"/></table:table-row>`)
+	w.WriteString(`</table:table></office:spreadsheet></office:body></office:document-content>`)
+	if err := w.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Logf("generated %s in %v", p, time.Since(start).Round(time.Millisecond))
+	return p
+}
+
+func xmlEscape(b *bytes.Buffer, s string) {
+	for _, r := range s {
+		switch r {
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '&':
+			b.WriteString("&amp;")
+		default:
+			b.WriteRune(r)
+		}
+	}
+}
+
 type childResult struct {
 	Mode    string  `json:"mode"`
 	Seconds float64 `json:"seconds"`
@@ -203,7 +299,7 @@ func benchChild(mode, path string) int {
 				res.Rows++
 			}
 			return rows.Close()
-		case "scanner":
+		case "scanner", "scanner-ods":
 			f, err := sheet.Open(path, sheet.Options{MaxFileSize: 4 << 30, MaxUnzipSize: 16 << 30})
 			if err != nil {
 				return err
@@ -217,7 +313,7 @@ func benchChild(mode, path string) int {
 				res.Rows++
 			}
 			return rows.Err()
-		case "mapping", "mapping-values":
+		case "mapping", "mapping-values", "mapping-ods":
 			m, err := Parse("bench.toml", []byte(benchMapping))
 			if err != nil {
 				return err
@@ -236,7 +332,7 @@ func benchChild(mode, path string) int {
 						fmt.Fprintln(os.Stderr, RejectMessage(r.Problems(), LangEN))
 					}
 				}
-				if mode == "mapping" {
+				if mode == "mapping" || mode == "mapping-ods" {
 					_ = r.Record()
 				} else {
 					for range r.Values() {
@@ -299,7 +395,8 @@ func unzipWC(path string) (float64, bool) {
 }
 
 // Mode "mapping" reads each row's r.Record() (a map per row), as
-// bridge/sheets does; "mapping-values" reads r.Values() instead.
+// bridge/sheets does; "mapping-values" reads r.Values() instead;
+// "scanner-ods" and "mapping-ods" read the same rows from an ODS file.
 
 // BenchmarkMappingVsExcelize maps a generated 200,000-row × 15-column XLSX
 // (FIELDBRIDGE_BENCH_ROWS to change) and prints rows/s and peak memory
@@ -307,11 +404,17 @@ func unzipWC(path string) (float64, bool) {
 // decompressing the sheet, with ratios to decompression time.
 func BenchmarkMappingVsExcelize(b *testing.B) {
 	n := benchRows()
-	modes := []string{"decompress", "scanner", "mapping", "mapping-values", "excelize-raw", "excelize-formatted"}
+	modes := []string{"decompress", "scanner", "mapping", "mapping-values", "excelize-raw", "excelize-formatted", "scanner-ods", "mapping-ods"}
 	if v := os.Getenv("FIELDBRIDGE_BENCH_MODES"); v != "" {
 		modes = strings.Split(v, ",")
 	}
 	path := benchFile(b, n)
+	odsPath := ""
+	for _, m := range modes {
+		if strings.HasSuffix(m, "-ods") && odsPath == "" {
+			odsPath = benchFileODS(b, n)
+		}
+	}
 	st, _ := os.Stat(path)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -327,8 +430,12 @@ func BenchmarkMappingVsExcelize(b *testing.B) {
 			if strings.HasPrefix(m, "excelize") {
 				n = 1
 			}
+			p := path
+			if strings.HasSuffix(m, "-ods") {
+				p = odsPath
+			}
 			for k := 0; k < max(n, 1); k++ {
-				r := runChild(b, m, path)
+				r := runChild(b, m, p)
 				if old, ok := results[m]; !ok || r.Seconds < old.Seconds {
 					if ok && old.PeakKiB > r.PeakKiB {
 						r.PeakKiB = old.PeakKiB

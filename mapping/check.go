@@ -1,13 +1,11 @@
 package mapping
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/fieldbridge/fieldbridge/mapping/sheet"
 )
@@ -54,7 +52,7 @@ func Check(w io.Writer, path string, m *Mapping, opts CheckOptions) (CheckResult
 		fmt.Fprintf(w, " (CSV, %s, %s %q)", f.CSV.Encoding, label(l, "delimiter"), string(f.CSV.Delimiter))
 	} else {
 		idx, _ := f.SheetIndex(string(m.Sheet))
-		fmt.Fprintf(w, " (XLSX, %s %q)", label(l, "sheet"), f.Sheets[idx])
+		fmt.Fprintf(w, " (%s, %s %q)", strings.ToUpper(f.Format.String()), label(l, "sheet"), f.Sheets[idx])
 	}
 	fmt.Fprintf(w, "\n%s: %s (%s)\n", label(l, "mapping"), m.Name, m.Target)
 	fmt.Fprintf(w, "%s: %d\n", label(l, "header row"), r.HeaderRow())
@@ -198,106 +196,6 @@ func label(l, k string) string {
 	return k
 }
 
-// DraftOptions tune Draft.
-type DraftOptions struct {
-	// Target is the target to draft for (default officetrack-task).
-	Target string
-	// Sheet is the sheet to read (default the first).
-	Sheet string
-	// Name is the mapping's name (default from the file name).
-	Name string
-	// Limits bound the file read.
-	Limits sheet.Options
-}
-
-// Draft writes to w a draft mapping (TOML) for the file at path: its
-// header row found among the first rows, each header matched to the most
-// similar target field, required fields left to complete. The draft is
-// meant to be edited; LoadFile tells what is still missing.
-func Draft(w io.Writer, path string, opts DraftOptions) error {
-	if opts.Target == "" {
-		opts.Target = TargetTask
-	}
-	t := Targets()[opts.Target]
-	if t == nil {
-		return fmt.Errorf("unknown target %q; use one of %s", opts.Target, strings.Join(TargetNames(), ", "))
-	}
-	f, err := sheet.Open(path, opts.Limits)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	rows, err := f.Rows(opts.Sheet)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var buf []sheet.Row
-	for len(buf) < 30 && rows.Next() {
-		if !rows.Row().Empty() {
-			buf = append(buf, copyRow(rows.Row()))
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if len(buf) == 0 {
-		return errors.New("the sheet has no rows")
-	}
-	hi := guessHeaderRow(buf)
-	hdr := buf[hi]
-	samples := buf[hi+1:]
-	name := opts.Name
-	base := filepath.Base(path)
-	ext := filepath.Ext(base)
-	if name == "" {
-		name = strings.TrimSuffix(base, ext)
-	}
-	headers := make([]string, len(hdr.Cells))
-	for i, c := range hdr.Cells {
-		headers[i] = strings.TrimSpace(c.Value)
-	}
-	assign := guessFields(t, headers, samples)
-	fmt.Fprintf(w, "# Draft mapping written by `fieldbridge mapping init %s`.\n", base)
-	fmt.Fprintf(w, "# Check every field, complete the TODOs, then try it with\n#   fieldbridge mapping check -mapping %s %s\n", name, base)
-	fmt.Fprintf(w, "name = %q\ntarget = %q\n", name, t.Name)
-	fmt.Fprintf(w, "files = [%q]\n", globFor(base))
-	if opts.Sheet != "" {
-		fmt.Fprintf(w, "sheet = %q\n", opts.Sheet)
-	} else if f.Format == sheet.FormatXLSX {
-		fmt.Fprintf(w, "sheet = %q\n", f.Sheets[0])
-	}
-	if hdr.Num != 1 {
-		fmt.Fprintf(w, "header_row = %d  # found automatically when left out\n", hdr.Num)
-	}
-	fmt.Fprintf(w, "timezone = %q\ndate_format = %q\n", DefaultTimezone, DefaultDateFormat)
-	mapped := map[string]bool{}
-	for i, h := range headers {
-		fname, ok := assign[i]
-		if !ok || h == "" {
-			continue
-		}
-		mapped[fname] = true
-		tf, _ := t.Field(fname)
-		fmt.Fprintf(w, "\n[fields.%s]  # %s, %s\ncolumn = %q\n", quoteKey(fname), sheet.ColumnName(i+1), tf.Type, h)
-	}
-	for _, tf := range t.Fields {
-		if tf.Required && !mapped[tf.Name] && !(tf.Type == Lat || tf.Type == Lng) {
-			fmt.Fprintf(w, "\n[fields.%s]  # TODO: required (%s); name its column\ncolumn = \"\"\n", quoteKey(tf.Name), tf.Type)
-		}
-	}
-	var rest []string
-	for i, h := range headers {
-		if _, ok := assign[i]; !ok && h != "" {
-			rest = append(rest, fmt.Sprintf("#   %s %q", sheet.ColumnName(i+1), h))
-		}
-	}
-	if len(rest) > 0 {
-		fmt.Fprintf(w, "\n# Columns not mapped (map them to a field, e.g. a custom Data1..Data30):\n%s\n", strings.Join(rest, "\n"))
-	}
-	return nil
-}
-
 func globFor(base string) string {
 	ext := filepath.Ext(base)
 	stem := strings.TrimSuffix(base, ext)
@@ -334,115 +232,4 @@ func guessHeaderRow(rows []sheet.Row) int {
 		}
 	}
 	return 0
-}
-
-// guessFields assigns headers (by index) to target fields by similarity of
-// words, each field at most once.
-func guessFields(t *Target, headers []string, samples []sheet.Row) map[int]string {
-	type cand struct {
-		col   int
-		field string
-		score int
-	}
-	var cands []cand
-	for i, h := range headers {
-		hn := NormalizeHeader(h)
-		if hn == "" {
-			continue
-		}
-		hw := headerWords(h)
-		for _, f := range t.Fields {
-			best := 0
-			names := append([]string{f.Name, strings.ReplaceAll(f.Name, ".", " ")}, f.Hints...)
-			for _, hint := range names {
-				nn := NormalizeHeader(hint)
-				switch {
-				case nn == hn:
-					best = max(best, 100)
-				case len(nn) >= 3 && strings.Contains(hn, nn):
-					best = max(best, 40+len(nn))
-				default:
-					common := 0
-					for _, a := range headerWords(hint) {
-						for _, b := range hw {
-							if a == b && len(a) > 1 {
-								common++
-							}
-						}
-					}
-					if common > 0 {
-						best = max(best, 20*common)
-					}
-				}
-			}
-			if best > 0 {
-				best += typeFit(f.Type, i, samples)
-				cands = append(cands, cand{i, f.Name, best})
-			}
-		}
-	}
-	sort.SliceStable(cands, func(a, b int) bool { return cands[a].score > cands[b].score })
-	out := map[int]string{}
-	used := map[string]bool{}
-	for _, c := range cands {
-		if _, ok := out[c.col]; ok || used[c.field] {
-			continue
-		}
-		tf, _ := t.Field(c.field)
-		if tf.Type == LatLng {
-			used[tf.Pair[0]], used[tf.Pair[1]] = true, true
-		}
-		if (tf.Type == Lat || tf.Type == Lng) && used["Location"] {
-			continue
-		}
-		if tf.Type == Lat || tf.Type == Lng {
-			used["Location"] = true
-		}
-		out[c.col] = c.field
-		used[c.field] = true
-	}
-	return out
-}
-
-// typeFit rewards a field whose type parses the column's sample values.
-func typeFit(tp Type, col int, samples []sheet.Row) int {
-	ok, n := 0, 0
-	for _, r := range samples {
-		c := r.Cell(col)
-		if strings.TrimSpace(c.Value) == "" {
-			continue
-		}
-		n++
-		var err error
-		switch tp {
-		case Integer:
-			_, err = ParseInteger(cellText(c, false))
-		case Date, DateTime:
-			if c.Kind != sheet.Date {
-				_, err = ParseDateText(c.Value, time.UTC, false)
-			}
-		case LatLng:
-			_, _, err = ParseLatLng(c.Value)
-		case Lat:
-			_, err = ParseCoordinate(cellText(c, false), true)
-		case Lng:
-			_, err = ParseCoordinate(cellText(c, false), false)
-		case Phone:
-			_, err = ParsePhone(cellText(c, false))
-		case Email:
-			err = CheckEmail(c.Value)
-		default:
-			continue
-		}
-		if err == nil {
-			ok++
-		}
-	}
-	if n == 0 {
-		return 0
-	}
-	if ok == n {
-		return 10
-	}
-	return -10
 }

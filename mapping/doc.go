@@ -1,4 +1,4 @@
-// Package mapping turns the spreadsheets people send (XLSX, CSV) into
+// Package mapping turns the spreadsheets people send (XLSX, ODS, XLS, CSV) into
 // validated records for a target — an OfficeTrack task or point of
 // interest — using saved column mappings, and writes the result report
 // that tells the sheet's owner what happened to every row.
@@ -12,7 +12,8 @@
 //	name = "tarefas"                 # default: the file name
 //	target = "officetrack-task"      # or "officetrack-poi"; see Targets
 //	files = ["tarefas*.xlsx"]        # file-name globs that select this mapping
-//	sheet = "Tarefas"                # a name, or a position: sheet = 2
+//	sheet = "Tarefas"                # a name, or a position: sheet = 2 (workbooks only;
+//	                                 # a CSV of the same data is read too)
 //	header_row = 3                   # default: found among the first 20 rows
 //	timezone = "America/Sao_Paulo"   # the zone of the sheet's dates
 //	date_format = "yyyyMMddHHmm"     # how dates are sent (the default)
@@ -61,7 +62,7 @@
 //	err = r.Err()                                     // *sheet.Error: the file broke mid-way
 //
 // Errors from Open and Choose are *sheet.Error (the file cannot be read:
-// legacy .xls, .ods, password, truncated, corrupt, too big) or *FileError
+// Excel 5.0/95, password, truncated, corrupt, too big) or *FileError
 // (it does not fit the mapping); Explain(err, lang) gives the message for
 // a person in pt-BR (default), es or en.
 //
@@ -74,13 +75,29 @@
 // WriteReportFile (atomic) or WriteReport writes the original rows — read
 // again from the source, so the sheet is not held in memory — plus status
 // and message columns and a closing summary line ("812 enviadas, 3
-// rejeitadas"): XLSX for an XLSX source (rejected rows highlighted, date
+// rejeitadas"): XLSX for a workbook source — XLSX, ODS or XLS (rejected rows highlighted, date
 // formats kept, same row numbers as the original), CSV for a CSV source
 // (same encoding and delimiter). Merged cells are not re-merged.
 //
 // # Tools
 //
 // Check prints how the first rows map and every problem without sending
-// anything; Draft writes a draft mapping from a sheet's headers. They back
-// `fieldbridge mapping check` and `fieldbridge mapping init`.
+// anything; Draft writes a draft mapping from a sheet's headers and values,
+// each field with its evidence and confidence (Suggest returns the same as
+// data). They back `fieldbridge mapping check` and `fieldbridge mapping init`.
+//
+// # Synonyms
+//
+// Draft matches headers against synonym tables, one TOML file per language
+// (mapping/synonyms/pt-BR.toml, es.toml, en.toml, embedded; see
+// DefaultSynonyms). LoadSynonyms adds a customer's files of the same form
+// from a mappings folder's synonyms/ subfolder:
+//
+//	language = "pt-BR"
+//	[abbreviations]
+//	prot = "protocolo"                # a header word and what it stands for
+//	[officetrack-task]
+//	Notes = ["recado da central"]     # headers that name the field
+//	[officetrack-poi]
+//	name = ["nome do armário"]
 package mapping

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"errors"
+	"fmt"
 	"iter"
 	"math"
 	"path/filepath"
@@ -461,26 +462,70 @@ func (r *Reader) bind() error {
 		r.bound = append(r.bound, b)
 	}
 	if len(missing) > 0 {
-		var found []string
-		for _, h := range r.headers {
-			if h != "" {
-				found = append(found, strconvQuote(h))
-			}
-		}
-		if len(found) > 30 {
-			found = append(found[:30], "…")
-		}
-		text := map[string]string{}
-		for _, l := range []string{LangPT, LangES, LangEN} {
-			var parts []string
-			for i := range missing {
-				parts = append(parts, tr(l, mColumnMissing, missing[i], missingField[i], strings.Join(found, ", ")))
-			}
-			text[l] = strings.Join(parts, "; ")
-		}
-		return &FileError{File: r.File.Path, Mapping: m.Name, key: mColumnMissing, text: text}
+		return r.missingColumns(missing, missingField)
 	}
 	return nil
+}
+
+// quotedHeaders lists a row's non-empty headers, quoted, at most 30.
+func quotedHeaders(headers []string) string {
+	var found []string
+	for _, h := range headers {
+		if h != "" {
+			found = append(found, strconvQuote(h))
+		}
+	}
+	if len(found) > 30 {
+		found = append(found[:30], "…")
+	}
+	return strings.Join(found, ", ")
+}
+
+// missingColumns is the error for columns of the mapping that the header
+// row lacks: with header_row set and the columns on another row, one
+// sentence naming that row; otherwise the missing columns and the columns
+// found, each list once.
+func (r *Reader) missingColumns(missing, missingField []string) error {
+	m := r.Mapping
+	if m.HeaderRow > 0 {
+		if row, headers, ok := r.probableHeaderRow(); ok && row != r.headerRow {
+			return &FileError{File: r.File.Path, Mapping: m.Name, key: mHeaderElsewhere,
+				args: []any{m.Name, m.HeaderRow, row, quotedHeaders(headers)}}
+		}
+	}
+	var parts []string
+	for i := range missing {
+		parts = append(parts, fmt.Sprintf("%q (%s)", missing[i], missingField[i]))
+	}
+	return &FileError{File: r.File.Path, Mapping: m.Name, key: mColumnsMissing,
+		args: []any{strings.Join(parts, ", "), quotedHeaders(r.headers)}}
+}
+
+// probableHeaderRow reads the first rows of the sheet again and returns
+// the row holding the most of the mapping's columns (ok false when no row
+// holds more than the row used).
+func (r *Reader) probableHeaderRow() (int, []string, bool) {
+	rows, err := r.File.Rows(string(r.Mapping.Sheet))
+	if err != nil {
+		return 0, nil, false
+	}
+	defer rows.Close()
+	hdr := sheet.Row{}
+	for _, h := range r.headers {
+		hdr.Cells = append(hdr.Cells, sheet.Cell{Value: h, Kind: sheet.String})
+	}
+	bestScore, best, bestHeaders := r.Mapping.headerScore(hdr), 0, []string(nil)
+	for n := 0; n < r.opts.searchRows() && rows.Next(); n++ {
+		row := rows.Row()
+		if s := r.Mapping.headerScore(row); s > bestScore {
+			bestScore, best = s, row.Num
+			bestHeaders = bestHeaders[:0]
+			for _, c := range row.Cells {
+				bestHeaders = append(bestHeaders, strings.TrimSpace(c.Value))
+			}
+		}
+	}
+	return best, bestHeaders, best > 0
 }
 
 func strconvQuote(s string) string { return strconv.Quote(s) }

@@ -296,7 +296,7 @@ func TestSheetThatDoesNotFit(t *testing.T) {
 	// The POI mapping names sheet "Pontos"? No: it names none, so the first
 	// sheet is read and its headers do not fit.
 	msg := Explain(err, LangPT)
-	if !strings.Contains(msg, "tarefas.xlsx") || !strings.Contains(msg, "não encontrei a linha de cabeçalho") && !strings.Contains(msg, "não existe na planilha") {
+	if !strings.Contains(msg, "tarefas.xlsx") || !strings.Contains(msg, "faltam colunas do mapeamento") || strings.Count(msg, `"Cliente"`) != 1 {
 		t.Errorf("message %q", msg)
 	}
 	// One column missing: named, with the columns found.
@@ -310,7 +310,7 @@ column = "Nome do Cliente"
 		t.Fatal(err)
 	}
 	_, err = Open(filepath.Join(sampleSheets, "tarefas.xlsx"), m2, Options{Lang: LangEN})
-	if msg := Explain(err, LangEN); !strings.Contains(msg, `column "Nome do Cliente" (field CustomerName) is not in the sheet; columns found: "Nº OS", "Cliente"`) {
+	if msg := Explain(err, LangEN); !strings.Contains(msg, `columns of the mapping are missing: "Nome do Cliente" (CustomerName); columns found: "Nº OS", "Cliente"`) {
 		t.Errorf("message %q", msg)
 	}
 }
@@ -319,8 +319,7 @@ func TestExplainSheetErrors(t *testing.T) {
 	set := loadSamples(t)
 	m, _ := set.Get("tarefas")
 	for file, want := range map[string]map[string]string{
-		"testdata/tarefas.xls": {LangPT: "Arquivo tarefas.xls: é uma planilha do Excel 97-2003 (.xls)", LangES: "Archivo tarefas.xls: es un libro de Excel 97-2003", LangEN: "File tarefas.xls: is an Excel 97-2003 (.xls) workbook"},
-		"testdata/tarefas.ods": {LangPT: "Arquivo tarefas.ods: é uma planilha OpenDocument (.ods)", LangEN: "File tarefas.ods: is an OpenDocument (.ods) spreadsheet"},
+		"testdata/tarefas-biff5.xls": {LangPT: "Arquivo tarefas-biff5.xls: é uma planilha do Excel 5.0/95, que não é lida", LangES: "Archivo tarefas-biff5.xls: es un libro de Excel 5.0/95", LangEN: "File tarefas-biff5.xls: is an Excel 5.0/95 workbook"},
 	} {
 		_, err := Open(file, m, Options{})
 		var se *sheet.Error
@@ -466,5 +465,78 @@ func TestCloseStopsReadAhead(t *testing.T) {
 	}
 	if n := runtime.NumGoroutine(); n > before {
 		t.Errorf("%d goroutines left behind", n-before)
+	}
+}
+
+// A mapping written for a workbook (sheet, header_row = 3 under a title)
+// used on the CSV export of the same data: the sheet does not apply to a
+// CSV, and the header row that is not where the mapping says gives one
+// sentence naming the row, in the configured language only.
+func TestWorkbookMappingOnCSV(t *testing.T) {
+	csvPath := filepath.Join(sampleSheets, "tarefas-cp1252.csv")
+	m, err := Parse("x.toml", []byte(`target = "officetrack-task"
+sheet = "Tarefas"
+[fields.TaskNumber]
+column = "Nº OS"
+[fields.CustomerName]
+column = "Cliente"
+[fields.Phone1]
+column = "Telefone"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(csvPath, m, Options{})
+	if err != nil {
+		t.Fatalf("sheet refused a CSV: %s", Explain(err, LangPT))
+	}
+	r.Close()
+
+	m.HeaderRow = 3
+	_, err = Open(csvPath, m, Options{})
+	if err == nil {
+		t.Fatal("header_row = 3 on a CSV whose headers are on row 1: no error")
+	}
+	cases := []struct {
+		lang, want string
+		foreign    []string
+	}{
+		{LangPT, "diz que o cabeçalho está na linha 3, mas as colunas dele estão provavelmente na linha 1", []string{"columns", "columnas", "the file"}},
+		{LangES, "dice que el encabezado está en la fila 3, pero sus columnas están probablemente en la fila 1", []string{"columns", "colunas", "the file"}},
+		{LangEN, "says the headers are on row 3, but its columns are probably on row 1", []string{"colunas", "columnas", "linha"}},
+	}
+	for _, c := range cases {
+		msg := Explain(err, c.lang)
+		if !strings.Contains(msg, c.want) || strings.Count(msg, `"Cliente"`) != 1 || strings.Count(msg, ";") > 1 {
+			t.Errorf("%s: %q", c.lang, msg)
+		}
+		for _, f := range c.foreign {
+			if strings.Contains(msg, f) {
+				t.Errorf("%s message has %q: %q", c.lang, f, msg)
+			}
+		}
+	}
+}
+
+// A sheet that a workbook lacks is named, with the workbook's sheets, in
+// the configured language.
+func TestNoSuchSheetMessage(t *testing.T) {
+	m, err := Parse("x.toml", []byte(`target = "officetrack-task"
+sheet = "Ordens"
+[fields.TaskNumber]
+column = "Nº OS"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(filepath.Join(sampleSheets, "tarefas.xlsx"), m, Options{})
+	for l, want := range map[string]string{
+		LangPT: `Arquivo tarefas.xlsx: não tem a aba "Ordens" pedida pelo mapeamento; abas da planilha: "Tarefas", "Instruções"`,
+		LangES: `Archivo tarefas.xlsx: no tiene la hoja "Ordens" pedida por el mapeo; hojas del archivo: "Tarefas", "Instruções"`,
+		LangEN: `File tarefas.xlsx: does not have the sheet "Ordens" the mapping asks for; its sheets: "Tarefas", "Instruções"`,
+	} {
+		if got := Explain(err, l); got != want {
+			t.Errorf("%s: %q\nwant %q", l, got, want)
+		}
 	}
 }

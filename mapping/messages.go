@@ -3,6 +3,9 @@ package mapping
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/fieldbridge/fieldbridge/mapping/sheet"
@@ -59,10 +62,19 @@ const (
 	mNoSuchMapping   msgKey = "no_such_mapping" // name, names
 	mNoMapping       msgKey = "no_mapping"
 	mAmbiguous       msgKey = "ambiguous" // names
+	mNoRows          msgKey = "no_rows"
+	mNoSheetNamed    msgKey = "no_sheet_named"   // sheet, sheets
+	mColumnsMissing  msgKey = "columns_missing"  // "column" (field), …; columns found
+	mHeaderElsewhere msgKey = "header_elsewhere" // mapping, header_row, probable row, columns found there
+	mFileNotFound    msgKey = "file_not_found"
 )
 
 var messages = map[string]map[msgKey]string{
 	LangPT: {
+		mNoSheetNamed:    "não tem a aba %q pedida pelo mapeamento; abas da planilha: %s",
+		mColumnsMissing:  "faltam colunas do mapeamento: %s; colunas encontradas: %s",
+		mHeaderElsewhere: "o mapeamento %q diz que o cabeçalho está na linha %d, mas as colunas dele estão provavelmente na linha %d; corrija header_row (ou apague-o para que seja encontrado sozinho). Colunas da linha %[3]d: %s",
+		mFileNotFound:    "não foi encontrado; confira o nome e a pasta",
 		mRowPrefix:       "Linha %d, coluna %s (%s)",
 		mRowPrefixNoCol:  "Linha %d, campo %s",
 		mValue:           "valor %q",
@@ -101,9 +113,14 @@ var messages = map[string]map[msgKey]string{
 		mFile:            "Arquivo %s: %s",
 		mNoSuchMapping:   "o mapeamento %q não existe; mapeamentos disponíveis: %s",
 		mNoMapping:       "nenhum mapeamento reconhece as colunas desta planilha; confira o cabeçalho ou crie um mapeamento (fieldbridge mapping init)",
+		mNoRows:          "a planilha não tem linhas; confira se é o arquivo certo e a aba certa",
 		mAmbiguous:       "as colunas servem igualmente para os mapeamentos %s; renomeie o arquivo para um padrão de um deles ou use uma pasta por mapeamento",
 	},
 	LangES: {
+		mNoSheetNamed:    "no tiene la hoja %q pedida por el mapeo; hojas del archivo: %s",
+		mColumnsMissing:  "faltan columnas del mapeo: %s; columnas encontradas: %s",
+		mHeaderElsewhere: "el mapeo %q dice que el encabezado está en la fila %d, pero sus columnas están probablemente en la fila %d; corrija header_row (o bórrelo para que se encuentre solo). Columnas de la fila %[3]d: %s",
+		mFileNotFound:    "no se encontró; revise el nombre y la carpeta",
 		mRowPrefix:       "Fila %d, columna %s (%s)",
 		mRowPrefixNoCol:  "Fila %d, campo %s",
 		mValue:           "valor %q",
@@ -142,9 +159,14 @@ var messages = map[string]map[msgKey]string{
 		mFile:            "Archivo %s: %s",
 		mNoSuchMapping:   "el mapeo %q no existe; mapeos disponibles: %s",
 		mNoMapping:       "ningún mapeo reconoce las columnas de esta hoja; revise el encabezado o cree un mapeo (fieldbridge mapping init)",
+		mNoRows:          "la hoja no tiene filas; revise que sea el archivo y la hoja correctos",
 		mAmbiguous:       "las columnas sirven igual para los mapeos %s; renombre el archivo según el patrón de uno de ellos o use una carpeta por mapeo",
 	},
 	LangEN: {
+		mNoSheetNamed:    "does not have the sheet %q the mapping asks for; its sheets: %s",
+		mColumnsMissing:  "columns of the mapping are missing: %s; columns found: %s",
+		mHeaderElsewhere: "mapping %q says the headers are on row %d, but its columns are probably on row %d; fix header_row (or remove it, and the row is found automatically). Columns of row %[3]d: %s",
+		mFileNotFound:    "was not found; check its name and folder",
 		mRowPrefix:       "Row %d, column %s (%s)",
 		mRowPrefixNoCol:  "Row %d, field %s",
 		mValue:           "value %q",
@@ -183,6 +205,7 @@ var messages = map[string]map[msgKey]string{
 		mFile:            "File %s: %s",
 		mNoSuchMapping:   "mapping %q does not exist; mappings available: %s",
 		mNoMapping:       "no mapping recognises the columns of this sheet; check the header row or create a mapping (fieldbridge mapping init)",
+		mNoRows:          "the sheet has no rows; check that it is the right file and sheet",
 		mAmbiguous:       "the columns fit mappings %s equally well; rename the file to match one of their patterns or use one folder per mapping",
 	},
 }
@@ -190,9 +213,9 @@ var messages = map[string]map[msgKey]string{
 // sheetMessages are the texts of sheet.Error kinds.
 var sheetMessages = map[string]map[sheet.ErrorKind]string{
 	LangPT: {
-		sheet.ErrUnknownFormat:  "não é uma planilha XLSX nem CSV; salve como .xlsx ou .csv",
-		sheet.ErrLegacyXLS:      "é uma planilha do Excel 97-2003 (.xls), que não é lida; abra no Excel e use Salvar como → Pasta de Trabalho do Excel (.xlsx)",
-		sheet.ErrODS:            "é uma planilha OpenDocument (.ods), que não é lida; salve como .xlsx (Arquivo → Salvar como → Excel 2007-365)",
+		sheet.ErrUnknownFormat:  "não é uma planilha XLSX, XLS, ODS nem CSV; salve como .xlsx ou .csv",
+		sheet.ErrLegacyXLS:      "é uma planilha do Excel 5.0/95, que não é lida; abra no Excel e use Salvar como → Pasta de Trabalho do Excel (.xlsx)",
+		sheet.ErrODS:            "é um documento OpenDocument que não é uma planilha (texto ou apresentação); envie uma planilha .ods, .xlsx ou .csv",
 		sheet.ErrEncrypted:      "está protegida por senha; salve uma cópia sem senha (Arquivo → Informações → Proteger pasta de trabalho)",
 		sheet.ErrTruncated:      "está incompleto (talvez ainda estivesse sendo copiado); envie o arquivo de novo",
 		sheet.ErrCorrupt:        "está danificado e não pode ser lido; abra e salve de novo no Excel",
@@ -205,9 +228,9 @@ var sheetMessages = map[string]map[sheet.ErrorKind]string{
 		sheet.ErrEmptyFile:      "está vazio",
 	},
 	LangES: {
-		sheet.ErrUnknownFormat:  "no es una hoja XLSX ni CSV; guárdela como .xlsx o .csv",
-		sheet.ErrLegacyXLS:      "es un libro de Excel 97-2003 (.xls), que no se lee; ábralo en Excel y use Guardar como → Libro de Excel (.xlsx)",
-		sheet.ErrODS:            "es una hoja OpenDocument (.ods), que no se lee; guárdela como .xlsx",
+		sheet.ErrUnknownFormat:  "no es una hoja XLSX, XLS, ODS ni CSV; guárdela como .xlsx o .csv",
+		sheet.ErrLegacyXLS:      "es un libro de Excel 5.0/95, que no se lee; ábralo en Excel y use Guardar como → Libro de Excel (.xlsx)",
+		sheet.ErrODS:            "es un documento OpenDocument que no es una hoja de cálculo (texto o presentación); envíe una hoja .ods, .xlsx o .csv",
 		sheet.ErrEncrypted:      "está protegido con contraseña; guarde una copia sin contraseña",
 		sheet.ErrTruncated:      "está incompleto (quizás aún se estaba copiando); envíe el archivo de nuevo",
 		sheet.ErrCorrupt:        "está dañado y no se puede leer; ábralo y guárdelo de nuevo en Excel",
@@ -220,9 +243,9 @@ var sheetMessages = map[string]map[sheet.ErrorKind]string{
 		sheet.ErrEmptyFile:      "está vacío",
 	},
 	LangEN: {
-		sheet.ErrUnknownFormat:  "is not an XLSX or CSV sheet; save it as .xlsx or .csv",
-		sheet.ErrLegacyXLS:      "is an Excel 97-2003 (.xls) workbook, which is not read; open it in Excel and use Save As → Excel Workbook (.xlsx)",
-		sheet.ErrODS:            "is an OpenDocument (.ods) spreadsheet, which is not read; save it as .xlsx",
+		sheet.ErrUnknownFormat:  "is not an XLSX, XLS, ODS or CSV sheet; save it as .xlsx or .csv",
+		sheet.ErrLegacyXLS:      "is an Excel 5.0/95 workbook, which is not read; open it in Excel and use Save As → Excel Workbook (.xlsx)",
+		sheet.ErrODS:            "is an OpenDocument file that is not a spreadsheet (text or presentation); send an .ods, .xlsx or .csv sheet",
 		sheet.ErrEncrypted:      "is password-protected; save a copy without a password",
 		sheet.ErrTruncated:      "is incomplete (perhaps it was still being copied); send the file again",
 		sheet.ErrCorrupt:        "is damaged and cannot be read; open it and save it again in Excel",
@@ -267,8 +290,12 @@ func Explain(err error, l string) string {
 		if se.Row > 0 {
 			text = rowWord(l, se.Row) + ": " + text
 		}
-		if se.Kind == sheet.ErrNoSheet && se.Detail != "" {
-			text += " (" + se.Detail + ")"
+		if se.Kind == sheet.ErrNoSheet && se.Sheet != "" {
+			var names []string
+			for _, n := range se.Sheets {
+				names = append(names, strconv.Quote(n))
+			}
+			text = tr(l, mNoSheetNamed, se.Sheet, strings.Join(names, ", "))
 		}
 		name := se.Path
 		if i := strings.LastIndexAny(name, `/\`); i >= 0 {
@@ -279,6 +306,10 @@ func Explain(err error, l string) string {
 	var fe *FileError
 	if errors.As(err, &fe) {
 		return fe.Message(l)
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) && errors.Is(err, fs.ErrNotExist) {
+		return tr(l, mFile, filepath.Base(pe.Path), tr(l, mFileNotFound))
 	}
 	return err.Error()
 }

@@ -176,13 +176,13 @@ func ReportColumns(headers []string) int {
 	return -1
 }
 
-// ReportExt returns the report's file extension for a source file: ".xlsx"
-// or ".csv".
+// ReportExt returns the report's file extension for a source file: ".csv"
+// for a CSV source, ".xlsx" for any workbook (XLSX, ODS or XLS).
 func ReportExt(src *sheet.File) string {
-	if src.Format == sheet.FormatXLSX {
-		return ".xlsx"
+	if src.Format == sheet.FormatCSV {
+		return ".csv"
 	}
-	return ".csv"
+	return ".xlsx"
 }
 
 // WriteReportFile writes the report to path atomically: a temporary file

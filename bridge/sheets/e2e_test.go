@@ -513,3 +513,36 @@ func TestDoneMarker(t *testing.T) {
 		t.Fatalf("marker: %d tasks", e.fake.TaskCount())
 	}
 }
+
+// TestODSAndXLSDrops: the task sheet saved by Gnumeric as .ods and as
+// .xls (Excel 97-2003) is taken from the inbox like an .xlsx: its mapping
+// chosen by its headers, its rows sent, an XLSX report beside it.
+func TestODSAndXLSDrops(t *testing.T) {
+	for _, name := range []string{"tarefas.ods", "tarefas.xls"} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			os.Remove(filepath.Join(e.maps, "tarefas.toml"))
+			copyDir(t, "../../samples/mappings", e.maps)
+			data, err := os.ReadFile(filepath.Join("../../mapping/testdata", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.drop(name, data)
+			if err := e.run(); err != nil {
+				t.Fatal(err)
+			}
+			if !e.exists("done/"+name) || !e.exists("done/"+name+".report.xlsx") {
+				es, _ := os.ReadDir(filepath.Join(e.inbox, "failed"))
+				t.Fatalf("%s not done with an XLSX report (failed/: %v)", name, es)
+			}
+			if n := e.fake.TaskCount(); n != 8 {
+				t.Fatalf("%d tasks, want 8", n)
+			}
+			if task, ok := e.fake.Task(240101); !ok {
+				t.Fatal("task 240101 missing")
+			} else if c, _ := task.Get("CustomerName"); c != "Maria da Conceição" {
+				t.Errorf("CustomerName %q", c)
+			}
+		})
+	}
+}

@@ -15,7 +15,7 @@ import (
 // runMapping runs `fieldbridge mapping SUBCOMMAND ...`:
 //
 //	mapping check [-dir DIR] [-mapping NAME|FILE.toml] [-lang L] [-rows N] FILE
-//	mapping init  [-target T] [-sheet S] [-name N] [-o OUT.toml] FILE
+//	mapping init  [-dir DIR] [-target T] [-sheet S] [-name N] [-lang L] [-o OUT.toml] FILE
 //	mapping targets
 //
 // It returns the process exit code: 0 good, 1 rows with problems or a
@@ -55,8 +55,10 @@ const mappingUsage = `Usage: fieldbridge mapping check | init | targets
 
   fieldbridge mapping check [-dir DIR] [-mapping NAME|FILE.toml] [-lang pt-BR|es|en] [-rows N] FILE
       show how the first rows of FILE map and every problem; nothing is sent
-  fieldbridge mapping init [-target officetrack-task|officetrack-poi] [-sheet S] [-name N] [-o OUT.toml] FILE
-      write a draft mapping from FILE's headers
+  fieldbridge mapping init [-dir DIR] [-target officetrack-task|officetrack-poi] [-sheet S] [-name N] [-lang pt-BR|es|en] [-o OUT.toml] FILE
+      write a draft mapping from FILE's headers and values (XLSX, ODS, XLS or CSV); the target
+      is suggested from the columns unless -target is given; DIR/synonyms/*.toml extend the
+      header synonyms
   fieldbridge mapping targets
       list the targets and their fields
 `
@@ -108,7 +110,9 @@ func runMappingCheck(args []string, stdout, stderr io.Writer) int {
 func runMappingInit(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("mapping init", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	target := fs.String("target", mapping.TargetTask, "target: "+strings.Join(mapping.TargetNames(), ", "))
+	dir := fs.String("dir", "mappings", "folder of saved mappings; its synonyms/ subfolder extends the header synonyms")
+	target := fs.String("target", "", "target: "+strings.Join(mapping.TargetNames(), ", ")+" (default: suggested from the columns)")
+	lang := fs.String("lang", "pt-BR", "language of messages: pt-BR, es, en")
 	sheetRef := fs.String("sheet", "", "sheet name or #position (default the first)")
 	name := fs.String("name", "", "mapping name (default from the file name)")
 	out := fs.String("o", "", "write the draft to this file instead of the standard output (refuses to overwrite)")
@@ -122,6 +126,11 @@ func runMappingInit(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, mappingUsage)
 		return 2
 	}
+	syn, err := mapping.LoadSynonyms(filepath.Join(*dir, mapping.SynonymsDir))
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
 	w := stdout
 	var f *os.File
 	if *out != "" {
@@ -133,7 +142,7 @@ func runMappingInit(args []string, stdout, stderr io.Writer) int {
 		}
 		w = f
 	}
-	err := mapping.Draft(w, fs.Arg(0), mapping.DraftOptions{Target: *target, Sheet: *sheetRef, Name: *name})
+	err = mapping.Draft(w, fs.Arg(0), mapping.DraftOptions{Target: *target, Sheet: *sheetRef, Name: *name, Synonyms: syn})
 	if f != nil {
 		if err == nil {
 			err = f.Sync()
@@ -157,7 +166,7 @@ func runMappingInit(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, mapping.Explain(err, "pt-BR"))
+		fmt.Fprintln(stderr, mapping.Explain(err, *lang))
 		return 1
 	}
 	return 0

@@ -36,9 +36,15 @@ func TestMappingCheck(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `(CSV, windows-1252, separador ";")`) {
 		t.Errorf("csv: code %d\n%s", code, out)
 	}
-	code, out, _ = runM("check", "-dir", mappingsDir, "-mapping", "tarefas", "../../mapping/testdata/tarefas.xls")
-	if code != 1 || !strings.Contains(out, "Arquivo tarefas.xls: é uma planilha do Excel 97-2003 (.xls)") {
-		t.Errorf("xls: code %d\n%s", code, out)
+	for _, name := range []string{"tarefas.xls", "tarefas.ods"} {
+		code, out, _ = runM("check", "-dir", mappingsDir, "-mapping", "tarefas", "../../mapping/testdata/"+name)
+		if code != 0 || !strings.Contains(out, "8 linhas: 8 corretas, 0 com problemas (nada foi enviado)") || !strings.Contains(out, `TaskNumber                         = "240101"`) {
+			t.Errorf("%s: code %d\n%s", name, code, out)
+		}
+	}
+	code, out, _ = runM("check", "-dir", mappingsDir, "-mapping", "tarefas", "../../mapping/testdata/tarefas-biff5.xls")
+	if code != 1 || !strings.Contains(out, "Arquivo tarefas-biff5.xls: é uma planilha do Excel 5.0/95") {
+		t.Errorf("biff5: code %d\n%s", code, out)
 	}
 	code, _, errs = runM("check", "-dir", t.TempDir()+"/nope", "x.xlsx")
 	if code != 2 || errs == "" {
@@ -87,5 +93,34 @@ func TestMappingInitDraftLoads(t *testing.T) {
 	}
 	if code, out, _ := runM("targets"); code != 0 || !strings.Contains(out, "DueDateTime") || !strings.Contains(out, "customerNumber") {
 		t.Errorf("targets: %d\n%s", code, out)
+	}
+}
+
+// TestMappingInitSuggestsAndExtends: without -target, init suggests the
+// target from the columns; a synonym file in the mappings folder's
+// synonyms/ subfolder teaches it a customer's own header.
+func TestMappingInitSuggestsAndExtends(t *testing.T) {
+	for file, want := range map[string]string{"tarefas.xlsx": mapping.TargetTask, "pontos.xlsx": mapping.TargetPOI} {
+		code, out, errs := runM("init", "-dir", t.TempDir(), filepath.Join(sheetsDir, file))
+		if code != 0 || !strings.Contains(out, "target = \""+want+"\"  # suggested by columns") {
+			t.Errorf("%s: code %d %s\n%s", file, code, errs, out)
+		}
+	}
+	dir := t.TempDir()
+	sheet := filepath.Join(dir, "visitas.csv")
+	os.WriteFile(sheet, []byte("Nº OS;Recado da central\n101;Ligar antes\n102;Portão azul\n"), 0o600)
+	_, out, _ := runM("init", "-dir", dir, sheet)
+	if strings.Contains(out, "[fields.Notes]") {
+		t.Fatalf("Notes guessed without the customer's synonym:\n%s", out)
+	}
+	os.Mkdir(filepath.Join(dir, "synonyms"), 0o755)
+	os.WriteFile(filepath.Join(dir, "synonyms", "central.toml"), []byte("language = \"pt-BR\"\n[officetrack-task]\nNotes = [\"recado da central\"]\n"), 0o600)
+	code, out, errs := runM("init", "-dir", dir, sheet)
+	if code != 0 || !strings.Contains(out, "[fields.Notes]  # B \"Recado da central\"") {
+		t.Errorf("customer synonym not used: code %d %s\n%s", code, errs, out)
+	}
+	os.WriteFile(filepath.Join(dir, "synonyms", "bad.toml"), []byte("language = \"pt-BR\"\n[officetrack-task]\nNotas = [\"x\"]\n"), 0o600)
+	if code, _, errs := runM("init", "-dir", dir, sheet); code != 2 || !strings.Contains(errs, `bad.toml: [officetrack-task] has no field "Notas"`) {
+		t.Errorf("bad synonym file: code %d %s", code, errs)
 	}
 }

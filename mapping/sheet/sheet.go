@@ -1,7 +1,14 @@
-// Package sheet reads the spreadsheets people send — XLSX workbooks and CSV
-// text files — as a stream of rows, bounded in size, and turns every kind of
-// unreadable file (legacy .xls, .ods, password-protected, corrupt or still
+// Package sheet reads the spreadsheets people send — XLSX workbooks,
+// OpenDocument spreadsheets (.ods), Excel 97-2003 workbooks (.xls) and CSV
+// text files — as a stream of rows, bounded in size, and turns every kind
+// of unreadable file (Excel 5.0/95, password-protected, corrupt or still
 // being copied) into an *Error with a Kind a person can be told about.
+//
+// ODS cells are read from content.xml with an encoding/xml token stream
+// (ods.go); XLS cells from the BIFF8 records of the Workbook stream
+// (xls.go) of the compound file (cfb.go). Both are bounded by the same
+// Options as XLSX, and differential tests prove that the same data saved
+// as .xlsx, .ods and .xls by LibreOffice and Gnumeric reads the same.
 //
 // XLSX cell data is read by a hand-written streaming scanner of the sheet
 // XML (see scan.go); excelize reads the workbook's styles and workbook
@@ -30,6 +37,8 @@ type Format int
 const (
 	FormatCSV Format = iota + 1
 	FormatXLSX
+	FormatODS // OpenDocument spreadsheet (LibreOffice, Gnumeric)
+	FormatXLS // Excel 97-2003 workbook (BIFF8)
 )
 
 func (f Format) String() string {
@@ -38,6 +47,10 @@ func (f Format) String() string {
 		return "csv"
 	case FormatXLSX:
 		return "xlsx"
+	case FormatODS:
+		return "ods"
+	case FormatXLS:
+		return "xls"
 	}
 	return "unknown"
 }
@@ -159,8 +172,8 @@ type ErrorKind int
 // Error kinds.
 const (
 	ErrUnknownFormat  ErrorKind = iota + 1 // not a spreadsheet we read
-	ErrLegacyXLS                           // Excel 97-2003 .xls
-	ErrODS                                 // OpenDocument .ods
+	ErrLegacyXLS                           // Excel 5.0/95 (BIFF5) .xls, older than the BIFF8 that is read
+	ErrODS                                 // an OpenDocument file that is not a spreadsheet (.odt, .odp)
 	ErrEncrypted                           // password-protected workbook
 	ErrTruncated                           // incomplete file (still being copied?)
 	ErrCorrupt                             // damaged file
@@ -174,9 +187,9 @@ const (
 )
 
 var kindText = map[ErrorKind]string{
-	ErrUnknownFormat:  "not an XLSX or CSV file",
-	ErrLegacyXLS:      "legacy Excel 97-2003 (.xls) workbook; save it as .xlsx",
-	ErrODS:            "OpenDocument (.ods) spreadsheet; save it as .xlsx",
+	ErrUnknownFormat:  "not an XLSX, XLS, ODS or CSV file",
+	ErrLegacyXLS:      "Excel 5.0/95 workbook; save it as .xlsx",
+	ErrODS:            "OpenDocument file that is not a spreadsheet",
 	ErrEncrypted:      "password-protected workbook; save it without a password",
 	ErrTruncated:      "incomplete file (still being copied?)",
 	ErrCorrupt:        "damaged file",
@@ -197,6 +210,10 @@ type Error struct {
 	Row    int    // spreadsheet row, when known
 	Detail string // extra facts: the sheet name, the limit, ...
 	Err    error  // underlying cause, if any
+	// Sheet and Sheets are, for ErrNoSheet, the sheet asked for and the
+	// sheets the file has.
+	Sheet  string
+	Sheets []string
 }
 
 func (e *Error) Error() string {
@@ -243,6 +260,8 @@ type File struct {
 	f    *os.File
 	size int64
 	xlsx *xlsxBook
+	ods  *odsBook
+	xls  *xlsBook
 }
 
 var (
@@ -284,7 +303,10 @@ func open(f *os.File, path string, opts Options) (*File, error) {
 	sf := &File{Path: path, opts: opts, f: f, size: size}
 	switch {
 	case bytes.HasPrefix(head, oleMagic):
-		return nil, classifyOLE(f, path)
+		if err := sf.openOLE(); err != nil {
+			return nil, err
+		}
+		return sf, nil
 	case bytes.HasPrefix(head, zipMagic):
 		if err := sf.openXLSX(); err != nil {
 			return nil, err
@@ -313,8 +335,13 @@ func (f *File) Close() error {
 }
 
 // SheetIndex resolves a sheet reference: "" (the first sheet), a name
-// (matched ignoring case), or "#N" / "N" for the N-th sheet (1-based).
+// (matched ignoring case), or "#N" / "N" for the N-th sheet (1-based). A
+// CSV file has one sheet, whatever the reference: a sheet names a
+// workbook's sheet, and the CSV export of the same data must be read too.
 func (f *File) SheetIndex(ref string) (int, error) {
+	if f.Format == FormatCSV && len(f.Sheets) == 1 {
+		return 0, nil
+	}
 	if ref == "" {
 		if len(f.Sheets) == 0 {
 			return -1, &Error{Kind: ErrNoSheet, Path: f.Path}
@@ -336,7 +363,8 @@ func (f *File) SheetIndex(ref string) (int, error) {
 	if _, err := fmt.Sscanf(num, "%d", &n); err == nil && fmt.Sprint(n) == num && n >= 1 && n <= len(f.Sheets) {
 		return n - 1, nil
 	}
-	return -1, &Error{Kind: ErrNoSheet, Path: f.Path, Detail: fmt.Sprintf("%q; the file has %s", ref, strings.Join(f.Sheets, ", "))}
+	return -1, &Error{Kind: ErrNoSheet, Path: f.Path, Detail: fmt.Sprintf("%q; the file has %s", ref, strings.Join(f.Sheets, ", ")),
+		Sheet: ref, Sheets: append([]string(nil), f.Sheets...)}
 }
 
 // Rows starts reading the sheet named by ref (see SheetIndex) from its
@@ -355,6 +383,10 @@ func (f *File) Rows(ref string) (Rows, error) {
 		return f.csvRows()
 	case FormatXLSX:
 		return f.xlsxRows(idx)
+	case FormatODS:
+		return f.odsRows(idx)
+	case FormatXLS:
+		return f.xlsRows(idx)
 	}
 	return nil, &Error{Kind: ErrUnknownFormat, Path: f.Path}
 }

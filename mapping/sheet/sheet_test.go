@@ -76,8 +76,17 @@ func TestRefusedFiles(t *testing.T) {
 		opts Options
 		want ErrorKind
 	}{
-		{"legacy xls by Gnumeric", filepath.Join(testdata, "tarefas.xls"), Options{}, ErrLegacyXLS},
-		{"ods by Gnumeric", filepath.Join(testdata, "tarefas.ods"), Options{}, ErrODS},
+		{"Excel 5.0/95 by Gnumeric", filepath.Join(testdata, "tarefas-biff5.xls"), Options{}, ErrLegacyXLS},
+		{"OpenDocument text", writeTemp(t, "nota.ods", zipWith(t, "mimetype", "application/vnd.oasis.opendocument.text")), Options{}, ErrODS},
+		{"ods too many rows", filepath.Join(testdata, "tarefas.ods"), Options{MaxRows: 5}, ErrTooManyRows},
+		{"ods cell too long", filepath.Join(testdata, "tarefas.ods"), Options{MaxCellLen: 10}, ErrCellTooLong},
+		{"ods zip bomb cap", filepath.Join(testdata, "tarefas.ods"), Options{MaxUnzipSize: 2000}, ErrZipBomb},
+		{"ods too many columns", filepath.Join(testdata, "tarefas.ods"), Options{MaxColumns: 5}, ErrTooManyColumns},
+		{"xls too many rows", filepath.Join(testdata, "tarefas.xls"), Options{MaxRows: 5}, ErrTooManyRows},
+		{"xls cell too long", filepath.Join(testdata, "tarefas.xls"), Options{MaxCellLen: 10}, ErrCellTooLong},
+		{"xls too many columns", filepath.Join(testdata, "tarefas.xls"), Options{MaxColumns: 5}, ErrTooManyColumns},
+		{"xls shared strings cap", filepath.Join(testdata, "tarefas.xls"), Options{MaxSharedStrings: 100}, ErrZipBomb},
+		{"xls too large", filepath.Join(testdata, "tarefas.xls"), Options{MaxFileSize: 1000}, ErrTooLarge},
 		{"password-protected", enc, Options{}, ErrEncrypted},
 		{"truncated while copying", writeTemp(t, "meio.xlsx", good[:len(good)*2/3]), Options{}, ErrTruncated},
 		{"truncated header only", writeTemp(t, "quase.xlsx", good[:40]), Options{}, ErrTruncated},

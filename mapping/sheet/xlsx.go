@@ -7,40 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"strings"
 
 	kflate "github.com/klauspost/compress/flate"
-	"github.com/richardlehane/mscfb"
 	"github.com/xuri/excelize/v2"
 )
-
-// classifyOLE tells a password-protected OOXML workbook (an OLE2 file
-// holding an EncryptedPackage stream) from a legacy .xls.
-func classifyOLE(f *os.File, p string) error {
-	doc, err := mscfb.New(f)
-	if err != nil {
-		return &Error{Kind: ErrCorrupt, Path: p, Err: err}
-	}
-	legacy := false
-	for i := 0; i < 10000; i++ {
-		e, err := doc.Next()
-		if err != nil {
-			break
-		}
-		switch e.Name {
-		case "EncryptedPackage", "EncryptionInfo":
-			return &Error{Kind: ErrEncrypted, Path: p}
-		case "Workbook", "Book":
-			legacy = true
-		}
-	}
-	if legacy {
-		return &Error{Kind: ErrLegacyXLS, Path: p}
-	}
-	return &Error{Kind: ErrUnknownFormat, Path: p, Detail: "OLE2 document"}
-}
 
 // xlsxBook is what the scanner needs from the workbook: where each sheet's
 // XML is, the shared strings and, per style index, the number format.
@@ -94,10 +66,14 @@ func (f *File) openXLSX() error {
 		b.entries[strings.ToLower(strings.ReplaceAll(e.Name, "\\", "/"))] = e
 		total += e.UncompressedSize64
 	}
-	if mt := b.entries["mimetype"]; mt != nil {
-		if data, err := readPart(mt, 200); err == nil && bytes.Contains(data, []byte("opendocument")) {
+	if odf, spreadsheet := isODS(b.entries); odf {
+		if !spreadsheet {
 			return &Error{Kind: ErrODS, Path: f.Path}
 		}
+		if total > uint64(f.opts.MaxUnzipSize) {
+			return &Error{Kind: ErrZipBomb, Path: f.Path, Detail: fmt.Sprintf("%d > %d bytes", total, f.opts.MaxUnzipSize)}
+		}
+		return f.openODS(b.entries)
 	}
 	if b.entries["encryptedpackage"] != nil {
 		return &Error{Kind: ErrEncrypted, Path: f.Path}
@@ -262,7 +238,9 @@ func (b *xlsxBook) loadStyles(f *File) (err error) {
 }
 
 // Date1904 reports whether the workbook counts dates from 1904.
-func (f *File) Date1904() bool { return f.xlsx != nil && f.xlsx.date1904 }
+func (f *File) Date1904() bool {
+	return f.xlsx != nil && f.xlsx.date1904 || f.xls != nil && f.xls.date1904
+}
 
 func (f *File) xlsxRows(idx int) (Rows, error) {
 	b := f.xlsx
