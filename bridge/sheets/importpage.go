@@ -545,6 +545,7 @@ type fileView struct {
 	Report                       string // URL, once settled
 	Final                        bool
 	Total                        int // data rows expected (from the draft), 0 unknown
+	Recorded                     int // rows whose outcome is recorded
 	Rows                         []rowOutcome
 	Counts                       map[string]int
 }
@@ -594,16 +595,23 @@ func (j *job) fileState(ctx context.Context, in *Inbox, sha string, withRows boo
 			return nil
 		}
 		v.Counts[it.Outcome]++
-		v.Rows = append(v.Rows, rowOutcome{Row: row, Status: it.Outcome, Message: it.Message})
+		v.Recorded++
+		// A large sheet lists only its rows with a problem (the counts and
+		// the progress bar tell the rest): the page stays light.
+		if len(v.Rows) < maxRowsListed && (v.Total <= maxRowsListed || (it.Outcome != OutcomeSent && it.Outcome != OutcomeAlready)) {
+			v.Rows = append(v.Rows, rowOutcome{Row: row, Status: it.Outcome, Message: it.Message})
+		}
 		return nil
 	})
 	return v, true, err
 }
 
+// maxRowsListed bounds the rows the watch page lists.
+const maxRowsListed = 1000
+
 type fileData struct {
 	fileView
 	Base, Events string
-	Recorded     int
 }
 
 func (j *job) pageFile(w http.ResponseWriter, r *http.Request) {
@@ -625,7 +633,7 @@ func (j *job) pageFile(w http.ResponseWriter, r *http.Request) {
 	}
 	base := j.inboxURL(in)
 	j.render(w, r, j.pages().file, "file_title", fileData{fileView: v, Base: base,
-		Events: base + "f/" + sha + "/events", Recorded: len(v.Rows)})
+		Events: base + "f/" + sha + "/events"})
 }
 
 // stateEvent is the "state" event of the watch page.
@@ -696,7 +704,7 @@ func (j *job) fileEvents(w http.ResponseWriter, r *http.Request) {
 			changed = changed[n:]
 		}
 		st := stateEvent{State: v.State, Label: p.T("state_" + v.State), Message: v.Message,
-			Counts: countsText(p, v.Counts), Recorded: len(v.Rows), Report: v.Report, Final: v.Final}
+			Counts: countsText(p, v.Counts), Recorded: v.Recorded, Report: v.Report, Final: v.Final}
 		b, _ := json.Marshal(st)
 		if string(b) != lastState {
 			lastState = string(b)
@@ -715,7 +723,7 @@ func (j *job) fileEvents(w http.ResponseWriter, r *http.Request) {
 			lastBeat = time.Now()
 		}
 		step := 250 * time.Millisecond
-		if len(v.Rows) > 5000 {
+		if v.Recorded > 5000 {
 			step = time.Second // a large sheet: fewer scans of the ledger
 		}
 		select {

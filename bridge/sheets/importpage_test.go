@@ -14,6 +14,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/bridge/ledger"
 )
 
@@ -218,5 +219,43 @@ func TestImportPageLoginThrottle(t *testing.T) {
 	// The address is slowed down too, whatever the user name.
 	if code, _ := s.browser().login("ana", operatorPassword); code != http.StatusTooManyRequests {
 		t.Fatalf("another user from the same address: %d", code)
+	}
+}
+
+func TestUserConfigChecks(t *testing.T) {
+	base := `data_dir = "data"
+[connections.ot]
+type = "officetrack"
+url = "https://example.invalid/ws"
+user_name = "u"
+password = "p"
+[[job]]
+name = "tarefas"
+kind = "sheet-officetrack"
+officetrack = "ot"
+mappings = "m"
+[[job.inbox]]
+path = "entrada"
+`
+	good := "$2a$04$C6UzMDM.H6dfI/f/IKcEeO5NB6Xf2RO9ozA0VCI33C0XKFb4yIrCi"
+	tests := []struct{ name, user, want string }{
+		{"ok", `[[user]]` + "\nname = \"maria\"\ninboxes = [\"tarefas/entrada\"]\npassword_hash = \"" + good + "\"\n", ""},
+		{"plain password", "[[user]]\nname = \"maria\"\ninboxes = [\"tarefas\"]\npassword_hash = \"segredo\"\n", "not a bcrypt hash"},
+		{"unknown inbox", "[[user]]\nname = \"maria\"\ninboxes = [\"tarefas/saida\"]\npassword_hash = \"" + good + "\"\n", `has no inbox "saida"`},
+		{"unknown job", "[[user]]\nname = \"maria\"\ninboxes = [\"outro\"]\npassword_hash = \"" + good + "\"\n", `no job "outro"`},
+		{"clerk without inboxes", "[[user]]\nname = \"maria\"\npassword_hash = \"" + good + "\"\n", "add inboxes"},
+		{"bad role", "[[user]]\nname = \"maria\"\nrole = \"admin\"\ninboxes = [\"tarefas\"]\npassword_hash = \"" + good + "\"\n", `role "admin"`},
+		{"twice", "[[user]]\nname = \"maria\"\ninboxes = [\"tarefas\"]\npassword_hash = \"" + good + "\"\n[[user]]\nname = \"Maria\"\ninboxes = [\"tarefas\"]\npassword_hash = \"" + good + "\"\n", "duplicate user name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := bridge.ParseConfig(filepath.Join(t.TempDir(), "c.toml"), []byte(base+tt.user), registry())
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatal(err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("error %v, want one saying %q", err, tt.want)
+			}
+		})
 	}
 }
