@@ -1110,7 +1110,7 @@ func ExpandEnv(s string) (string, error) {
 // with every field tagged `secret:"true"` replaced by "<redacted>" when set.
 func Redacted(v any) string {
 	var b bytes.Buffer
-	m := redactValue(reflect.ValueOf(v))
+	m := optionValue(reflect.ValueOf(v), true)
 	if mm, ok := m.(map[string]any); ok {
 		_ = toml.NewEncoder(&b).Encode(mm)
 	} else {
@@ -1119,7 +1119,9 @@ func Redacted(v any) string {
 	return b.String()
 }
 
-func redactValue(v reflect.Value) any {
+// optionValue is v as maps of TOML keys (time.Duration-like values as
+// their text), with secrets replaced by "<redacted>" when redact is set.
+func optionValue(v reflect.Value, redact bool) any {
 	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
 		if v.IsNil() {
 			return nil
@@ -1141,7 +1143,7 @@ func redactValue(v reflect.Value) any {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		if flattened(f) {
-			if m, ok := redactValue(v.Field(i)).(map[string]any); ok {
+			if m, ok := optionValue(v.Field(i), redact).(map[string]any); ok {
 				for k, r := range m {
 					if _, dup := out[k]; !dup {
 						out[k] = r
@@ -1155,13 +1157,13 @@ func redactValue(v reflect.Value) any {
 			continue
 		}
 		fv := v.Field(i)
-		if isSecret(f) {
+		if redact && isSecret(f) {
 			if !fv.IsZero() {
 				out[name] = "<redacted>"
 			}
 			continue
 		}
-		if r := redactValue(fv); r != nil {
+		if r := optionValue(fv, redact); r != nil {
 			out[name] = r
 		}
 	}

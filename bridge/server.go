@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -25,10 +26,17 @@ import (
 // [http] public_metrics = true.
 type Server struct {
 	e       *Engine
-	cfg     HTTPConfig
 	log     *slog.Logger
 	handler http.Handler
-	quiet   map[string]bool // patterns of Logged routes
+	// routes are the current configuration's: a reload swaps them.
+	routes atomic.Pointer[serverRoutes]
+}
+
+// serverRoutes are the routes of one configuration.
+type serverRoutes struct {
+	cfg   HTTPConfig
+	mux   *http.ServeMux
+	quiet map[string]bool // patterns of Logged routes
 }
 
 // Pinger is implemented by ledgers that can tell whether they answer.
@@ -37,17 +45,35 @@ type Pinger interface {
 }
 
 // NewServer builds the server's routes. A job route that conflicts with
-// another is an error naming the job.
-func NewServer(e *Engine) (s *Server, err error) {
-	s = &Server{e: e, cfg: e.cfg.HTTP, log: e.log.With("component", "http"), quiet: map[string]bool{}}
-	mux := http.NewServeMux()
+// another is an error naming the job. When the engine reloads its
+// configuration, the server serves the new jobs' routes and [http]
+// settings (except listen) from then on.
+func NewServer(e *Engine) (*Server, error) {
+	s := &Server{e: e, log: e.log.With("component", "http")}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rs, err := s.build(e.cfg.HTTP, e.jobs)
+	if err != nil {
+		return nil, err
+	}
+	s.routes.Store(rs)
+	s.handler = s.limits(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.routes.Load().mux.ServeHTTP(w, r)
+	}))
+	e.server = s
+	return s, nil
+}
+
+// build makes the routes of the engine's endpoints and of jobs.
+func (s *Server) build(cfg HTTPConfig, jobs []*jobState) (*serverRoutes, error) {
+	rs := &serverRoutes{cfg: cfg, mux: http.NewServeMux(), quiet: map[string]bool{}}
 	handle := func(pattern string, h http.Handler, owner string) (err error) {
 		defer func() {
 			if p := recover(); p != nil { // ServeMux panics on conflicts
 				err = fmt.Errorf("%s: route %q: %v", owner, pattern, p)
 			}
 		}()
-		mux.Handle(pattern, h)
+		rs.mux.Handle(pattern, h)
 		return nil
 	}
 	var errs []error
@@ -61,13 +87,13 @@ func NewServer(e *Engine) (s *Server, err error) {
 		fmt.Fprintln(w, "ok")
 	}), "engine")
 	add("GET /readyz", http.HandlerFunc(s.readyz), "engine")
-	metrics := e.metrics.Handler()
-	if !s.cfg.PublicMetrics {
-		metrics = s.protect(metrics)
+	metrics := s.e.metrics.Handler()
+	if !cfg.PublicMetrics {
+		metrics = protect(cfg.Token, metrics)
 	}
 	add("GET /metrics", metrics, "engine")
-	add("GET /{$}", s.protect(http.HandlerFunc(s.status)), "engine")
-	for _, js := range e.jobs {
+	add("GET /{$}", protect(cfg.Token, http.HandlerFunc(s.status)), "engine")
+	for _, js := range jobs {
 		h, ok := js.job.(Handler)
 		if !ok || !js.enabled() {
 			continue
@@ -75,19 +101,18 @@ func NewServer(e *Engine) (s *Server, err error) {
 		for _, rt := range h.Routes() {
 			hh := rt.Handler
 			if !rt.Public {
-				hh = s.protect(hh)
+				hh = protect(cfg.Token, hh)
 			}
 			add(rt.Pattern, hh, fmt.Sprintf("job %q", js.cfg.Spec.Name))
 			if rt.Logged {
-				s.quiet[rt.Pattern] = true
+				rs.quiet[rt.Pattern] = true
 			}
 		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	s.handler = s.limits(mux)
-	return s, nil
+	return rs, nil
 }
 
 // Handler returns the server's handler (for tests with httptest).
@@ -137,11 +162,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // which may carry the token).
 func (s *Server) limits(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > s.cfg.MaxBody {
-			http.Error(w, fmt.Sprintf("request body too large (limit %d bytes)", s.cfg.MaxBody), http.StatusRequestEntityTooLarge)
+		rs := s.routes.Load()
+		if r.ContentLength > rs.cfg.MaxBody {
+			http.Error(w, fmt.Sprintf("request body too large (limit %d bytes)", rs.cfg.MaxBody), http.StatusRequestEntityTooLarge)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
+		r.Body = http.MaxBytesReader(w, r.Body, rs.cfg.MaxBody)
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		t0 := time.Now()
 		next.ServeHTTP(sw, r)
@@ -149,7 +175,7 @@ func (s *Server) limits(next http.Handler) http.Handler {
 			return
 		}
 		level := slog.LevelInfo
-		if s.quiet[r.Pattern] {
+		if rs.quiet[r.Pattern] {
 			level = slog.LevelDebug
 		}
 		if !s.log.Enabled(r.Context(), level) {
@@ -172,11 +198,11 @@ func (w *statusWriter) WriteHeader(code int) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// protect requires the token.
-func (s *Server) protect(next http.Handler) http.Handler {
-	want := sha256.Sum256([]byte(s.cfg.Token))
+// protect requires token.
+func protect(token string, next http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(token))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.Token == "" {
+		if token == "" {
 			http.Error(w, "forbidden: no token is configured; set [http] token to use this endpoint", http.StatusForbidden)
 			return
 		}
@@ -251,7 +277,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		Jobs       []JobStatus
 		Cluster    *ClusterStatus
 		ClusterErr string
-	}{Started: s.e.started, Loc: s.e.cfg.Location(), Jobs: s.e.Status(r.Context())}
+	}{Started: s.e.started, Loc: s.e.Config().Location(), Jobs: s.e.Status(r.Context())}
 	if cl, ok, err := s.e.Cluster(r.Context()); ok {
 		data.Cluster = &cl
 		if err != nil {
@@ -271,23 +297,24 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 // Only one daemon may use a data folder: a second one fails with an error
 // wrapping ErrBusy. Nodes of a cluster each have their own data folder.
 func RunDaemon(ctx context.Context, e *Engine) error {
-	unlock, err := lockFile(filepath.Join(e.cfg.DataDir, "locks", "daemon.lock"))
+	cfg := e.Config()
+	unlock, err := lockFile(filepath.Join(cfg.DataDir, "locks", "daemon.lock"))
 	if err != nil {
 		if errors.Is(err, ErrBusy) {
-			return fmt.Errorf("another fieldbridge daemon already uses %s: %w", e.cfg.DataDir, ErrBusy)
+			return fmt.Errorf("another fieldbridge daemon already uses %s: %w", cfg.DataDir, ErrBusy)
 		}
 		return err
 	}
 	defer unlock()
 	var srvErr chan error
-	if e.cfg.HTTP.Listen != "off" {
+	if cfg.HTTP.Listen != "off" {
 		s, err := NewServer(e)
 		if err != nil {
 			return err
 		}
-		ln, err := net.Listen("tcp", e.cfg.HTTP.Listen)
+		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 		if err != nil {
-			return fmt.Errorf("http listen %s: %w", e.cfg.HTTP.Listen, err)
+			return fmt.Errorf("http listen %s: %w", cfg.HTTP.Listen, err)
 		}
 		srvErr = make(chan error, 1)
 		sctx, cancel := context.WithCancel(ctx)
