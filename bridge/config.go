@@ -55,6 +55,10 @@ type LogConfig struct {
 	Level string `toml:"level"`
 	// Format is text (default) or json.
 	Format string `toml:"format"`
+	// File, when set, is where `run` writes its log (appending) instead of
+	// stderr; it is reopened on SIGHUP, so logrotate can move it away.
+	// Relative to the config file's folder.
+	File string `toml:"file"`
 }
 
 // HTTPConfig is the [http] table.
@@ -348,6 +352,7 @@ func ParseConfig(path string, data []byte, reg *Registry) (*Config, error) {
 	// General settings.
 	expandStruct(reflect.ValueOf(cfg).Elem(), "", cfg, kl, "", ps)
 	cfg.DataDir = cfg.Resolve(cfg.DataDir)
+	cfg.Log.File = cfg.Resolve(cfg.Log.File)
 	if loc, err := time.LoadLocation(cfg.Timezone); err != nil || cfg.Timezone == "" {
 		ps.add(kl.line("timezone"), "", "timezone %q is not a known IANA time zone (e.g. America/Sao_Paulo)", cfg.Timezone)
 	} else {

@@ -68,9 +68,11 @@ type Engine struct {
 	daemon   *daemon // set while Run runs
 	server   *Server // set by NewServer: a reload swaps its routes
 
-	ready     atomic.Bool
-	started   time.Time
-	closeOnce sync.Once
+	ready       atomic.Bool
+	started     time.Time
+	startedCh   chan struct{} // closed once Run has started the jobs
+	startedOnce sync.Once
+	closeOnce   sync.Once
 }
 
 // daemon is what Run shares with the jobs it starts, including those a
@@ -148,6 +150,7 @@ func NewEngine(ctx context.Context, o EngineOptions) (*Engine, error) {
 	e := &Engine{
 		cfg: o.Config, reg: o.Registry, ledger: o.Ledger, log: o.Log, metrics: o.Metrics,
 		now: o.Now, grace: o.ShutdownGrace, debounce: o.WatchDebounce, byName: map[string]*jobState{},
+		startedCh: make(chan struct{}),
 	}
 	if e.now == nil {
 		e.now = time.Now
@@ -331,6 +334,10 @@ func (e *Engine) Close() error {
 
 // Ready reports whether Run has started every job's triggers.
 func (e *Engine) Ready() bool { return e.ready.Load() }
+
+// Started is closed once Run has started every job's triggers (the
+// moment a service manager is told the daemon is ready).
+func (e *Engine) Started() <-chan struct{} { return e.startedCh }
 
 // ErrUnknownJob is returned (wrapped) by RunOnce for a name not configured.
 var ErrUnknownJob = errors.New("no such job")
@@ -575,6 +582,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		}()
 	}
 	e.ready.Store(true)
+	e.startedOnce.Do(func() { close(e.startedCh) })
 	if c := e.cluster; c != nil {
 		e.log.Info("bridge started", "jobs", njobs, "node", c.node, "lease", c.lease.String())
 	} else {
