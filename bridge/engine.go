@@ -434,7 +434,8 @@ func (e *Engine) execute(ctx context.Context, js *jobState, full bool, t trigger
 	run.Ended = e.now()
 	run.Counts = rc.Counts()
 	switch {
-	case runErr == nil && run.Counts["failed"] > 0:
+	case runErr == nil && rc.Undelivered() > 0:
+		// Some items were not delivered: failed, or reported and held back.
 		run.Outcome = ledger.OutcomePartial
 	case runErr == nil:
 		run.Outcome = ledger.OutcomeOK

@@ -51,7 +51,7 @@ func newEngine(ctx context.Context, a *app, cfg *bridge.Config, reg *bridge.Regi
 }
 
 func cmdOnce(ctx context.Context, a *app, args []string) int {
-	fs := newFlags(a, "once", "-config FILE [-full] JOB", "Run one job now, print its report and exit. This is also how a system\nscheduler (cron, systemd timers) runs fieldbridge.\n\nExit codes: 0 ok; 1 some items failed; 2 usage or config error; 3 the job could not run.")
+	fs := newFlags(a, "once", "-config FILE [-full] JOB", "Run one job now, print its report and exit. This is also how a system\nscheduler (cron, systemd timers) runs fieldbridge.\n\nExit codes: 0 ok; 1 some items failed or were held back (conflicts); 2 usage or config error; 3 the job could not run.")
 	config := fs.String("config", defaultConfig, "configuration `file`")
 	full := fs.Bool("full", false, "full reconcile instead of an incremental run")
 	if code, ok := parse(fs, args); !ok {
