@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -889,9 +890,10 @@ func (e *Engine) cronLoop(ctx context.Context, js *jobState) {
 // triggers one run once the folder has been quiet for the debounce time.
 func (e *Engine) startWatch(ctx context.Context, js *jobState, w Watcher, wg *sync.WaitGroup) error {
 	name := js.cfg.Spec.Name
-	every := w.RescanEvery()
-	if every <= 0 {
-		every = time.Minute
+	every, shares := watchRescan(runtime.GOOS, w.WatchDirs(), w.RescanEvery())
+	for _, d := range shares {
+		e.log.Info("watched folder is on a network share: changes other machines make there send no events; rescanning it",
+			"job", name, "dir", d, "every", every.String())
 	}
 	js.trigger("start") // files that arrived while the bridge was down
 	fw, err := fsnotify.NewWatcher()
@@ -983,6 +985,29 @@ func (e *Engine) startWatch(ctx context.Context, js *jobState, w Watcher, wg *sy
 		}
 	}()
 	return nil
+}
+
+// maxNetworkRescan bounds the rescan of a watched network share, where
+// the rescan is what finds new files.
+const maxNetworkRescan = time.Minute
+
+// watchRescan is how often a job watching dirs rescans them: every, or a
+// minute when unset, and at most maxNetworkRescan when a folder is on a
+// network share (by goos's path rules); shares lists those folders.
+func watchRescan(goos string, dirs []string, every time.Duration) (time.Duration, []string) {
+	if every <= 0 {
+		every = time.Minute
+	}
+	var shares []string
+	for _, d := range dirs {
+		if isNetworkPath(goos, d) {
+			shares = append(shares, d)
+		}
+	}
+	if len(shares) > 0 && every > maxNetworkRescan {
+		every = maxNetworkRescan
+	}
+	return every, shares
 }
 
 // JobStatus describes a job for the status page.
