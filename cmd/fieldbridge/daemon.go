@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
 )
@@ -21,9 +22,9 @@ type serviceHooks struct {
 	notify func(state string) error
 	// logTo, when set, also receives every log record (the event log).
 	logTo slog.Handler
-	// defaultLogFile is the log file when [log] file is not set ("":
-	// stderr).
-	defaultLogFile string
+	// logInDataDir writes the log to data_dir/fieldbridge.log when [log]
+	// file is not set (a service has no stderr anyone reads).
+	logInDataDir bool
 }
 
 func cmdRun(ctx context.Context, a *app, args []string) int {
@@ -84,8 +85,8 @@ func runDaemon(ctx context.Context, a *app, path string, h serviceHooks) int {
 		return exitUsage
 	}
 	lc := cfg.Log
-	if lc.File == "" {
-		lc.File = h.defaultLogFile
+	if lc.File == "" && h.logInDataDir {
+		lc.File = filepath.Join(cfg.DataDir, "fieldbridge.log")
 	}
 	stderr, _ := a.stderr.(*os.File)
 	log, err := newDaemonLog(a.stderr, lc, stderr != nil && onJournal(stderr, os.Getenv), h.logTo)

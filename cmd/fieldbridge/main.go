@@ -61,6 +61,7 @@ func commands() []command {
 		{"resend", "send tasks again (the technician lost one) at the sheet job's next run", cmdResend},
 		{"mapping", "mapping check / init / targets: try a saved column mapping on a sheet, draft one", cmdMapping},
 		{"viability", "viability log: a day's Fortics chatbot questions and outcomes", cmdViability},
+		{"service", "service install|uninstall|start|stop: run as a Windows service (Linux: the systemd unit)", cmdService},
 		{"demo", "run every flow against built-in fakes (no accounts needed)", cmdDemo},
 		{"version", "print the version", cmdVersion},
 	}
