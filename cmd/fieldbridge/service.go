@@ -40,6 +40,10 @@ func cmdService(ctx context.Context, a *app, args []string) int {
 		return exitUsage
 	}
 	action := args[0]
+	if action == "-h" || action == "-help" || action == "--help" || action == "help" {
+		fs.Usage()
+		return exitOK
+	}
 	if code, ok := parse(fs, args[1:]); !ok {
 		return code
 	}
