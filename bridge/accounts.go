@@ -120,12 +120,15 @@ func HashPassword(password string) (string, error) {
 	if len(password) > 72 {
 		return "", fmt.Errorf("the password is too long: bcrypt uses at most 72 bytes")
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(password), 12)
+	h, err := bcrypt.GenerateFromPassword([]byte(password), hashCost)
 	if err != nil {
 		return "", err
 	}
 	return string(h), nil
 }
+
+// hashCost is the bcrypt cost of password hashes (about 0.25 s each).
+const hashCost = 12
 
 var userNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
 

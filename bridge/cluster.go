@@ -383,7 +383,7 @@ func (cc *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	for job, l := range st.Holders {
 		ch <- prometheus.MustNewConstMetric(cc.holder, prometheus.GaugeValue, 1, job, l.Holder)
 	}
-	for _, js := range cc.e.jobs {
+	for _, js := range cc.e.currentJobs() {
 		name := js.cfg.Spec.Name
 		if r, err := cc.e.ledger.LastRun(ctx, name, ledger.OutcomeOK, ledger.OutcomePartial, ledger.OutcomeFailed); err == nil && !r.Ended.IsZero() {
 			ch <- prometheus.MustNewConstMetric(cc.ended, prometheus.GaugeValue, float64(r.Ended.Unix()), name)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,6 +58,10 @@ type LogConfig struct {
 	Level string `toml:"level"`
 	// Format is text (default) or json.
 	Format string `toml:"format"`
+	// File, when set, is where `run` writes its log (appending) instead of
+	// stderr; it is reopened on SIGHUP, so logrotate can move it away.
+	// Relative to the config file's folder.
+	File string `toml:"file"`
 }
 
 // HTTPConfig is the [http] table.
@@ -156,12 +161,10 @@ func (c *Config) Dir() string {
 	return filepath.Dir(c.Path)
 }
 
-// Resolve makes path absolute against Dir.
+// Resolve makes path absolute against Dir. Drive letters and UNC paths
+// (\\server\share\folder) are absolute on Windows (see CheckFolder).
 func (c *Config) Resolve(path string) string {
-	if path == "" || filepath.IsAbs(path) {
-		return path
-	}
-	return filepath.Join(c.Dir(), path)
+	return resolvePath(runtime.GOOS, c.Dir(), path)
 }
 
 // JobDataDir is the job's own folder inside DataDir (DataDir/jobs/NAME)
@@ -350,7 +353,12 @@ func ParseConfig(path string, data []byte, reg *Registry) (*Config, error) {
 
 	// General settings.
 	expandStruct(reflect.ValueOf(cfg).Elem(), "", cfg, kl, "", ps)
-	cfg.DataDir = cfg.Resolve(cfg.DataDir)
+	for key, p := range map[string]*string{"data_dir": &cfg.DataDir, "log.file": &cfg.Log.File} {
+		if err := CheckFolder(*p); err != nil {
+			ps.add(kl.line(key), "", "%s: %v", key, err)
+		}
+		*p = cfg.Resolve(*p)
+	}
 	if loc, err := time.LoadLocation(cfg.Timezone); err != nil || cfg.Timezone == "" {
 		ps.add(kl.line("timezone"), "", "timezone %q is not a known IANA time zone (e.g. America/Sao_Paulo)", cfg.Timezone)
 	} else {
@@ -422,6 +430,7 @@ func ParseConfig(path string, data []byte, reg *Registry) (*Config, error) {
 		usedOpts, decodeOK := decodeFields(&md, fields, opts, kl, base, w, ps)
 		reportUnknown(md, fields, rawTable(&md, raw.Connections[cname]), usedHead, usedOpts, kl, base, w, ps)
 		expandStruct(reflect.ValueOf(opts).Elem(), "", cfg, kl, base, ps)
+		resolveFolders(reflect.ValueOf(opts).Elem(), "", cfg, kl, base, w, ps)
 		checkRequired(reflect.ValueOf(opts).Elem(), "", kl, base, w, ps)
 		if decodeOK && ct.Check != nil {
 			addOptionErrors(ct.Check(opts), kl, base, w, ps)
@@ -493,6 +502,7 @@ func ParseConfig(path string, data []byte, reg *Registry) (*Config, error) {
 		usedOpts, optsOK := decodeFields(&mdi, fields, opts, kl, base, w, ps)
 		reportUnknown(mdi, fields, rawTable(&mdi, jobs[i]), usedSpec, usedOpts, kl, base, w, ps)
 		expandStruct(reflect.ValueOf(opts).Elem(), "", cfg, kl, base, ps)
+		resolveFolders(reflect.ValueOf(opts).Elem(), "", cfg, kl, base, w, ps)
 		n := len(ps.list)
 		checkRequired(reflect.ValueOf(opts).Elem(), "", kl, base, w, ps)
 		cfg.Jobs = append(cfg.Jobs, JobConfig{Spec: spec, Kind: kind, Options: opts, index: i})
@@ -1075,6 +1085,39 @@ func whereOf(base string) string {
 	return base
 }
 
+// resolveFolders checks every option tagged `folder:"local"` (a folder of
+// this machine, see CheckFolder) and makes it absolute against the config
+// file's folder, at any depth (sub-tables, arrays of tables).
+func resolveFolders(v reflect.Value, prefix string, cfg *Config, kl keyLines, base, w string, ps *problems) {
+	eachOption(v, prefix, func(f reflect.StructField, fv reflect.Value, key string) {
+		var walk func(fv reflect.Value, key string)
+		walk = func(fv reflect.Value, key string) {
+			switch fv.Kind() {
+			case reflect.String:
+				if f.Tag.Get("folder") != "local" || !fv.CanSet() {
+					return
+				}
+				if err := CheckFolder(fv.String()); err != nil {
+					ps.add(kl.line(joinPath(base, key)), w, "%s: %v", displayKey(key), err)
+					return
+				}
+				fv.SetString(cfg.Resolve(fv.String()))
+			case reflect.Struct:
+				resolveFolders(fv, key, cfg, kl, base, w, ps)
+			case reflect.Pointer:
+				if !fv.IsNil() {
+					walk(fv.Elem(), key)
+				}
+			case reflect.Slice, reflect.Array:
+				for i := 0; i < fv.Len(); i++ {
+					walk(fv.Index(i), fmt.Sprintf("%s#%d", key, i))
+				}
+			}
+		}
+		walk(fv, key)
+	})
+}
+
 // checkRequired reports zero fields tagged `required:"true"`.
 func checkRequired(v reflect.Value, prefix string, kl keyLines, base, w string, ps *problems) {
 	eachOption(v, prefix, func(f reflect.StructField, fv reflect.Value, key string) {
@@ -1136,7 +1179,7 @@ func ExpandEnv(s string) (string, error) {
 // with every field tagged `secret:"true"` replaced by "<redacted>" when set.
 func Redacted(v any) string {
 	var b bytes.Buffer
-	m := redactValue(reflect.ValueOf(v))
+	m := optionValue(reflect.ValueOf(v), true)
 	if mm, ok := m.(map[string]any); ok {
 		_ = toml.NewEncoder(&b).Encode(mm)
 	} else {
@@ -1145,7 +1188,9 @@ func Redacted(v any) string {
 	return b.String()
 }
 
-func redactValue(v reflect.Value) any {
+// optionValue is v as maps of TOML keys (time.Duration-like values as
+// their text), with secrets replaced by "<redacted>" when redact is set.
+func optionValue(v reflect.Value, redact bool) any {
 	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
 		if v.IsNil() {
 			return nil
@@ -1167,7 +1212,7 @@ func redactValue(v reflect.Value) any {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		if flattened(f) {
-			if m, ok := redactValue(v.Field(i)).(map[string]any); ok {
+			if m, ok := optionValue(v.Field(i), redact).(map[string]any); ok {
 				for k, r := range m {
 					if _, dup := out[k]; !dup {
 						out[k] = r
@@ -1181,13 +1226,13 @@ func redactValue(v reflect.Value) any {
 			continue
 		}
 		fv := v.Field(i)
-		if isSecret(f) {
+		if redact && isSecret(f) {
 			if !fv.IsZero() {
 				out[name] = "<redacted>"
 			}
 			continue
 		}
-		if r := redactValue(fv); r != nil {
+		if r := optionValue(fv, redact); r != nil {
 			out[name] = r
 		}
 	}

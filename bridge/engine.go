@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -48,7 +49,6 @@ type EngineOptions struct {
 // Engine runs the configured jobs: on their triggers (Run, the daemon) or
 // one at a time (RunOnce).
 type Engine struct {
-	cfg      *Config
 	reg      *Registry
 	ledger   ledger.Ledger
 	ownsLed  bool
@@ -57,15 +57,34 @@ type Engine struct {
 	now      func() time.Time
 	grace    time.Duration
 	debounce time.Duration
-	secrets  []string
 	cluster  *cluster // nil for a single node
 
-	jobs   []*jobState
-	byName map[string]*jobState
+	// reloadMu serialises reloads; mu guards the fields a reload replaces.
+	reloadMu sync.Mutex
+	mu       sync.RWMutex
+	cfg      *Config
+	secrets  []string
+	jobs     []*jobState
+	byName   map[string]*jobState
+	daemon   *daemon // set while Run runs
+	server   *Server // set by NewServer: a reload swaps its routes
 
-	ready     atomic.Bool
-	started   time.Time
-	closeOnce sync.Once
+	ready       atomic.Bool
+	started     time.Time
+	startedCh   chan struct{} // closed once Run has started the jobs
+	startedOnce sync.Once
+	closeOnce   sync.Once
+}
+
+// daemon is what Run shares with the jobs it starts, including those a
+// reload starts later.
+type daemon struct {
+	ctx    context.Context // the daemon's: done when it stops
+	runCtx context.Context // the runs': cancelled once the daemon stops
+	wg     sync.WaitGroup  // every job's triggers and loop
+	// all lists every job started, the current and the retired ones, for
+	// abandonRuns.
+	all []*jobState
 }
 
 // jobState is one configured job inside the engine.
@@ -78,6 +97,15 @@ type jobState struct {
 	kick chan trigger
 	// mu is held for the whole of a run: a job never overlaps itself.
 	mu sync.Mutex
+
+	// fingerprint is the hash of the job's effective configuration (its
+	// own table, the connections it uses, the general settings): a reload
+	// restarts the job when it changes.
+	fingerprint string
+	// stop ends the job's triggers and loop (a run in progress finishes);
+	// done is closed once they have ended. Both are set by startJob.
+	stop context.CancelFunc
+	done chan struct{}
 
 	state sync.Mutex // guards the fields below
 	next  time.Time
@@ -123,6 +151,7 @@ func NewEngine(ctx context.Context, o EngineOptions) (*Engine, error) {
 	e := &Engine{
 		cfg: o.Config, reg: o.Registry, ledger: o.Ledger, log: o.Log, metrics: o.Metrics,
 		now: o.Now, grace: o.ShutdownGrace, debounce: o.WatchDebounce, byName: map[string]*jobState{},
+		startedCh: make(chan struct{}),
 	}
 	if e.now == nil {
 		e.now = time.Now
@@ -143,7 +172,7 @@ func NewEngine(ctx context.Context, o EngineOptions) (*Engine, error) {
 		}
 		e.log = l
 	}
-	e.secrets = e.collectSecrets()
+	e.secrets = collectSecrets(e.cfg)
 	if err := os.MkdirAll(e.cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
@@ -175,9 +204,22 @@ func NewEngine(ctx context.Context, o EngineOptions) (*Engine, error) {
 			}
 		}
 	}
-	env := &Env{Config: e.cfg, Registry: e.reg, Ledger: e.ledger, Log: e.log, Metrics: e.metrics}
+	jobs, err := e.buildJobs(e.cfg)
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	e.setJobs(jobs)
+	return e, nil
+}
+
+// buildJobs builds every job of cfg with its kind's New. On error it
+// closes the jobs already built and returns every problem.
+func (e *Engine) buildJobs(cfg *Config) ([]*jobState, error) {
+	env := &Env{Config: cfg, Registry: e.reg, Ledger: e.ledger, Log: e.log, Metrics: e.metrics}
 	var errs []error
-	for _, jc := range e.cfg.Jobs {
+	var out []*jobState
+	for _, jc := range cfg.Jobs {
 		envJ := *env
 		envJ.Log = e.log.With("job", jc.Spec.Name)
 		js := &jobState{cfg: jc, kick: make(chan trigger, 1)}
@@ -199,8 +241,10 @@ func NewEngine(ctx context.Context, o EngineOptions) (*Engine, error) {
 			continue
 		}
 		js.job = job
+		_, serves := job.(Handler)
+		js.fingerprint = jobFingerprint(cfg, jc, serves)
 		if jc.Spec.Schedule != "" {
-			loc := e.cfg.Location()
+			loc := cfg.Location()
 			if jc.Spec.Timezone != "" {
 				if l, err := time.LoadLocation(jc.Spec.Timezone); err == nil {
 					loc = l
@@ -208,20 +252,42 @@ func NewEngine(ctx context.Context, o EngineOptions) (*Engine, error) {
 			}
 			s, err := ParseSchedule(jc.Spec.Schedule, loc)
 			if err != nil {
+				closeJob(js)
 				errs = append(errs, fmt.Errorf("job %q: schedule: %w", jc.Spec.Name, err))
 				continue
 			}
 			js.sched = s
 		}
-		e.jobs = append(e.jobs, js)
-		e.byName[jc.Spec.Name] = js
-		e.metrics.knowJob(jc.Spec.Name)
+		out = append(out, js)
 	}
 	if len(errs) > 0 {
-		e.Close()
+		for _, js := range out {
+			closeJob(js)
+		}
 		return nil, errors.Join(errs...)
 	}
-	return e, nil
+	return out, nil
+}
+
+// setJobs makes jobs the engine's jobs (the caller holds e.mu, or no one
+// else can see e yet).
+func (e *Engine) setJobs(jobs []*jobState) {
+	e.jobs = jobs
+	e.byName = make(map[string]*jobState, len(jobs))
+	for _, js := range jobs {
+		e.byName[js.cfg.Spec.Name] = js
+		e.metrics.knowJob(js.cfg.Spec.Name)
+	}
+}
+
+// closeJob closes the job if it implements io.Closer.
+func closeJob(js *jobState) error {
+	if c, ok := js.job.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			return fmt.Errorf("job %q: %w", js.cfg.Spec.Name, err)
+		}
+	}
+	return nil
 }
 
 // Ledger returns the engine's ledger.
@@ -230,20 +296,35 @@ func (e *Engine) Ledger() ledger.Ledger { return e.ledger }
 // Metrics returns the engine's metrics.
 func (e *Engine) Metrics() *Metrics { return e.metrics }
 
-// Config returns the engine's configuration.
-func (e *Engine) Config() *Config { return e.cfg }
+// Config returns the engine's configuration (the one of the last reload).
+func (e *Engine) Config() *Config {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.cfg
+}
+
+// job returns the named job's state.
+func (e *Engine) job(name string) (*jobState, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	js, ok := e.byName[name]
+	return js, ok
+}
+
+// currentJobs returns the jobs of the current configuration.
+func (e *Engine) currentJobs() []*jobState {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.jobs
+}
 
 // Close closes the jobs that implement io.Closer (e.g. to flush a log),
 // then the ledger if the engine opened it.
 func (e *Engine) Close() error {
 	var errs []error
 	e.closeOnce.Do(func() {
-		for _, js := range e.jobs {
-			if c, ok := js.job.(io.Closer); ok {
-				if err := c.Close(); err != nil {
-					errs = append(errs, fmt.Errorf("job %q: %w", js.cfg.Spec.Name, err))
-				}
-			}
+		for _, js := range e.currentJobs() {
+			errs = append(errs, closeJob(js))
 		}
 		if e.ownsLed && e.ledger != nil {
 			errs = append(errs, e.ledger.Close())
@@ -254,6 +335,10 @@ func (e *Engine) Close() error {
 
 // Ready reports whether Run has started every job's triggers.
 func (e *Engine) Ready() bool { return e.ready.Load() }
+
+// Started is closed once Run has started every job's triggers (the
+// moment a service manager is told the daemon is ready).
+func (e *Engine) Started() <-chan struct{} { return e.startedCh }
 
 // ErrUnknownJob is returned (wrapped) by RunOnce for a name not configured.
 var ErrUnknownJob = errors.New("no such job")
@@ -283,10 +368,10 @@ func (r *RunReport) Duration() time.Duration {
 // another process gives ErrBusy. The report is returned even when the run
 // failed (Err tells why); the error is for a run that could not start.
 func (e *Engine) RunOnce(ctx context.Context, name string, full bool) (*RunReport, error) {
-	js, ok := e.byName[name]
+	js, ok := e.job(name)
 	if !ok {
-		names := make([]string, 0, len(e.jobs))
-		for _, j := range e.jobs {
+		var names []string
+		for _, j := range e.currentJobs() {
 			names = append(names, j.cfg.Spec.Name)
 		}
 		return nil, fmt.Errorf("%w %q (configured: %s)", ErrUnknownJob, name, strings.Join(names, ", "))
@@ -301,7 +386,7 @@ func (e *Engine) execute(ctx context.Context, js *jobState, full bool, t trigger
 	defer js.mu.Unlock()
 	name := js.cfg.Spec.Name
 	reason := t.reason
-	unlock, err := lockJob(e.cfg.DataDir, name)
+	unlock, err := lockJob(e.Config().DataDir, name)
 	if err != nil {
 		return nil, fmt.Errorf("job %q: %w", name, err)
 	}
@@ -350,7 +435,8 @@ func (e *Engine) execute(ctx context.Context, js *jobState, full bool, t trigger
 	run.Ended = e.now()
 	run.Counts = rc.Counts()
 	switch {
-	case runErr == nil && run.Counts["failed"] > 0:
+	case runErr == nil && rc.Undelivered() > 0:
+		// Some items were not delivered: failed, or reported and held back.
 		run.Outcome = ledger.OutcomePartial
 	case runErr == nil:
 		run.Outcome = ledger.OutcomeOK
@@ -438,18 +524,18 @@ func sortedKeys(m map[string]int64) []string {
 
 // collectSecrets lists every secret value of the configuration, to keep
 // them out of run messages.
-func (e *Engine) collectSecrets() []string {
-	s := SecretValues(&e.cfg.HTTP)
-	s = append(s, SecretValues(&e.cfg.Ledger)...)
-	if u, err := url.Parse(e.cfg.Ledger.URL); err == nil && u.User != nil {
+func collectSecrets(cfg *Config) []string {
+	s := SecretValues(&cfg.HTTP)
+	s = append(s, SecretValues(&cfg.Ledger)...)
+	if u, err := url.Parse(cfg.Ledger.URL); err == nil && u.User != nil {
 		if p, ok := u.User.Password(); ok {
 			s = append(s, p)
 		}
 	}
-	for _, c := range e.cfg.Conns {
+	for _, c := range cfg.Conns {
 		s = append(s, SecretValues(c.Options)...)
 	}
-	for _, j := range e.cfg.Jobs {
+	for _, j := range cfg.Jobs {
 		s = append(s, SecretValues(j.Options)...)
 	}
 	out := s[:0]
@@ -462,7 +548,10 @@ func (e *Engine) collectSecrets() []string {
 }
 
 func (e *Engine) scrub(s string) string {
-	for _, v := range e.secrets {
+	e.mu.RLock()
+	secrets := e.secrets
+	e.mu.RUnlock()
+	for _, v := range secrets {
 		s = strings.ReplaceAll(s, v, "<redacted>")
 	}
 	return s
@@ -479,65 +568,100 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer cancelRuns()
 	e.started = e.now()
 
-	var loops sync.WaitGroup // the per-job run loops
-	var trig sync.WaitGroup  // the triggers
+	d := &daemon{ctx: ctx, runCtx: runCtx}
+	e.mu.Lock()
+	e.daemon = d
 	for _, js := range e.jobs {
-		if !js.enabled() {
-			e.log.Info("job disabled", "job", js.cfg.Spec.Name)
-			continue
-		}
-		loops.Add(1)
-		go func() {
-			defer loops.Done()
-			e.loop(ctx, runCtx, js)
-		}()
-		if a, ok := js.job.(Assister); ok && e.cluster != nil {
-			trig.Add(1)
-			go func() {
-				defer trig.Done()
-				e.assistLoop(ctx, runCtx, js, a)
-			}()
-		}
-		if err := e.startTriggers(ctx, js, &trig); err != nil {
-			e.log.Error("could not start the job's triggers", "job", js.cfg.Spec.Name, "err", err)
-		}
+		e.startJob(d, js, nil)
 	}
+	njobs := len(e.jobs)
+	e.mu.Unlock()
 	if c := e.cluster; c != nil {
-		trig.Add(1)
+		d.wg.Add(1)
 		go func() {
-			defer trig.Done()
+			defer d.wg.Done()
 			c.heartbeat(ctx)
 		}()
 	}
 	e.ready.Store(true)
+	e.startedOnce.Do(func() { close(e.startedCh) })
 	if c := e.cluster; c != nil {
-		e.log.Info("bridge started", "jobs", len(e.jobs), "node", c.node, "lease", c.lease.String())
+		e.log.Info("bridge started", "jobs", njobs, "node", c.node, "lease", c.lease.String())
 	} else {
-		e.log.Info("bridge started", "jobs", len(e.jobs))
+		e.log.Info("bridge started", "jobs", njobs)
 	}
 	<-ctx.Done()
 	e.ready.Store(false)
+	// From now on a reload starts nothing (and d.wg gets no new members).
+	e.mu.Lock()
+	e.daemon = nil
+	e.mu.Unlock()
 	e.log.Info("stopping: no new runs; asking runs in progress to checkpoint", "grace", e.grace.String())
 	cancelRuns()
 	done := make(chan struct{})
 	go func() {
-		loops.Wait()
-		trig.Wait()
+		// A reload cannot start jobs any more: ctx is done.
+		d.wg.Wait()
 		close(done)
 	}()
 	select {
 	case <-done:
 	case <-time.After(e.grace):
-		e.abandonRuns()
+		e.abandonRuns(d)
 	}
 	e.log.Info("stopped")
 	return nil
 }
 
+// startJob starts js's run loop and triggers under d, once after is
+// closed (the previous version of a restarted job has ended) when it is
+// not nil. The caller holds e.mu.
+func (e *Engine) startJob(d *daemon, js *jobState, after <-chan struct{}) {
+	jctx, stop := context.WithCancel(d.ctx)
+	js.stop, js.done = stop, make(chan struct{})
+	d.all = append(d.all, js)
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		defer close(js.done)
+		if after != nil {
+			select {
+			case <-after:
+			case <-jctx.Done():
+				return
+			}
+		}
+		if !js.enabled() {
+			e.log.Info("job disabled", "job", js.cfg.Spec.Name)
+			return
+		}
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.loop(jctx, d.runCtx, js)
+		}()
+		if a, ok := js.job.(Assister); ok && e.cluster != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				e.assistLoop(jctx, d.runCtx, js, a)
+			}()
+		}
+		if err := e.startTriggers(jctx, js, &wg); err != nil {
+			e.log.Error("could not start the job's triggers", "job", js.cfg.Spec.Name, "err", err)
+		}
+		wg.Wait()
+	}()
+}
+
 // abandonRuns records the runs still in progress after the grace period
 // as stopped, so the ledger does not show them running.
-func (e *Engine) abandonRuns() {
-	for _, js := range e.jobs {
+func (e *Engine) abandonRuns(d *daemon) {
+	e.mu.RLock()
+	all := append([]*jobState(nil), d.all...)
+	e.mu.RUnlock()
+	for _, js := range all {
 		js.state.Lock()
 		cur := js.cur
 		js.state.Unlock()
@@ -668,7 +792,7 @@ func (e *Engine) scrubErr(err error) error {
 // Trigger asks for a run of the named job as soon as it is free (used by
 // HTTP notifications and tests). It reports whether the job exists.
 func (e *Engine) Trigger(name, reason string) bool {
-	js, ok := e.byName[name]
+	js, ok := e.job(name)
 	if ok {
 		js.trigger(reason)
 	}
@@ -766,9 +890,10 @@ func (e *Engine) cronLoop(ctx context.Context, js *jobState) {
 // triggers one run once the folder has been quiet for the debounce time.
 func (e *Engine) startWatch(ctx context.Context, js *jobState, w Watcher, wg *sync.WaitGroup) error {
 	name := js.cfg.Spec.Name
-	every := w.RescanEvery()
-	if every <= 0 {
-		every = time.Minute
+	every, shares := watchRescan(runtime.GOOS, w.WatchDirs(), w.RescanEvery())
+	for _, d := range shares {
+		e.log.Info("watched folder is on a network share: changes other machines make there send no events; rescanning it",
+			"job", name, "dir", d, "every", every.String())
 	}
 	js.trigger("start") // files that arrived while the bridge was down
 	fw, err := fsnotify.NewWatcher()
@@ -862,6 +987,29 @@ func (e *Engine) startWatch(ctx context.Context, js *jobState, w Watcher, wg *sy
 	return nil
 }
 
+// maxNetworkRescan bounds the rescan of a watched network share, where
+// the rescan is what finds new files.
+const maxNetworkRescan = time.Minute
+
+// watchRescan is how often a job watching dirs rescans them: every, or a
+// minute when unset, and at most maxNetworkRescan when a folder is on a
+// network share (by goos's path rules); shares lists those folders.
+func watchRescan(goos string, dirs []string, every time.Duration) (time.Duration, []string) {
+	if every <= 0 {
+		every = time.Minute
+	}
+	var shares []string
+	for _, d := range dirs {
+		if isNetworkPath(goos, d) {
+			shares = append(shares, d)
+		}
+	}
+	if len(shares) > 0 && every > maxNetworkRescan {
+		every = maxNetworkRescan
+	}
+	return every, shares
+}
+
 // JobStatus describes a job for the status page.
 type JobStatus struct {
 	Name    string
@@ -881,7 +1029,7 @@ type JobStatus struct {
 func (e *Engine) Status(ctx context.Context) []JobStatus {
 	var out []JobStatus
 	cl, _, _ := e.Cluster(ctx)
-	for _, js := range e.jobs {
+	for _, js := range e.currentJobs() {
 		s := JobStatus{Name: js.cfg.Spec.Name, Kind: js.cfg.Kind.Name, Enabled: js.enabled(), Trigger: describeTrigger(js)}
 		js.state.Lock()
 		s.Running = js.cur != nil

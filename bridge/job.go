@@ -189,11 +189,16 @@ type RunContext struct {
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 
-	metrics  *Metrics
-	mu       sync.Mutex
-	counts   map[string]int64
-	problems []Problem
+	metrics     *Metrics
+	mu          sync.Mutex
+	counts      map[string]int64
+	undelivered int64
+	problems    []Problem
 }
+
+// CounterFailed is the counter of items that failed (rc.Count): any makes
+// the run's outcome partial.
+const CounterFailed = "failed"
 
 // Problem is something in a run that a person must act on.
 type Problem struct {
@@ -203,17 +208,45 @@ type Problem struct {
 }
 
 // Count adds n to the run's counter name ("created", "failed", ...).
-// Safe for concurrent use.
+// Items counted "failed" (CounterFailed) were not delivered: the run ends
+// partial. Safe for concurrent use.
 func (rc *RunContext) Count(name string, n int64) {
+	rc.count(name, n, name == CounterFailed)
+}
+
+// CountUndelivered adds n to the run's counter name for items that were
+// reported (rc.Problem) and deliberately not sent, such as conflicts a
+// person must resolve: like failed items, they make the run's outcome
+// partial (exit 1 for `once`) and are counted in
+// fieldbridge_items_undelivered_total. Safe for concurrent use.
+func (rc *RunContext) CountUndelivered(name string, n int64) {
+	rc.count(name, n, true)
+}
+
+func (rc *RunContext) count(name string, n int64, undelivered bool) {
 	rc.mu.Lock()
 	if rc.counts == nil {
 		rc.counts = map[string]int64{}
 	}
 	rc.counts[name] += n
+	if undelivered && n > 0 {
+		rc.undelivered += n
+	}
 	rc.mu.Unlock()
 	if rc.metrics != nil {
 		rc.metrics.items(rc.Run.Job, name, n)
+		if undelivered {
+			rc.metrics.undelivered(rc.Run.Job, name, n)
+		}
 	}
+}
+
+// Undelivered is how many items so far were not delivered (failed, or
+// counted with CountUndelivered).
+func (rc *RunContext) Undelivered() int64 {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.undelivered
 }
 
 // Problem records something a person must act on; it appears in the run's

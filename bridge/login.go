@@ -15,28 +15,35 @@ import (
 	"github.com/fieldbridge/fieldbridge/bridge/web"
 )
 
-// accounts are the server's users, sessions and sign-in throttle.
+// accounts are one configuration's users and the server's sessions and
+// sign-in throttle (which outlive reloads), and the jobs with import pages.
 type accounts struct {
 	users  map[string]*User  // by lower-case name
 	hashes map[string][]byte // by lower-case name
 	sess   *sessions
 	thr    *throttle
+	jobs   []*jobState
 	// dummy is compared against when the name is unknown, so that a
 	// wrong name takes as long as a wrong password.
 	dummy []byte
 }
 
-func newAccounts(cfg *Config, e *Engine) *accounts {
-	a := &accounts{users: map[string]*User{}, hashes: map[string][]byte{},
-		sess: newSessions(e.now), thr: newThrottle(e.now)}
+func (s *Server) newAccounts(cfg *Config, jobs []*jobState) *accounts {
+	a := &accounts{users: map[string]*User{}, hashes: map[string][]byte{}, sess: s.sess, thr: s.thr, jobs: jobs}
 	for _, uc := range cfg.Users {
 		k := strings.ToLower(uc.Name)
 		a.users[k] = newUser(uc)
 		a.hashes[k] = []byte(uc.PasswordHash)
 	}
-	a.dummy, _ = bcrypt.GenerateFromPassword([]byte("fieldbridge-no-such-user"), 12)
+	a.dummy = s.dummy
 	return a
 }
+
+// accounts returns the current configuration's accounts.
+func (s *Server) accounts() *accounts { return s.routes.Load().acc }
+
+// lang is the current configuration's language.
+func (s *Server) lang() string { return s.routes.Load().lang }
 
 // signedIn returns the session and user of a request's cookie.
 func (a *accounts) signedIn(r *http.Request) (*session, *User, bool) {
@@ -65,7 +72,7 @@ func wantsJSON(r *http.Request) bool {
 // token.
 func (s *Server) users(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ss, u, ok := s.acc.signedIn(r)
+		ss, u, ok := s.accounts().signedIn(r)
 		safe := r.Method == http.MethodGet || r.Method == http.MethodHead
 		if !ok {
 			if safe && !wantsJSON(r) {
@@ -88,7 +95,7 @@ func (s *Server) users(next http.Handler) http.Handler {
 // of r: its language (the user's, the browser's or the config's), the
 // user's name and the CSRF token. title is a key of texts.
 func (s *Server) NewPage(r *http.Request, texts web.Catalog, title string, data any) web.Page {
-	return NewPage(r, s.e.cfg, texts, title, data)
+	return NewPage(r, &Config{Language: s.lang()}, texts, title, data)
 }
 
 // NewPage is Server.NewPage for job kinds, which get the config from Env.
@@ -117,7 +124,7 @@ var errorPage = web.Parse("error", `{{define "content"}}<div class="card"><p cla
 // PageError answers with a page (or, to the script, JSON) saying the text
 // of key, in the request's language.
 func (s *Server) PageError(w http.ResponseWriter, r *http.Request, code int, key string) {
-	PageError(w, r, s.e.cfg, code, web.Texts, key)
+	PageError(w, r, &Config{Language: s.lang()}, code, web.Texts, key)
 }
 
 // PageError is Server.PageError for job kinds, with their own texts.
@@ -165,19 +172,19 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, code int, d l
 
 func (s *Server) getLogin(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.URL.Query().Get("next"))
-	if _, _, ok := s.acc.signedIn(r); ok {
+	if _, _, ok := s.accounts().signedIn(r); ok {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
 	d := loginData{Next: next}
 	if r.URL.Query().Get("out") == "1" {
-		d.Message, d.Class = web.Texts.T(web.Negotiate(r, "", s.e.cfg.Language), "logged_out"), "ok"
+		d.Message, d.Class = web.Texts.T(web.Negotiate(r, "", s.lang()), "logged_out"), "ok"
 	}
 	s.loginForm(w, r, http.StatusOK, d)
 }
 
 func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) {
-	lang := web.Negotiate(r, "", s.e.cfg.Language)
+	lang := web.Negotiate(r, "", s.lang())
 	name := strings.TrimSpace(r.PostFormValue("user"))
 	d := loginData{Next: safeNext(r.PostFormValue("next")), User: name, Class: "error"}
 	c, err := r.Cookie(loginCookie)
@@ -187,7 +194,7 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	keys := []string{"u:" + strings.ToLower(name), "ip:" + clientIP(r)}
-	if wait := s.acc.thr.wait(keys...); wait > 0 {
+	if wait := s.accounts().thr.wait(keys...); wait > 0 {
 		secs := int(math.Ceil(wait.Seconds()))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		d.Message = web.Texts.T(lang, "login_throttled", secs)
@@ -196,15 +203,15 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k := strings.ToLower(name)
-	hash, known := s.acc.hashes[k]
+	hash, known := s.accounts().hashes[k]
 	if !known {
-		hash = s.acc.dummy
+		hash = s.accounts().dummy
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(r.PostFormValue("password"))) != nil || !known {
-		s.acc.thr.fail(keys...)
+		s.accounts().thr.fail(keys...)
 		s.log.Warn("sign-in failed", "user", name, "remote", clientIP(r))
 		d.Message = web.Texts.T(lang, "login_wrong")
-		if wait := s.acc.thr.wait(keys...); wait > 0 {
+		if wait := s.accounts().thr.wait(keys...); wait > 0 {
 			secs := int(math.Ceil(wait.Seconds()))
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
 			d.Message += " " + web.Texts.T(lang, "login_throttled", secs)
@@ -212,9 +219,9 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) {
 		s.loginForm(w, r, http.StatusUnauthorized, d)
 		return
 	}
-	s.acc.thr.ok(keys...)
-	u := s.acc.users[k]
-	tok, _ := s.acc.sess.start(u.Name)
+	s.accounts().thr.ok(keys...)
+	u := s.accounts().users[k]
+	tok, _ := s.accounts().sess.start(u.Name)
 	setCookie(w, r, sessionCookie, tok, int(sessionMax.Seconds()))
 	setCookie(w, r, loginCookie, "", -1)
 	s.log.Info("signed in", "user", u.Name, "role", u.Role, "remote", clientIP(r))
@@ -222,14 +229,14 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) postLogout(w http.ResponseWriter, r *http.Request) {
-	ss, u, ok := s.acc.signedIn(r)
+	ss, u, ok := s.accounts().signedIn(r)
 	if ok {
 		if !sameToken(requestCSRF(r), ss.csrf) {
 			s.PageError(w, r, http.StatusForbidden, "csrf")
 			return
 		}
 		c, _ := r.Cookie(sessionCookie)
-		s.acc.sess.end(c.Value)
+		s.accounts().sess.end(c.Value)
 		s.log.Info("signed out", "user", u.Name)
 	}
 	setCookie(w, r, sessionCookie, "", -1)
@@ -248,7 +255,7 @@ type indexEntry struct {
 func (s *Server) importIndex(w http.ResponseWriter, r *http.Request) {
 	u, _ := UserFrom(r.Context())
 	var list []indexEntry
-	for _, js := range s.e.jobs {
+	for _, js := range s.accounts().jobs {
 		imp, ok := js.job.(Importer)
 		if !ok || !js.enabled() {
 			continue

@@ -16,6 +16,7 @@ type Metrics struct {
 	reg         *prometheus.Registry
 	runs        *prometheus.CounterVec
 	itemsVec    *prometheus.CounterVec
+	undeliv     *prometheus.CounterVec
 	failures    *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
 	running     *prometheus.GaugeVec
@@ -32,6 +33,10 @@ func NewMetrics() *Metrics {
 		itemsVec: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fieldbridge_items_total", Help: "Items handled by each job, by counter (created, updated, failed, ...).",
 		}, []string{"job", "counter"}),
+		undeliv: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fieldbridge_items_undelivered_total",
+			Help: "Items each job did not deliver, by counter: failed, or reported and held back for a person (conflicts).",
+		}, []string{"job", "counter"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fieldbridge_run_failures_total", Help: "Runs that could not complete (outcome failed).",
 		}, []string{"job"}),
@@ -46,7 +51,7 @@ func NewMetrics() *Metrics {
 			Name: "fieldbridge_last_success_timestamp_seconds", Help: "End of the job's last run with outcome ok or partial.",
 		}, []string{"job"}),
 	}
-	m.reg.MustRegister(m.runs, m.itemsVec, m.failures, m.duration, m.running, m.lastSuccess,
+	m.reg.MustRegister(m.runs, m.itemsVec, m.undeliv, m.failures, m.duration, m.running, m.lastSuccess,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -66,6 +71,13 @@ func (m *Metrics) items(job, counter string, n int64) {
 	m.itemsVec.WithLabelValues(job, counter).Add(float64(n))
 }
 
+func (m *Metrics) undelivered(job, counter string, n int64) {
+	if m == nil || n <= 0 {
+		return
+	}
+	m.undeliv.WithLabelValues(job, counter).Add(float64(n))
+}
+
 // knowJob makes the job's series appear (at zero) before its first run.
 func (m *Metrics) knowJob(job string) {
 	if m == nil {
@@ -73,6 +85,7 @@ func (m *Metrics) knowJob(job string) {
 	}
 	m.running.WithLabelValues(job).Set(0)
 	m.failures.WithLabelValues(job)
+	m.undeliv.WithLabelValues(job, CounterFailed)
 }
 
 func (m *Metrics) runStarted(job string) {

@@ -11,13 +11,13 @@ import (
 var reportWords = map[string]map[string]string{
 	"pt-BR": {"job": "Tarefa", "run": "execução", "outcome": "Resultado", "started": "Início", "duration": "Duração",
 		"counts": "Contagens", "none": "nenhuma", "problems": "Problemas", "error": "Erro",
-		"ok": "ok", "partial": "parcial (alguns itens falharam)", "failed": "falhou", "stopped": "interrompida (continua na próxima execução)", "running": "em andamento"},
+		"ok": "ok", "partial": "parcial (alguns itens não foram entregues)", "failed": "falhou", "stopped": "interrompida (continua na próxima execução)", "running": "em andamento"},
 	"es": {"job": "Tarea", "run": "ejecución", "outcome": "Resultado", "started": "Inicio", "duration": "Duración",
 		"counts": "Conteos", "none": "ninguno", "problems": "Problemas", "error": "Error",
-		"ok": "ok", "partial": "parcial (algunos ítems fallaron)", "failed": "falló", "stopped": "interrumpida (continúa en la próxima ejecución)", "running": "en curso"},
+		"ok": "ok", "partial": "parcial (algunos ítems no se entregaron)", "failed": "falló", "stopped": "interrumpida (continúa en la próxima ejecución)", "running": "en curso"},
 	"en": {"job": "Job", "run": "run", "outcome": "Outcome", "started": "Started", "duration": "Duration",
 		"counts": "Counts", "none": "none", "problems": "Problems", "error": "Error",
-		"ok": "ok", "partial": "partial (some items failed)", "failed": "failed", "stopped": "stopped (resumes on the next run)", "running": "running"},
+		"ok": "ok", "partial": "partial (some items were not delivered)", "failed": "failed", "stopped": "stopped (resumes on the next run)", "running": "running"},
 }
 
 // maxReportProblems bounds the problems a printed report lists.

@@ -22,7 +22,7 @@ func TestWriteReport(t *testing.T) {
 	for lang, want := range map[string][]string{
 		"pt-BR": {"Tarefa: sheets (execução #7)", "Resultado: parcial", "Início: 2026-11-20 06:00:00 -03", "Duração: 1.5s", "Contagens: failed=1 sent=3", "Problemas (1):", "  - tasks.xlsx row 4: column C (date) is empty\n    fill it in"},
 		"es":    {"Tarea: sheets", "Resultado: parcial (algunos"},
-		"en":    {"Job: sheets (run #7)", "Outcome: partial (some items failed)"},
+		"en":    {"Job: sheets (run #7)", "Outcome: partial (some items were not delivered)"},
 		"xx":    {"Tarefa: sheets"},
 	} {
 		var b bytes.Buffer

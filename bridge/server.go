@@ -12,7 +12,10 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/fieldbridge/fieldbridge/bridge/web"
 )
@@ -31,13 +34,26 @@ import (
 // user of the config's [[user]] tables signed in; see accounts.go.
 type Server struct {
 	e       *Engine
-	cfg     HTTPConfig
 	log     *slog.Logger
 	handler http.Handler
-	mux     *http.ServeMux
-	quiet   map[string]bool  // patterns of Logged routes
-	bodies  map[string]int64 // patterns of routes with their own MaxBody
-	acc     *accounts
+	// routes are the current configuration's: a reload swaps them.
+	routes atomic.Pointer[serverRoutes]
+	// sessions and the sign-in throttle outlive reloads.
+	sess *sessions
+	thr  *throttle
+	// dummy is a bcrypt hash of the cost HashPassword uses, compared
+	// against when a sign-in names no user.
+	dummy []byte
+}
+
+// serverRoutes are the routes of one configuration.
+type serverRoutes struct {
+	cfg    HTTPConfig
+	lang   string // the config's language
+	mux    *http.ServeMux
+	quiet  map[string]bool  // patterns of Logged routes
+	bodies map[string]int64 // patterns of routes with their own MaxBody
+	acc    *accounts
 }
 
 // Pinger is implemented by ledgers that can tell whether they answer.
@@ -46,20 +62,38 @@ type Pinger interface {
 }
 
 // NewServer builds the server's routes. A job route that conflicts with
-// another is an error naming the job.
-func NewServer(e *Engine) (s *Server, err error) {
-	s = &Server{e: e, cfg: e.cfg.HTTP, log: e.log.With("component", "http"), quiet: map[string]bool{},
-		bodies: map[string]int64{}}
-	s.acc = newAccounts(e.cfg, e)
-	mux := http.NewServeMux()
-	s.mux = mux
+// another is an error naming the job. When the engine reloads its
+// configuration, the server serves the new jobs' routes and [http]
+// settings (except listen) from then on.
+func NewServer(e *Engine) (*Server, error) {
+	s := &Server{e: e, log: e.log.With("component", "http"), sess: newSessions(e.now), thr: newThrottle(e.now)}
+	s.dummy, _ = bcrypt.GenerateFromPassword([]byte("fieldbridge-no-such-user"), hashCost)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rs, err := s.build(e.cfg, e.jobs)
+	if err != nil {
+		return nil, err
+	}
+	s.routes.Store(rs)
+	s.handler = s.limits(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.routes.Load().mux.ServeHTTP(w, r)
+	}))
+	e.server = s
+	return s, nil
+}
+
+// build makes the routes of the engine's endpoints and of jobs.
+func (s *Server) build(conf *Config, jobs []*jobState) (*serverRoutes, error) {
+	cfg := conf.HTTP
+	rs := &serverRoutes{cfg: cfg, lang: conf.Language, mux: http.NewServeMux(), quiet: map[string]bool{},
+		bodies: map[string]int64{}, acc: s.newAccounts(conf, jobs)}
 	handle := func(pattern string, h http.Handler, owner string) (err error) {
 		defer func() {
 			if p := recover(); p != nil { // ServeMux panics on conflicts
 				err = fmt.Errorf("%s: route %q: %v", owner, pattern, p)
 			}
 		}()
-		mux.Handle(pattern, h)
+		rs.mux.Handle(pattern, h)
 		return nil
 	}
 	var errs []error
@@ -73,18 +107,18 @@ func NewServer(e *Engine) (s *Server, err error) {
 		fmt.Fprintln(w, "ok")
 	}), "engine")
 	add("GET /readyz", http.HandlerFunc(s.readyz), "engine")
-	metrics := e.metrics.Handler()
-	if !s.cfg.PublicMetrics {
-		metrics = s.protect(metrics)
+	metrics := s.e.metrics.Handler()
+	if !cfg.PublicMetrics {
+		metrics = protect(cfg.Token, metrics)
 	}
 	add("GET /metrics", metrics, "engine")
-	add("GET /{$}", s.protect(http.HandlerFunc(s.status)), "engine")
+	add("GET /{$}", s.protect(cfg.Token, http.HandlerFunc(s.status)), "engine")
 	add("GET /login", http.HandlerFunc(s.getLogin), "engine")
 	add("POST /login", http.HandlerFunc(s.postLogin), "engine")
 	add("POST /logout", http.HandlerFunc(s.postLogout), "engine")
 	add("GET /import/{$}", s.users(http.HandlerFunc(s.importIndex)), "engine")
 	add("GET "+web.AssetPath, assetHandler(), "engine")
-	for _, js := range e.jobs {
+	for _, js := range jobs {
 		h, ok := js.job.(Handler)
 		if !ok || !js.enabled() {
 			continue
@@ -95,22 +129,21 @@ func NewServer(e *Engine) (s *Server, err error) {
 			case rt.Users:
 				hh = s.users(hh)
 			case !rt.Public:
-				hh = s.protect(hh)
+				hh = s.protect(cfg.Token, hh)
 			}
 			if rt.MaxBody > 0 {
-				s.bodies[rt.Pattern] = rt.MaxBody
+				rs.bodies[rt.Pattern] = rt.MaxBody
 			}
 			add(rt.Pattern, hh, fmt.Sprintf("job %q", js.cfg.Spec.Name))
 			if rt.Logged {
-				s.quiet[rt.Pattern] = true
+				rs.quiet[rt.Pattern] = true
 			}
 		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	s.handler = s.limits(mux)
-	return s, nil
+	return rs, nil
 }
 
 // Handler returns the server's handler (for tests with httptest).
@@ -160,10 +193,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // which may carry the token).
 func (s *Server) limits(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		limit := s.cfg.MaxBody
-		if len(s.bodies) > 0 && r.Method == http.MethodPost {
-			if _, pat := s.mux.Handler(r); s.bodies[pat] > 0 {
-				limit = s.bodies[pat]
+		rs := s.routes.Load()
+		limit := rs.cfg.MaxBody
+		if len(rs.bodies) > 0 && r.Method == http.MethodPost {
+			if _, pat := rs.mux.Handler(r); rs.bodies[pat] > 0 {
+				limit = rs.bodies[pat]
 			}
 		}
 		if r.ContentLength > limit {
@@ -183,7 +217,7 @@ func (s *Server) limits(next http.Handler) http.Handler {
 			return
 		}
 		level := slog.LevelInfo
-		if s.quiet[r.Pattern] {
+		if rs.quiet[r.Pattern] {
 			level = slog.LevelDebug
 		}
 		if !s.log.Enabled(r.Context(), level) {
@@ -206,17 +240,26 @@ func (w *statusWriter) WriteHeader(code int) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// protect requires the token.
-func (s *Server) protect(next http.Handler) http.Handler {
-	want := sha256.Sum256([]byte(s.cfg.Token))
+// protect requires token, or (to read: GET, HEAD) an operator signed in
+// to the import pages.
+func (s *Server) protect(token string, next http.Handler) http.Handler {
+	tok := protect(token, next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
-			if _, u, ok := s.acc.signedIn(r); ok && u.Operator() {
+			if _, u, ok := s.accounts().signedIn(r); ok && u.Operator() {
 				next.ServeHTTP(w, r)
 				return
 			}
 		}
-		if s.cfg.Token == "" {
+		tok.ServeHTTP(w, r)
+	})
+}
+
+// protect requires token.
+func protect(token string, next http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if token == "" {
 			http.Error(w, "forbidden: no token is configured; set [http] token to use this endpoint", http.StatusForbidden)
 			return
 		}
@@ -291,7 +334,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		Jobs       []JobStatus
 		Cluster    *ClusterStatus
 		ClusterErr string
-	}{Started: s.e.started, Loc: s.e.cfg.Location(), Jobs: s.e.Status(r.Context())}
+	}{Started: s.e.started, Loc: s.e.Config().Location(), Jobs: s.e.Status(r.Context())}
 	if cl, ok, err := s.e.Cluster(r.Context()); ok {
 		data.Cluster = &cl
 		if err != nil {
@@ -311,23 +354,24 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 // Only one daemon may use a data folder: a second one fails with an error
 // wrapping ErrBusy. Nodes of a cluster each have their own data folder.
 func RunDaemon(ctx context.Context, e *Engine) error {
-	unlock, err := lockFile(filepath.Join(e.cfg.DataDir, "locks", "daemon.lock"))
+	cfg := e.Config()
+	unlock, err := lockFile(filepath.Join(cfg.DataDir, "locks", "daemon.lock"))
 	if err != nil {
 		if errors.Is(err, ErrBusy) {
-			return fmt.Errorf("another fieldbridge daemon already uses %s: %w", e.cfg.DataDir, ErrBusy)
+			return fmt.Errorf("another fieldbridge daemon already uses %s: %w", cfg.DataDir, ErrBusy)
 		}
 		return err
 	}
 	defer unlock()
 	var srvErr chan error
-	if e.cfg.HTTP.Listen != "off" {
+	if cfg.HTTP.Listen != "off" {
 		s, err := NewServer(e)
 		if err != nil {
 			return err
 		}
-		ln, err := net.Listen("tcp", e.cfg.HTTP.Listen)
+		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 		if err != nil {
-			return fmt.Errorf("http listen %s: %w", e.cfg.HTTP.Listen, err)
+			return fmt.Errorf("http listen %s: %w", cfg.HTTP.Listen, err)
 		}
 		srvErr = make(chan error, 1)
 		sctx, cancel := context.WithCancel(ctx)

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -348,10 +347,7 @@ func benchChild(mode, path string) int {
 	}()
 	res.Seconds = time.Since(start).Seconds()
 	res.PeakKiB = vmHWM()
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		res.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-	}
+	res.CPU = cpuTime().Seconds()
 	if err != nil {
 		res.Err = err.Error()
 	}

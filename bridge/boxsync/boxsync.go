@@ -209,6 +209,9 @@ func newFromEnv(env *bridge.Env, spec bridge.JobSpec, opts any) (bridge.Job, err
 	if env.Config != nil {
 		d.Language = configLanguage(env.Config)
 		if oo.ReportTo == "" && oo.ReportDir != "" {
+			if err := bridge.CheckFolder(oo.ReportDir); err != nil {
+				errs = append(errs, bridge.OptionErrorf("report_dir", "%v", err))
+			}
 			oo.ReportDir = env.Config.Resolve(oo.ReportDir)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 	"github.com/fieldbridge/fieldbridge/bridge/ledger"
 	"github.com/fieldbridge/fieldbridge/connectors/ozmap"
 	"github.com/fieldbridge/fieldbridge/connectors/ozmap/ozmaptest"
+	"github.com/fieldbridge/fieldbridge/connectors/sytex"
 	"github.com/fieldbridge/fieldbridge/connectors/sytex/sytextest"
 )
 
@@ -223,5 +225,80 @@ func TestConfigExample(t *testing.T) {
 		if text == full && len(jc.Options.(*boxsync.Options).NETypes) != 2 {
 			t.Fatalf("ne_types = %v", jc.Options.(*boxsync.Options).NETypes)
 		}
+	}
+}
+
+// TestConflictsEndPartial: a run whose conflicts were reported and not
+// sent ends partial (exit 1 for `once`), like a run with failed items, and
+// /metrics counts them by job.
+func TestConflictsEndPartial(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(oz *ozmaptest.Server, sy *sytextest.Server)
+	}{
+		{"two Sytex elements with the code", func(oz *ozmaptest.Server, sy *sytextest.Server) {
+			sy.Add(sytex.NetworkElement{Code: "CE-01", Name: "CE-01", NEType: 7})
+			sy.Add(sytex.NetworkElement{Code: "CE-01", Name: "CE-01 copy", NEType: 7})
+		}},
+		{"two OZmap boxes with one name", func(oz *ozmaptest.Server, sy *sytextest.Server) {
+			oz.AddBox(ozmaptest.Box{Box: ozmap.Box{Name: "CE-01", Implanted: true, Lat: -27.6, Lng: -48.6}})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			oz := ozmaptest.New(ozmaptest.Options{})
+			defer oz.Close()
+			sy := sytextest.New(sytextest.Options{Organization: "42"})
+			defer sy.Close()
+			for i := range 3 {
+				oz.AddBox(ozmaptest.Box{Box: ozmap.Box{Name: fmt.Sprintf("CE-%02d", i), Implanted: true, Lat: -27.5, Lng: -48.5}})
+			}
+			tt.setup(oz, sy)
+			dir := t.TempDir()
+			cfg, err := bridge.ParseConfig(filepath.Join(dir, "config.toml"), []byte(fmt.Sprintf(`data_dir = "data"
+[connections.ozmap]
+type = "ozmap"
+base_url = %q
+key = %q
+[connections.sytex]
+type = "sytex"
+base_url = %q
+token = %q
+organization = "42"
+rate_limit = 500.0
+[[job]]
+name = "boxes"
+kind = "ozmap-sytex-boxes"
+ozmap = "ozmap"
+sytex = "sytex"
+default_ne_type = 7
+`, oz.URL(), oz.Key(), sy.URL(), sy.Token())), registry())
+			if err != nil {
+				t.Fatal(err)
+			}
+			eng, err := bridge.NewEngine(context.Background(), bridge.EngineOptions{Config: cfg, Registry: registry(), Log: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer eng.Close()
+			rep, err := eng.RunOnce(context.Background(), "boxes", false)
+			if err != nil || rep.Err != nil {
+				t.Fatalf("run: %v / %v", err, rep.Err)
+			}
+			if rep.Run.Outcome != ledger.OutcomePartial || rep.Run.Counts["conflicts"] != 1 || rep.Run.Counts["failed"] != 0 || len(rep.Problems) != 1 {
+				t.Fatalf("run = %+v, problems %+v", rep.Run, rep.Problems)
+			}
+			rec := httptest.NewRecorder()
+			eng.Metrics().Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+			for _, want := range []string{
+				`fieldbridge_items_undelivered_total{counter="conflicts",job="boxes"} 1`,
+				`fieldbridge_items_undelivered_total{counter="failed",job="boxes"} 0`,
+				`fieldbridge_runs_total{job="boxes",outcome="partial"} 1`,
+			} {
+				if !strings.Contains(rec.Body.String(), want) {
+					t.Errorf("metrics lack %s", want)
+				}
+			}
+		})
 	}
 }

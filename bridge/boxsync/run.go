@@ -556,7 +556,8 @@ func (j *Job) record(ctx context.Context, com *ledger.Batcher, rc *bridge.RunCon
 	case outUnchanged:
 		rc.Count(cUnchanged, 1)
 	case outConflict:
-		rc.Count(cConflicts, 1)
+		// Reported, not sent: not delivered, so the run ends partial.
+		rc.CountUndelivered(cConflicts, 1)
 		rc.Problem(problemItem(t), m)
 	case outFailed:
 		rc.Count(cFailed, 1)

@@ -22,7 +22,7 @@ var ErrNotFound = errors.New("ledger: not found")
 const (
 	OutcomeRunning = "running" // started, not ended (a crash leaves this)
 	OutcomeOK      = "ok"      // every item went through
-	OutcomePartial = "partial" // the job ran, some items failed
+	OutcomePartial = "partial" // the job ran, some items were not delivered (failed or held back)
 	OutcomeFailed  = "failed"  // the job could not run or was stopped by an error
 	OutcomeStopped = "stopped" // interrupted by shutdown; resumes next time
 )

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 
 	"github.com/fieldbridge/fieldbridge/bridge/ledger"
@@ -18,7 +17,7 @@ import (
 type killOnRemove struct{ transports.Transport }
 
 func (k killOnRemove) Remove(ctx context.Context, p string) error {
-	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	killSelf()
 	select {}
 }
 
@@ -33,7 +32,7 @@ func crashChild(t *testing.T, name string) {
 	if err == nil {
 		t.Fatalf("child was not killed:\n%s", out)
 	}
-	if !errAs(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+	if !errAs(err, &ee) || !killed(ee) {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
 }

@@ -273,6 +273,11 @@ func (o Options) Check() error {
 			bad("target_dir", "%v", err)
 		}
 	}
+	if o.Target == "" {
+		if err := bridge.CheckFolder(o.TargetDir); err != nil {
+			bad("target_dir", "%v", err)
+		}
+	}
 	for key, s := range map[string]string{"done_marker": o.DoneMarker, "write_done_marker": o.WriteDoneMarker} {
 		if s != "" && (strings.ContainsAny(s, "/\\") || transports.ValidName("x"+s) != nil) {
 			bad(key, "%q must be a plain suffix such as \".done\"", s)

@@ -59,7 +59,7 @@ type Options struct {
 	// webservice delivery.
 	OfficeTrack string `toml:"officetrack"`
 	// Mappings is the folder of saved mappings (one TOML file each).
-	Mappings string `toml:"mappings"`
+	Mappings string `toml:"mappings" folder:"local"`
 	// Inboxes are where sheets arrive ([[job.inbox]] tables).
 	Inboxes []Inbox `toml:"inbox"`
 	// FTP is the import layout and place for the ftp delivery ([job.ftp]).
@@ -95,7 +95,7 @@ type Options struct {
 // Inbox is one place sheets arrive, bound to a mapping.
 type Inbox struct {
 	// Path is a local folder (watched with fsnotify and rescanned).
-	Path string `toml:"path"`
+	Path string `toml:"path" folder:"local"`
 	// Connection names an FTP/SFTP connection; Folder is the folder on
 	// it (polled on the job's interval). Use either Path or Connection.
 	Connection string `toml:"connection"`

@@ -3,7 +3,6 @@ package viability
 import (
 	"fmt"
 	"net/http/httptest"
-	"syscall"
 	"testing"
 	"time"
 
@@ -48,13 +47,4 @@ func BenchmarkMiss(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
-}
-
-// cpuTime is the process's user+system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -50,39 +50,8 @@ func newEngine(ctx context.Context, a *app, cfg *bridge.Config, reg *bridge.Regi
 	return e, exitOK
 }
 
-func cmdRun(ctx context.Context, a *app, args []string) int {
-	fs := newFlags(a, "run", "-config FILE", "Run the daemon: every enabled job on its trigger (schedule, interval,\nfolder watch) plus the HTTP server. SIGINT/SIGTERM stop it cleanly.")
-	config := fs.String("config", defaultConfig, "configuration `file`")
-	if code, ok := parse(fs, args); !ok {
-		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(a.stderr, "fieldbridge run: unexpected arguments %q\n", fs.Args())
-		return exitUsage
-	}
-	reg := a.reg()
-	cfg, ok := loadConfig(a, *config, reg)
-	if !ok {
-		return exitUsage
-	}
-	e, code := newEngine(ctx, a, cfg, reg)
-	if e == nil {
-		return code
-	}
-	defer e.Close()
-	if err := bridge.RunDaemon(ctx, e); err != nil {
-		fmt.Fprintf(a.stderr, "fieldbridge: %v\n", err)
-		return exitCannot
-	}
-	if err := e.Close(); err != nil {
-		fmt.Fprintf(a.stderr, "fieldbridge: closing the ledger: %v\n", err)
-		return exitCannot
-	}
-	return exitOK
-}
-
 func cmdOnce(ctx context.Context, a *app, args []string) int {
-	fs := newFlags(a, "once", "-config FILE [-full] JOB", "Run one job now, print its report and exit. This is also how a system\nscheduler (cron, systemd timers) runs fieldbridge.\n\nExit codes: 0 ok; 1 some items failed; 2 usage or config error; 3 the job could not run.")
+	fs := newFlags(a, "once", "-config FILE [-full] JOB", "Run one job now, print its report and exit. This is also how a system\nscheduler (cron, systemd timers) runs fieldbridge.\n\nExit codes: 0 ok; 1 some items failed or were held back (conflicts); 2 usage or config error; 3 the job could not run.")
 	config := fs.String("config", defaultConfig, "configuration `file`")
 	full := fs.Bool("full", false, "full reconcile instead of an incremental run")
 	if code, ok := parse(fs, args); !ok {

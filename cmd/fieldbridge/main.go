@@ -32,7 +32,7 @@ import (
 // Exit codes a scheduler can use.
 const (
 	exitOK        = 0
-	exitItems     = 1 // the job ran and some items failed
+	exitItems     = 1 // the job ran and some items were not delivered (failed, or conflicts held back)
 	exitUsage     = 2 // usage or configuration error
 	exitCannot    = 3 // could not run
 	defaultConfig = "config.toml"
@@ -63,6 +63,7 @@ func commands() []command {
 		{"mapping", "mapping check / init / targets: try a saved column mapping on a sheet, draft one", cmdMapping},
 		{"user", "user add: a person who signs in to the import pages (prints the [[user]] table)", cmdUser},
 		{"viability", "viability log: a day's Fortics chatbot questions and outcomes", cmdViability},
+		{"service", "service install|uninstall|start|stop: run as a Windows service (Linux: the systemd unit)", cmdService},
 		{"demo", "run every flow against built-in fakes (no accounts needed)", cmdDemo},
 		{"version", "print the version", cmdVersion},
 	}
@@ -100,7 +101,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'fieldbridge <command> -h' for a command's flags.")
-	fmt.Fprintln(w, "Exit codes: 0 ok, 1 some items failed, 2 usage or config error, 3 could not run.")
+	fmt.Fprintln(w, "Exit codes: 0 ok, 1 some items not delivered, 2 usage or config error, 3 could not run.")
 }
 
 // newFlags makes a command's FlagSet with a -h text.

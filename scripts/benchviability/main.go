@@ -47,7 +47,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
@@ -442,15 +441,6 @@ type sample struct {
 
 func (a sample) add(b sample) sample {
 	return sample{lat: append(a.lat, b.lat...), errors: a.errors + b.errors, elapsed: a.elapsed + b.elapsed, cpu: a.cpu + b.cpu}
-}
-
-// cpuTime is the process's user+system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // phase runs do n times over c workers, stopping early at maxDur. Worker

@@ -27,8 +27,10 @@ import (
 // Options configure a local folder.
 type Options struct {
 	// Root is the folder every path is relative to. It is created on the
-	// first write when missing.
-	Root string `toml:"root"`
+	// first write when missing. (In a configuration file, the tag folder
+	// makes the engine check it and resolve it against the file's folder;
+	// a drive letter or a UNC path works on Windows.)
+	Root string `toml:"root" folder:"local"`
 }
 
 // DefaultOptions returns the defaults (no root: it must be set).
