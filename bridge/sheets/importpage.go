@@ -447,30 +447,25 @@ func formInt(r *http.Request, key string) (int, bool) {
 }
 
 func (j *job) postCell(w http.ResponseWriter, r *http.Request) {
-	j.drafts.Lock()
-	defer j.drafts.Unlock()
-	in, d, ok := j.draftFor(w, r)
-	if !ok {
-		return
-	}
-	num, ok1 := formInt(r, "row")
-	col, ok2 := formInt(r, "col")
-	if !ok1 || !ok2 || d.Sent != "" {
-		j.pageError(w, r, http.StatusBadRequest, "bad_form")
-		return
-	}
-	if _, err := j.editCell(in, d, num, col, r.PostFormValue("value"), j.pageLang(r)); err != nil {
-		j.pageError(w, r, http.StatusBadRequest, "cell_refused", err.Error())
-		return
-	}
-	if err := j.saveDraft(d); err != nil {
-		j.pageError(w, r, http.StatusInternalServerError, "upload_broken", err.Error())
-		return
-	}
-	j.answerRow(w, r, in, d, num)
+	j.changeRow(w, r, func(in *Inbox, d *draft, num int) error {
+		col, ok := formInt(r, "col")
+		if !ok {
+			return errors.New("no column")
+		}
+		_, err := j.editCell(in, d, num, col, r.PostFormValue("value"), j.pageLang(r))
+		return err
+	})
 }
 
 func (j *job) postExclude(w http.ResponseWriter, r *http.Request) {
+	j.changeRow(w, r, func(_ *Inbox, d *draft, num int) error {
+		return d.exclude(num, r.PostFormValue("excluded") == "1")
+	})
+}
+
+// changeRow applies change to the row named by the form's "row" of a draft
+// not sent yet, saves the draft and answers with the row's state.
+func (j *job) changeRow(w http.ResponseWriter, r *http.Request, change func(*Inbox, *draft, int) error) {
 	j.drafts.Lock()
 	defer j.drafts.Unlock()
 	in, d, ok := j.draftFor(w, r)
@@ -482,7 +477,7 @@ func (j *job) postExclude(w http.ResponseWriter, r *http.Request) {
 		j.pageError(w, r, http.StatusBadRequest, "bad_form")
 		return
 	}
-	if err := d.exclude(num, r.PostFormValue("excluded") == "1"); err != nil {
+	if err := change(in, d, num); err != nil {
 		j.pageError(w, r, http.StatusBadRequest, "cell_refused", err.Error())
 		return
 	}
@@ -566,13 +561,19 @@ func (j *job) fileState(ctx context.Context, in *Inbox, sha string, withRows boo
 	if len(sha) != 64 {
 		return v, false, nil
 	}
+	rec, err := j.ledgerOf().FileBySHA256(ctx, j.name, sha)
+	if err == nil && rec.Source == in.source() && !withRows {
+		v.Name, v.State, v.Message, v.Final = rec.Name, rec.State, rec.Message, settled(rec.State)
+		return v, true, nil
+	}
+	// The draft that placed it knows how many rows to expect (and, before
+	// the run takes it, that it waits in the inbox).
 	for _, d := range j.listDrafts(in.displayName()) {
 		if d.Sent == sha {
 			v.Name, v.State, v.Total = d.SentName, "waiting", d.Preview.Rows-len(d.Excluded)
 			break
 		}
 	}
-	rec, err := j.ledgerOf().FileBySHA256(ctx, j.name, sha)
 	switch {
 	case errors.Is(err, ledger.ErrNotFound):
 		return v, v.State != "", nil

@@ -14,39 +14,13 @@ import (
 	"github.com/chromedp/chromedp/kb"
 	"github.com/xuri/excelize/v2"
 
-	"github.com/fieldbridge/fieldbridge/bridge/findme/findmebrowser"
+	"github.com/fieldbridge/fieldbridge/bridge/bridgetest"
 )
-
-// desktop starts a headless Chromium with a 1366×768 screen: skipped
-// locally, failed under CI=true, when it is not installed.
-func desktop(t *testing.T) context.Context {
-	t.Helper()
-	path, ok := findmebrowser.Find()
-	if !ok {
-		msg := "Chromium is not installed: " + findmebrowser.InstallHint
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	ctx, cancel, err := findmebrowser.NewDesktop(context.Background(), path, t.TempDir(), 1366, 768)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cancel)
-	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(cancelT)
-	return ctx
-}
 
 // do runs one browser action, failing the test on its error.
 func do[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 	t.Helper()
-	v, err := chromedp.Run(ctx, a)
-	if err != nil {
-		t.Fatalf("browser: %v", err)
-	}
-	return v
+	return bridgetest.Do(t, ctx, a)
 }
 
 // shoot saves a screenshot of the page as step and prints its path. The
@@ -95,7 +69,7 @@ func waitFor(t *testing.T, ctx context.Context, cond, what string) {
 // the cell), leaves one out, confirms, watches the rows arrive at the
 // fake OfficeTrack and downloads the report.
 func TestImportPageInChromium(t *testing.T) {
-	ctx := desktop(t)
+	ctx := bridgetest.Chromium(t, bridgetest.Screen{Width: 1366, Height: 768}, 60*time.Second)
 	s := newSite(t, siteOptions{latency: 250 * time.Millisecond, job: "concurrency = 1\n"})
 	sheetPath := filepath.Join(t.TempDir(), "tarefas-dezembro.xlsx")
 	if err := os.WriteFile(sheetPath, badSheet(t), 0o644); err != nil {

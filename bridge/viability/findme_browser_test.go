@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/fieldbridge/fieldbridge/bridge/bridgetest"
 	"github.com/fieldbridge/fieldbridge/bridge/findme"
 	"github.com/fieldbridge/fieldbridge/bridge/findme/findmebrowser"
 	"github.com/fieldbridge/fieldbridge/bridge/viability/viabilitytest"
@@ -21,22 +22,7 @@ import (
 // skipped locally, failed under CI=true, when it is not installed.
 func browserCtx(t *testing.T) context.Context {
 	t.Helper()
-	path, ok := findmebrowser.Find()
-	if !ok {
-		msg := "Chromium is not installed: " + findmebrowser.InstallHint
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	ctx, cancel, err := findmebrowser.NewPhone(context.Background(), path, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cancel)
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(cancelT)
-	return ctx
+	return bridgetest.Chromium(t, bridgetest.Screen{Phone: true}, 90*time.Second)
 }
 
 // TestFindMeInChromium: the customer opens the SMS link in a real headless
@@ -131,11 +117,7 @@ func screenshotPath(t *testing.T, name string) string {
 // run runs one browser action, failing the test on its error.
 func run[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 	t.Helper()
-	v, err := chromedp.Run(ctx, a)
-	if err != nil {
-		t.Fatalf("browser: %v", err)
-	}
-	return v
+	return bridgetest.Do(t, ctx, a)
 }
 
 // serveTiles answers every tile with one small PNG.
