@@ -21,6 +21,7 @@ var demoSteps = []demoStep{
 	demoResults,
 	demoViability,
 	demoFindME,
+	demoImportPage,
 }
 
 // demoStep is one flow's part of the demo.
