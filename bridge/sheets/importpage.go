@@ -244,6 +244,9 @@ func settled(state string) bool {
 func (j *job) postUpload(w http.ResponseWriter, r *http.Request) {
 	in := inboxOf(r)
 	u, _ := bridge.UserFrom(r.Context())
+	// A large sheet over a slow line takes longer than the server's read
+	// timeout (1 min): the upload gets half an hour.
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(30 * time.Minute))
 	mr, err := r.MultipartReader()
 	if err != nil {
 		j.pageError(w, r, http.StatusBadRequest, "upload_none")
