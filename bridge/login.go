@@ -92,25 +92,16 @@ func (s *Server) users(next http.Handler) http.Handler {
 }
 
 // NewPage makes the layout data of a page served to the signed-in user
-// of r: its language (the user's, the browser's or the config's), the
-// user's name and the CSRF token. title is a key of texts.
-func (s *Server) NewPage(r *http.Request, texts web.Catalog, title string, data any) web.Page {
-	return NewPage(r, &Config{Language: s.lang()}, texts, title, data)
-}
-
-// NewPage is Server.NewPage for job kinds, which get the config from Env.
-func NewPage(r *http.Request, cfg *Config, texts web.Catalog, title string, data any) web.Page {
+// of r: its language (the user's, the browser's, or else lang, the
+// config's), the user's name and the CSRF token. title is a key of texts.
+func NewPage(r *http.Request, lang string, texts web.Catalog, title string, data any) web.Page {
 	u, _ := UserFrom(r.Context())
 	pref := ""
 	if u != nil {
 		pref = u.Language
 	}
-	fallback := ""
-	if cfg != nil {
-		fallback = cfg.Language
-	}
 	texts = web.Texts.With(texts)
-	p := web.Page{Lang: web.Negotiate(r, pref, fallback), Texts: texts, Data: data, CSRF: CSRFToken(r.Context())}
+	p := web.Page{Lang: web.Negotiate(r, pref, lang), Texts: texts, Data: data, CSRF: CSRFToken(r.Context())}
 	p.Title = texts.T(p.Lang, title)
 	if u != nil {
 		p.User, p.Operator = u.Name, u.Operator()
@@ -124,12 +115,13 @@ var errorPage = web.Parse("error", `{{define "content"}}<div class="card"><p cla
 // PageError answers with a page (or, to the script, JSON) saying the text
 // of key, in the request's language.
 func (s *Server) PageError(w http.ResponseWriter, r *http.Request, code int, key string) {
-	PageError(w, r, &Config{Language: s.lang()}, code, web.Texts, key)
+	PageError(w, r, s.lang(), code, web.Texts, key)
 }
 
-// PageError is Server.PageError for job kinds, with their own texts.
-func PageError(w http.ResponseWriter, r *http.Request, cfg *Config, code int, texts web.Catalog, key string, args ...any) {
-	p := NewPage(r, cfg, texts, "app", nil)
+// PageError is Server.PageError for job kinds, with their own texts; lang
+// is the config's language.
+func PageError(w http.ResponseWriter, r *http.Request, lang string, code int, texts web.Catalog, key string, args ...any) {
+	p := NewPage(r, lang, texts, "app", nil)
 	msg := p.T(key, args...)
 	if wantsJSON(r) {
 		web.SecureHeaders(w)
@@ -165,7 +157,7 @@ func safeNext(next string) string {
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, code int, d loginData) {
 	d.Token = randomToken()
 	setCookie(w, r, loginCookie, d.Token, 3600)
-	p := s.NewPage(r, nil, "login_title", d)
+	p := NewPage(r, s.lang(), nil, "login_title", d)
 	p.CSRF = ""
 	web.Render(w, code, loginPage, p)
 }
@@ -272,7 +264,7 @@ func (s *Server) importIndex(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, list[0].URL, http.StatusSeeOther)
 		return
 	}
-	web.Render(w, http.StatusOK, indexPage, s.NewPage(r, nil, "index_title", list))
+	web.Render(w, http.StatusOK, indexPage, NewPage(r, s.lang(), nil, "index_title", list))
 }
 
 func assetHandler() http.Handler {

@@ -145,21 +145,14 @@ func (j *job) localInbox(name string) *Inbox {
 }
 
 func (j *job) pageError(w http.ResponseWriter, r *http.Request, code int, key string, args ...any) {
-	bridge.PageError(w, r, j.config(), code, importTexts, key, args...)
-}
-
-func (j *job) config() *bridge.Config {
-	if j.env == nil {
-		return nil
-	}
-	return j.env.Config
+	bridge.PageError(w, r, j.lang(), code, importTexts, key, args...)
 }
 
 func (j *job) ledgerOf() ledger.Ledger { return j.env.Ledger }
 
 // pageLang is the language of the page the request comes from.
 func (j *job) pageLang(r *http.Request) string {
-	return bridge.NewPage(r, j.config(), importTexts, "app", nil).Lang
+	return bridge.NewPage(r, j.lang(), importTexts, "app", nil).Lang
 }
 
 func (j *job) inboxURL(in *Inbox) string {
@@ -167,7 +160,7 @@ func (j *job) inboxURL(in *Inbox) string {
 }
 
 func (j *job) render(w http.ResponseWriter, r *http.Request, t *template.Template, title string, data any) {
-	p := bridge.NewPage(r, j.config(), importTexts, title, data)
+	p := bridge.NewPage(r, j.lang(), importTexts, title, data)
 	if err := web.Render(w, http.StatusOK, t, p); err != nil {
 		j.log.Error("import page", "page", t.Name(), "err", err)
 	}
@@ -342,7 +335,7 @@ func (j *job) draftFor(w http.ResponseWriter, r *http.Request) (*Inbox, *draft, 
 }
 
 func (j *job) summaryOf(r *http.Request, d *draft) string {
-	p := bridge.NewPage(r, j.config(), importTexts, "app", nil)
+	p := bridge.NewPage(r, j.lang(), importTexts, "app", nil)
 	rows := d.Preview.Rows - len(d.Excluded)
 	s := p.T("preview_summary", rows, d.Preview.Bad, d.Preview.Problems)
 	if len(d.Excluded) > 0 {

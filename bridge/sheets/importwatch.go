@@ -118,7 +118,7 @@ func (j *job) pageFile(w http.ResponseWriter, r *http.Request) {
 		j.pageError(w, r, http.StatusNotFound, "not_found")
 		return
 	}
-	p := bridge.NewPage(r, j.config(), importTexts, "app", nil)
+	p := bridge.NewPage(r, j.lang(), importTexts, "app", nil)
 	for i := range v.Rows {
 		v.Rows[i].Label = p.T("status_" + v.Rows[i].Status)
 	}
@@ -158,7 +158,7 @@ func (j *job) fileEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	p := bridge.NewPage(r, j.config(), importTexts, "app", nil)
+	p := bridge.NewPage(r, j.lang(), importTexts, "app", nil)
 	seen := map[int]string{}
 	lastState := ""
 	lastBeat := time.Now()
