@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,6 +65,23 @@ func (d *demo) Config(text string) (*bridge.Config, error) {
 // the jobs' routes (with httptest, for instance).
 func (d *demo) Engine(ctx context.Context, cfg *bridge.Config) (*bridge.Engine, error) {
 	return bridge.NewEngine(ctx, bridge.EngineOptions{Config: cfg, Registry: d.Registry, Log: d.Log})
+}
+
+// Serve builds the real engine for cfg, as Engine does, and serves its
+// HTTP routes (bridge.NewServer) on a local port at url; stop closes the
+// server and the engine.
+func (d *demo) Serve(ctx context.Context, cfg *bridge.Config) (e *bridge.Engine, url string, stop func(), err error) {
+	e, err = d.Engine(ctx, cfg)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	srv, err := bridge.NewServer(e)
+	if err != nil {
+		e.Close()
+		return nil, "", nil, err
+	}
+	hs := httptest.NewServer(srv.Handler())
+	return e, hs.URL, func() { hs.Close(); e.Close() }, nil
 }
 
 // RunJob runs job once through the real engine with the configuration

@@ -7,7 +7,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,7 +16,6 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/connectors/officetrack/officetracktest"
 	"github.com/fieldbridge/fieldbridge/samples"
 )
@@ -81,26 +79,20 @@ func runDemoImportPage(ctx context.Context, d *demo) error {
 	if err != nil {
 		return err
 	}
-	e, err := d.Engine(ctx, cfg)
+	e, base, stop, err := d.Serve(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer e.Close()
-	srv, err := bridge.NewServer(e)
-	if err != nil {
-		return err
-	}
-	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { e.Run(rctx); close(done) }()
-	defer func() { stop(); <-done }()
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
-	c := &clerk{base: hs.URL}
+	defer func() { cancel(); <-done }()
+	c := &clerk{base: base}
 	c.http.Jar, _ = cookiejar.New(nil)
 	c.http.Timeout = 30 * time.Second
 
-	d.Printf("the bridge's pages at %s/import/ (user maria)", hs.URL)
+	d.Printf("the bridge's pages at %s/import/ (user maria)", base)
 	if err := c.login("maria", demoClerkPassword); err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -85,17 +84,11 @@ token = %q
 	if err != nil {
 		return err
 	}
-	e, err := bridge.NewEngine(ctx, bridge.EngineOptions{Config: cfg, Registry: reg, Log: d.Log})
+	e, base, stop, err := d.Serve(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer e.Close()
-	srv, err := bridge.NewServer(e)
-	if err != nil {
-		return err
-	}
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
+	defer stop()
 
 	// Two polls: the first sees the files, the second takes those whose
 	// size and time did not change in between.
@@ -114,7 +107,7 @@ token = %q
 	}
 
 	// Notifications, the way OfficeTrack posts them.
-	notifyURL := hs.URL + "/officetrack/notify?token=" + url.QueryEscape(demoNotifyToken)
+	notifyURL := base + "/officetrack/notify?token=" + url.QueryEscape(demoNotifyToken)
 	events := []officetracktest.FieldResultEvent{
 		{EventType: "TaskStatusChanged", EntryType: "Task", EntrySource: "Mobile", EntryID: "880001", EmployeeNumber: "E12", Status: "Closed"},
 		{EventType: "FormSubmitted", EntryType: "Form", EntrySource: "Mobile", EntryID: "880001", EmployeeNumber: "E12", Data: map[string]string{"Signal": "-19.8", "Splitter": "1:8"}},
@@ -135,7 +128,7 @@ token = %q
 		return err
 	}
 	d.Printf("the same notification posted again → 200 _OK_, not written twice")
-	err = officetracktest.FieldResultPostNotification(ctx, nil, hs.URL+"/officetrack/notify?token=wrong", again)
+	err = officetracktest.FieldResultPostNotification(ctx, nil, base+"/officetrack/notify?token=wrong", again)
 	var pe *officetracktest.FieldResultPostError
 	if !errors.As(err, &pe) || pe.Status != 401 {
 		return fmt.Errorf("a wrong token was not refused: %v", err)

@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"time"
 
-	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/bridge/viability"
 	"github.com/fieldbridge/fieldbridge/bridge/viability/viabilitytest"
 	"github.com/fieldbridge/fieldbridge/connectors/fortics/forticstest"
@@ -53,21 +51,15 @@ call_timeout = "800ms"
 	if err != nil {
 		return err
 	}
-	e, err := d.Engine(ctx, cfg)
+	_, base, stop, err := d.Serve(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer e.Close()
-	srv, err := bridge.NewServer(e)
-	if err != nil {
-		return err
-	}
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
+	defer stop()
 	d.Printf("OZmap fake with poles P_0001 (unusable), P_2520, P_3100, P_4000 (unusable) and boxes CTO 22-04 (full), CTO 22-05 (6 free ports), CTO 31-01 (full)")
-	d.Printf("the bridge serves the chatbot at %s/fortics/viability", ts.URL)
+	d.Printf("the bridge serves the chatbot at %s/fortics/viability", base)
 
-	bot := &forticstest.Bot{URL: ts.URL + "/fortics/viability", Token: demoChatbotToken}
+	bot := &forticstest.Bot{URL: base + "/fortics/viability", Token: demoChatbotToken}
 	questions := []struct {
 		what string
 		q    forticstest.Question
@@ -90,7 +82,7 @@ call_timeout = "800ms"
 			return fmt.Errorf("%s: status %q, want %q", q.what, rp.Answer.Status, q.want)
 		}
 	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ts.URL+"/fortics/viability?token="+demoChatbotToken+"&coords=amanh%C3%A3", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/fortics/viability?token="+demoChatbotToken+"&coords=amanh%C3%A3", nil)
 	if rp, err := bot.Do(req); err != nil || rp.Code != http.StatusBadRequest {
 		return fmt.Errorf("bad input: %d %v", rp.Code, err)
 	} else {
