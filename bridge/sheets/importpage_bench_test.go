@@ -83,7 +83,7 @@ func BenchmarkImportPageWhileSending20k(b *testing.B) {
 		// A browser following the send.
 		var wg sync.WaitGroup
 		wg.Go(func() {
-			resp, err := br.c.Get(s.srv.URL + watch + "events")
+			resp, err := br.HTTP.Get(s.srv.URL + watch + "events")
 			if err == nil {
 				buf := make([]byte, 64<<10)
 				for {

@@ -83,7 +83,7 @@ func TestImportPageFlowHTTP(t *testing.T) {
 		t.Fatal("a row left out was sent")
 	}
 	// The report.
-	resp, err := b.c.Get(s.srv.URL + watch + "report")
+	resp, err := b.HTTP.Get(s.srv.URL + watch + "report")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,12 +189,12 @@ func TestImportPageCSRF(t *testing.T) {
 			t.Errorf("%s without its CSRF token: %d", path, code)
 		}
 	}
-	tok := b.csrf
-	b.csrf = "forged"
+	tok := b.CSRF
+	b.CSRF = "forged"
 	if code, _, _ := b.upload("entrada", "t.xlsx", xlsxRows(t, goodRows(1, 1))); code != http.StatusForbidden {
 		t.Errorf("upload with a wrong token: %d", code)
 	}
-	b.csrf = tok
+	b.CSRF = tok
 	time.Sleep(300 * time.Millisecond)
 	if s.fake.TaskCount() != 0 {
 		t.Fatal("a form without its token sent rows")

@@ -3,16 +3,11 @@ package sheets
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"mime/multipart"
-	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +16,7 @@ import (
 
 	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/bridge/ledger"
+	"github.com/fieldbridge/fieldbridge/bridge/web"
 	"github.com/fieldbridge/fieldbridge/connectors/officetrack/officetracktest"
 )
 
@@ -143,83 +139,54 @@ path = "outra"
 	return s
 }
 
-// browser is an HTTP client with its own cookies, as one person's browser.
+// browser is one person's browser (web.Client), failing the test on a
+// broken connection.
 type browser struct {
-	t    testing.TB
-	s    *site
-	c    *http.Client
-	csrf string
+	*web.Client
+	t testing.TB
 }
 
 func (s *site) browser() *browser {
-	jar, _ := cookiejar.New(nil)
-	return &browser{t: s.t, s: s, c: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+	return &browser{Client: web.NewClient(s.srv.URL), t: s.t}
 }
 
-var csrfRE = regexp.MustCompile(`data-csrf="([^"]+)"`)
-
-// get fetches path and returns the status and body; it remembers the
-// page's CSRF token.
-func (b *browser) get(path string) (int, string) {
+func (b *browser) must(err error) {
 	b.t.Helper()
-	resp, err := b.c.Get(b.s.srv.URL + path)
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if m := csrfRE.FindSubmatch(body); m != nil && len(m[1]) > 0 {
-		b.csrf = string(m[1])
-	}
-	return resp.StatusCode, string(body)
+}
+
+// get fetches path and returns the status and body.
+func (b *browser) get(path string) (int, string) {
+	b.t.Helper()
+	code, body, err := b.Get(path)
+	b.must(err)
+	return code, body
 }
 
 // post sends a form (with the CSRF token unless withCSRF is false).
 func (b *browser) post(path string, form url.Values, withCSRF bool) (int, string, string) {
 	b.t.Helper()
-	if withCSRF {
-		form.Set("csrf", b.csrf)
-	}
-	resp, err := b.c.PostForm(b.s.srv.URL+path, form)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body), resp.Request.URL.Path
+	code, body, final, err := b.Post(path, form, withCSRF)
+	b.must(err)
+	return code, body, final
 }
-
-var loginTokenRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // login signs in and returns the final status.
 func (b *browser) login(user, password string) (int, string) {
 	b.t.Helper()
-	_, page := b.get("/login")
-	m := loginTokenRE.FindStringSubmatch(page)
-	if m == nil {
-		b.t.Fatalf("no token on the login page:\n%s", page)
-	}
-	code, body, _ := b.post("/login", url.Values{"user": {user}, "password": {password}, "csrf": {m[1]}}, false)
-	if code == http.StatusOK {
-		b.get("/import/") // picks up the session's token
-	}
+	code, body, err := b.Login(user, password)
+	b.must(err)
 	return code, body
 }
 
 // upload drops a file on the inbox page as the page's form does.
 func (b *browser) upload(inbox, name string, data []byte) (int, string, string) {
 	b.t.Helper()
-	pr, pw := io.Pipe()
-	mw := newMultipart(pw, name, data)
-	req, _ := http.NewRequest("POST", b.s.srv.URL+"/import/tarefas/"+inbox+"/upload?csrf="+url.QueryEscape(b.csrf), pr)
-	req.Header.Set("Content-Type", mw)
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body), resp.Request.URL.Path
+	code, body, final, err := b.Upload("/import/tarefas/"+inbox+"/upload", name, data)
+	b.must(err)
+	return code, body, final
 }
 
 // waitFile waits until the ledger holds the sheet with content sha in one
@@ -247,23 +214,6 @@ func pathSHA(path string) string {
 		}
 	}
 	return ""
-}
-
-// newMultipart streams a multipart form with one file field "file" into
-// w and returns its content type.
-func newMultipart(w *io.PipeWriter, name string, data []byte) string {
-	mw := multipart.NewWriter(w)
-	go func() {
-		fw, err := mw.CreateFormFile("file", name)
-		if err == nil {
-			_, err = fw.Write(data)
-		}
-		if err == nil {
-			err = mw.Close()
-		}
-		w.CloseWithError(err)
-	}()
-	return mw.FormDataContentType()
 }
 
 // testLogger logs to the test's output when -v is given.

@@ -3,10 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"mime/multipart"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -16,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/fieldbridge/fieldbridge/bridge/web"
 	"github.com/fieldbridge/fieldbridge/connectors/officetrack/officetracktest"
 	"github.com/fieldbridge/fieldbridge/samples"
 )
@@ -88,20 +86,18 @@ func runDemoImportPage(ctx context.Context, d *demo) error {
 	done := make(chan struct{})
 	go func() { e.Run(rctx); close(done) }()
 	defer func() { cancel(); <-done }()
-	c := &clerk{base: base}
-	c.http.Jar, _ = cookiejar.New(nil)
-	c.http.Timeout = 30 * time.Second
+	c := web.NewClient(base)
 
 	d.Printf("the bridge's pages at %s/import/ (user maria)", base)
-	if err := c.login("maria", demoClerkPassword); err != nil {
-		return err
+	if code, _, err := c.Login("maria", demoClerkPassword); err != nil || code != http.StatusOK {
+		return fmt.Errorf("sign-in: %d %v", code, err)
 	}
 	sheet, err := samples.FS.ReadFile("sheets/tarefas-com-erros.xlsx")
 	if err != nil {
 		return err
 	}
-	preview, page, err := c.upload("/import/planilhas/entrada/upload", "tarefas-com-erros.xlsx", sheet)
-	if err != nil {
+	code, page, preview, err := c.Upload("/import/planilhas/entrada/upload", "tarefas-com-erros.xlsx", sheet)
+	if err := pageOK(code, preview, err); err != nil {
 		return err
 	}
 	d.Printf("dropped tarefas-com-erros.xlsx: %s", textOf(page, `id="bad-count">`))
@@ -113,19 +109,20 @@ func runDemoImportPage(ctx context.Context, d *demo) error {
 		return fmt.Errorf("rows were sent before the clerk confirmed")
 	}
 	for _, row := range bad {
-		if _, err := c.post(preview+"exclude", url.Values{"row": {row}, "excluded": {"1"}}); err != nil {
+		code, _, at, err := c.Post(preview+"exclude", url.Values{"row": {row}, "excluded": {"1"}}, true)
+		if err := pageOK(code, at, err); err != nil {
 			return err
 		}
 	}
 	d.Printf("left out rows %s; confirming", strings.Join(bad, ", "))
-	watch, err := c.post(preview+"send", url.Values{})
-	if err != nil {
+	code, _, watch, err := c.Post(preview+"send", url.Values{}, true)
+	if err := pageOK(code, watch, err); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		page, err := c.get(watch)
-		if err != nil {
+		code, page, err := c.Get(watch)
+		if err := pageOK(code, watch, err); err != nil {
 			return err
 		}
 		if strings.Contains(page, `data-final="1"`) {
@@ -141,92 +138,19 @@ func runDemoImportPage(ctx context.Context, d *demo) error {
 	return nil
 }
 
-// clerk is a browser's part: cookies and the session's CSRF token.
-type clerk struct {
-	base string
-	http http.Client
-	csrf string
+// pageOK turns a page that did not answer 200 into an error.
+func pageOK(code int, path string, err error) error {
+	if err == nil && code != http.StatusOK {
+		err = fmt.Errorf("%s: %s", path, http.StatusText(code))
+	}
+	return err
 }
 
 var (
-	demoCSRF   = regexp.MustCompile(`data-csrf="([^"]+)"`)
-	demoToken  = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 	demoBadRow = regexp.MustCompile(`<tr id="row-(\d+)"[^>]*>([\s\S]*?)</tr>`)
 	demoWhy    = regexp.MustCompile(`<span class="why">([^<]+)</span>`)
 	demoTags   = regexp.MustCompile(`<[^>]+>`)
 )
-
-func (c *clerk) read(resp *http.Response, err error) (string, error) {
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("%s: %s", resp.Request.URL.Path, resp.Status)
-	}
-	if m := demoCSRF.FindSubmatch(b); m != nil && len(m[1]) > 0 {
-		c.csrf = string(m[1])
-	}
-	return string(b), nil
-}
-
-func (c *clerk) get(path string) (string, error) { return c.read(c.http.Get(c.base + path)) }
-
-// post sends a form and returns the path it ended on.
-func (c *clerk) post(path string, form url.Values) (string, error) {
-	form.Set("csrf", c.csrf)
-	resp, err := c.http.PostForm(c.base+path, form)
-	if _, err := c.read(resp, err); err != nil {
-		return "", err
-	}
-	return resp.Request.URL.Path, nil
-}
-
-func (c *clerk) login(user, password string) error {
-	page, err := c.get("/login")
-	if err != nil {
-		return err
-	}
-	m := demoToken.FindStringSubmatch(page)
-	if m == nil {
-		return fmt.Errorf("no form on the login page")
-	}
-	resp, err := c.http.PostForm(c.base+"/login", url.Values{"user": {user}, "password": {password}, "csrf": {m[1]}})
-	_, err = c.read(resp, err)
-	return err
-}
-
-// upload posts a file as the page's drop form does and returns the
-// preview's path and page.
-func (c *clerk) upload(path, name string, data []byte) (string, string, error) {
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	go func() {
-		fw, err := mw.CreateFormFile("file", name)
-		if err == nil {
-			_, err = fw.Write(data)
-		}
-		if err == nil {
-			err = mw.Close()
-		}
-		pw.CloseWithError(err)
-	}()
-	req, err := http.NewRequest(http.MethodPost, c.base+path+"?csrf="+url.QueryEscape(c.csrf), pr)
-	if err != nil {
-		return "", "", err
-	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := c.http.Do(req)
-	page, err := c.read(resp, err)
-	if err != nil {
-		return "", "", err
-	}
-	return resp.Request.URL.Path, page, nil
-}
 
 // badRows are the rows of a preview with a cell marked bad.
 func badRows(page string) []string {
