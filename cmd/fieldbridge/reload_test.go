@@ -102,6 +102,20 @@ func TestDaemonReloadOnSIGHUP(t *testing.T) {
 		}
 	}
 
+	// waitLog waits for a line of the daemon's log. Its stderr reaches the
+	// buffer through a pipe copied by os/exec, so a line written before a
+	// notify datagram may arrive after it.
+	waitLog := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(stderr.String(), want) {
+			if time.Now().After(deadline) {
+				fail("log lacks %s", want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
 	// READY=1 once the jobs are started: /readyz agrees at that moment.
 	expect("READY=1")
 	if code, _ := httpGet(base + "/readyz"); code != http.StatusOK {
@@ -139,9 +153,7 @@ func TestDaemonReloadOnSIGHUP(t *testing.T) {
 		`msg="job stopped" job=old`,
 		`msg="configuration reloaded" started=1 stopped=1 restarted=0 unchanged=1`,
 	} {
-		if !strings.Contains(stderr.String(), want) {
-			fail("log lacks %s", want)
-		}
+		waitLog(want)
 	}
 
 	// A broken configuration: refused, its problem logged with its line;
@@ -153,9 +165,7 @@ func TestDaemonReloadOnSIGHUP(t *testing.T) {
 	expect("RELOADING=1")
 	expect("READY=1")
 	for _, want := range []string{`config.toml:18: job \"typo\": unknown key \"itemz\"`, `msg="configuration refused; the previous one stays in force"`} {
-		if !strings.Contains(stderr.String(), want) {
-			fail("log lacks %s", want)
-		}
+		waitLog(want)
 	}
 	n := okRuns(t, base, "new")
 	waitRuns("new", n+1) // still running on the previous configuration
