@@ -234,6 +234,9 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 		if p, ok := prev[rel]; ok && p.Size == o.Size && p.MTime == o.MTime {
 			o.Since = p.Since
 			if j.stable(fi, now.Sub(time.Unix(0, o.Since)), now) {
+				// Kept until the file is recorded: one whose download
+				// fails is ready again at the next poll.
+				next[rel] = o
 				ready = append(ready, c)
 				continue
 			}

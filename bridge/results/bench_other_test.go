@@ -1,0 +1,12 @@
+//go:build !linux
+
+package results
+
+import "testing"
+
+// sourceOnTmpfs is Linux only (see bench_linux_test.go).
+func sourceOnTmpfs(*testing.B, string, int64) bool { return false }
+
+func dropCaches(*testing.B) {}
+
+func targetOnExt4(*testing.B, int64) string { return "" }
