@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -89,13 +90,25 @@ func targetOnExt4(b *testing.B, size int64) string {
 		b.Logf("targets stay on %s: mkfs.ext4: %v %s", os.TempDir(), err, out)
 		return ""
 	}
-	if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
-		b.Logf("targets stay on %s: mount -o loop: %v %s", os.TempDir(), err, out)
+	// Direct I/O from the loop device to its image: written once, not
+	// cached a second time under the image's own pages.
+	out, err := exec.Command("losetup", "--find", "--show", "--direct-io=on", img).Output()
+	if err != nil {
+		b.Logf("targets stay on %s: losetup: %v", os.TempDir(), err)
+		return ""
+	}
+	dev := strings.TrimSpace(string(out))
+	if out, err := exec.Command("mount", dev, mnt).CombinedOutput(); err != nil {
+		_ = exec.Command("losetup", "-d", dev).Run()
+		b.Logf("targets stay on %s: mount %s: %v %s", os.TempDir(), dev, err, out)
 		return ""
 	}
 	b.Cleanup(func() {
 		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
 			b.Errorf("umount %s: %v %s", mnt, err, out)
+		}
+		if out, err := exec.Command("losetup", "-d", dev).CombinedOutput(); err != nil {
+			b.Errorf("losetup -d %s: %v %s", dev, err, out)
 		}
 	})
 	return mnt
