@@ -126,6 +126,10 @@ type Ledger interface {
 
 	// GetItem returns the item (job, key); ErrNotFound when none.
 	GetItem(ctx context.Context, job, key string) (Item, error)
+	// GetItems returns the items of job among keys, by key (keys without
+	// an item are absent): one query per few hundred keys instead of one
+	// per key.
+	GetItems(ctx context.Context, job string, keys []string) (map[string]Item, error)
 	// PutItem inserts or replaces the item (job, key).
 	PutItem(ctx context.Context, it Item) error
 	// PutItems stores several items in one transaction.

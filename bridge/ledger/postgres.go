@@ -697,6 +697,35 @@ func (l *Postgres) GetItem(ctx context.Context, job, key string) (Item, error) {
 	return it, nil
 }
 
+// pgKeysPerQuery bounds the keys of one GetItems query.
+const pgKeysPerQuery = 5000
+
+// GetItems implements Ledger.
+func (l *Postgres) GetItems(ctx context.Context, job string, keys []string) (map[string]Item, error) {
+	out := make(map[string]Item, len(keys))
+	for len(keys) > 0 {
+		chunk := keys[:min(len(keys), pgKeysPerQuery)]
+		keys = keys[len(chunk):]
+		rows, err := l.pool.Query(ctx, l.sql(`SELECT `+pgItemCols+` FROM {s}.items WHERE job = $1 AND key = ANY($2)`), job, chunk)
+		if err != nil {
+			return nil, l.errorf("ledger: items of %s: %w", job, err)
+		}
+		for rows.Next() {
+			it, err := scanPGItem(rows)
+			if err != nil {
+				rows.Close()
+				return nil, l.errorf("ledger: items of %s: %w", job, err)
+			}
+			out[it.Key] = it
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, l.errorf("ledger: items of %s: %w", job, err)
+		}
+	}
+	return out, nil
+}
+
 const pgPutItem = `INSERT INTO {s}.items (job, key, hash, outcome, message, remote_id, run_id, updated)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 	ON CONFLICT (job, key) DO UPDATE SET hash = excluded.hash, outcome = excluded.outcome, message = excluded.message,

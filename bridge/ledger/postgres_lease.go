@@ -192,6 +192,10 @@ func (f *fencedPostgres) GetItem(ctx context.Context, job, key string) (Item, er
 	return f.p.GetItem(ctx, job, key)
 }
 
+func (f *fencedPostgres) GetItems(ctx context.Context, job string, keys []string) (map[string]Item, error) {
+	return f.p.GetItems(ctx, job, keys)
+}
+
 func (f *fencedPostgres) PutItem(ctx context.Context, it Item) error {
 	return f.p.putItems(ctx, &f.fence, []Item{it})
 }

@@ -571,6 +571,44 @@ func (l *SQLite) GetItem(ctx context.Context, job, key string) (Item, error) {
 	return it, nil
 }
 
+// sqliteKeysPerQuery bounds the keys of one GetItems query (SQLite allows
+// 32,766 variables; smaller statements are cached and planned faster).
+const sqliteKeysPerQuery = 500
+
+// GetItems implements Ledger.
+func (l *SQLite) GetItems(ctx context.Context, job string, keys []string) (map[string]Item, error) {
+	out := make(map[string]Item, len(keys))
+	for len(keys) > 0 {
+		chunk := keys[:min(len(keys), sqliteKeysPerQuery)]
+		keys = keys[len(chunk):]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, job)
+		for _, k := range chunk {
+			args = append(args, k)
+		}
+		q := `SELECT job, key, hash, outcome, message, remote_id, run_id, updated FROM items WHERE job=? AND key IN (?` +
+			strings.Repeat(",?", len(chunk)-1) + `)`
+		rows, err := l.r.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: items of %s: %w", job, err)
+		}
+		for rows.Next() {
+			it, err := scanItem(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("ledger: items of %s: %w", job, err)
+			}
+			out[it.Key] = it
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("ledger: items of %s: %w", job, err)
+		}
+	}
+	return out, nil
+}
+
 func itemArgs(it Item, now time.Time) []any {
 	if it.Updated.IsZero() {
 		it.Updated = now

@@ -637,3 +637,44 @@ func TestCopy(t *testing.T) {
 		}
 	}
 }
+
+func TestGetItems(t *testing.T) { eachStore(t, testGetItems) }
+
+// testGetItems: the items found among many keys (more than one query's
+// worth), none of another job, none for keys without an item, and each
+// key once even when asked twice.
+func testGetItems(t *testing.T, l ledger.Ledger, _ func() ledger.Ledger) {
+	ctx := context.Background()
+	var items []ledger.Item
+	var keys []string
+	for i := 0; i < 12000; i++ {
+		k := fmt.Sprintf("file:src:r%05d.csv", i)
+		keys = append(keys, k)
+		if i%3 == 0 {
+			items = append(items, ledger.Item{Job: "j", Key: k, Hash: fmt.Sprint(i), Outcome: "done"})
+		}
+	}
+	items = append(items, ledger.Item{Job: "other", Key: keys[1], Outcome: "done"})
+	if err := l.PutItems(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.GetItems(ctx, "j", append(keys, keys[0], "file:src:missing"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4000 {
+		t.Fatalf("GetItems found %d items, want 4000", len(got))
+	}
+	for i, k := range keys {
+		it, ok := got[k]
+		if ok != (i%3 == 0) {
+			t.Fatalf("%s: found = %v", k, ok)
+		}
+		if ok && (it.Job != "j" || it.Key != k || it.Hash != fmt.Sprint(i) || it.Outcome != "done" || it.Updated.IsZero()) {
+			t.Fatalf("%s = %+v", k, it)
+		}
+	}
+	if got, err := l.GetItems(ctx, "j", nil); err != nil || len(got) != 0 {
+		t.Fatalf("GetItems(no keys) = %v, %v", got, err)
+	}
+}

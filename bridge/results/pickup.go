@@ -134,28 +134,23 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 			files[fi.Path] = fi
 		}
 	}
-	// The ledger's records of the listed files (point lookups: the cost
-	// follows the listing, not the history of every file ever taken).
-	records := map[string]ledger.Item{}
-	lookup := func(rel string) error {
-		it, err := rc.Ledger.GetItem(ctx, j.name, j.fileKey(rel))
-		switch {
-		case err == nil:
-			records[rel] = it
-		case !errors.Is(err, ledger.ErrNotFound):
-			return fmt.Errorf("ledger: %w", err)
-		}
-		return nil
-	}
+	// The ledger's records of the listed files (looked up by key, a few
+	// hundred per query: the cost follows the listing, not the history of
+	// every file ever taken).
+	byKey := make(map[string]string, len(files)+len(skipped))
 	for rel := range files {
-		if err := lookup(rel); err != nil {
-			return err
-		}
+		byKey[j.fileKey(rel)] = rel
 	}
 	for rel := range skipped {
-		if err := lookup(rel); err != nil {
-			return err
-		}
+		byKey[j.fileKey(rel)] = rel
+	}
+	found, err := rc.Ledger.GetItems(ctx, j.name, sortedKeys(byKey))
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	records := make(map[string]ledger.Item, len(found))
+	for key, it := range found {
+		records[byKey[key]] = it
 	}
 	for _, p := range sortedKeys(skipped) {
 		if _, listed := files[p]; !listed {
