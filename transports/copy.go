@@ -1,6 +1,7 @@
 package transports
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -72,6 +73,12 @@ func (h *HashingReader) Read(p []byte) (int, error) {
 // fall back to 32 KiB writes) and hashes in a second goroutine, so the
 // hash overlaps with the writing. Sum is valid once WriteTo returns.
 func (h *HashingReader) WriteTo(w io.Writer) (int64, error) {
+	if br, ok := h.inMemory(); ok {
+		// Bytes already in memory (a small download held whole): written
+		// in one call and hashed in this goroutine, where a second one
+		// would cost more than it overlaps.
+		return br.WriteTo(hashingWriter{h: h, w: w})
+	}
 	const nbuf = 4
 	free := make(chan []byte, nbuf)
 	for i := 0; i < nbuf; i++ {
@@ -138,6 +145,33 @@ func getHalfBuffer() []byte { return *(halfBuffers.Get().(*[]byte)) }
 func putHalfBuffer(b []byte) {
 	b = b[:cap(b)]
 	halfBuffers.Put(&b)
+}
+
+// inMemory returns the source when it is a *bytes.Reader (through
+// CtxReader, whose context is checked here once).
+func (h *HashingReader) inMemory() (*bytes.Reader, bool) {
+	r := h.r
+	if c, ok := r.(*ctxReader); ok {
+		if c.ctx.Err() != nil {
+			return nil, false // the ordinary path reports it
+		}
+		r = c.r
+	}
+	br, ok := r.(*bytes.Reader)
+	return br, ok
+}
+
+// hashingWriter writes to w and hashes and counts what w took.
+type hashingWriter struct {
+	h *HashingReader
+	w io.Writer
+}
+
+func (hw hashingWriter) Write(p []byte) (int, error) {
+	n, err := hw.w.Write(p)
+	hw.h.h.Write(p[:n])
+	hw.h.n += int64(n)
+	return n, err
 }
 
 // N returns the number of bytes read so far.

@@ -138,19 +138,48 @@ func TestHashingReaderWriteTo(t *testing.T) {
 	for i := range data {
 		data[i] = byte(i * 7)
 	}
-	h := NewHashingReader(bytes.NewReader(data))
-	var out bytes.Buffer
-	n, err := h.WriteTo(&out)
 	want := sha256.Sum256(data)
-	if err != nil || n != int64(len(data)) || h.N() != n || !bytes.Equal(out.Bytes(), data) || h.Sum() != hex.EncodeToString(want[:]) {
-		t.Fatalf("WriteTo: n=%d N=%d err=%v sum ok=%v", n, h.N(), err, h.Sum() == hex.EncodeToString(want[:]))
+	for _, c := range []struct {
+		name string
+		src  func() io.Reader
+	}{
+		{"in memory", func() io.Reader { return bytes.NewReader(data) }},
+		{"in memory, with a context", func() io.Reader { return CtxReader(t.Context(), bytes.NewReader(data)) }},
+		{"streamed", func() io.Reader { return struct{ io.Reader }{bytes.NewReader(data)} }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := NewHashingReader(c.src())
+			var out bytes.Buffer
+			n, err := h.WriteTo(&out)
+			if err != nil || n != int64(len(data)) || h.N() != n || !bytes.Equal(out.Bytes(), data) || h.Sum() != hex.EncodeToString(want[:]) {
+				t.Fatalf("WriteTo: n=%d N=%d err=%v sum ok=%v", n, h.N(), err, h.Sum() == hex.EncodeToString(want[:]))
+			}
+		})
 	}
 	boom := errors.New("boom")
-	h = NewHashingReader(io.MultiReader(bytes.NewReader(data[:BufferSize]), errReader{boom}))
+	h := NewHashingReader(io.MultiReader(bytes.NewReader(data[:BufferSize]), errReader{boom}))
 	if _, err := h.WriteTo(io.Discard); !errors.Is(err, boom) {
 		t.Fatalf("reader error: %v", err)
 	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := NewHashingReader(CtxReader(ctx, bytes.NewReader(data))).WriteTo(io.Discard); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled context: %v", err)
+	}
+	// A writer that takes less than it is given: the bytes it took are the
+	// ones counted and hashed.
+	h = NewHashingReader(bytes.NewReader(data))
+	if n, err := h.WriteTo(shortWriter{}); !errors.Is(err, io.ErrShortWrite) || n != 10 || h.N() != 10 {
+		t.Fatalf("short write: n=%d N=%d err=%v", n, h.N(), err)
+	}
+	if ten := sha256.Sum256(data[:10]); h.Sum() != hex.EncodeToString(ten[:]) {
+		t.Fatal("short write: the hash is not of the bytes written")
+	}
 }
+
+type shortWriter struct{}
+
+func (shortWriter) Write(p []byte) (int, error) { return min(len(p), 10), nil }
 
 type errReader struct{ err error }
 

@@ -48,7 +48,9 @@ connections = 1
 // TestClusterPickupKill9: three `fieldbridge run` nodes on one PostgreSQL
 // ledger collect 600 field results from one export folder into one
 // customer folder; whichever node holds the job is killed with -9, ten
-// times, and restarted. At the end: every file in the customer's folder
+// times, and restarted. The files arrive in ten waves, one after each kill,
+// so that the pickup always has work when the next kill comes (written all
+// at once, they were all taken within two or three kills). At the end: every file in the customer's folder
 // once and whole, no second copy, no temporary left, the export folder
 // empty.
 func TestClusterPickupKill9(t *testing.T) {
@@ -59,9 +61,16 @@ func TestClusterPickupKill9(t *testing.T) {
 	root := t.TempDir()
 	export, customer := filepath.Join(root, "export"), filepath.Join(root, "customer")
 	files := officetracktest.FieldResultFiles(600, 60_000, 4)
-	for _, fl := range files {
-		writeFile(t, export, fl.Path, string(fl.Content))
+	const waves = 10
+	wave := 0
+	nextWave := func() {
+		per := len(files) / waves
+		for _, fl := range files[wave*per : (wave+1)*per] {
+			writeFile(t, export, fl.Path, string(fl.Content))
+		}
+		wave++
 	}
+	nextWave()
 	cfg := filepath.Join(root, "config.toml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(clusterPickupConfig, url, export, customer)), 0o600); err != nil {
 		t.Fatal(err)
@@ -74,7 +83,7 @@ func TestClusterPickupKill9(t *testing.T) {
 	}
 	left := func() int { return len(tree(t, export)) }
 	kills := 0
-	for deadline := time.Now().Add(time.Minute); kills < 10 && left() > 0 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(time.Minute); kills < 10 && (left() > 0 || wave < waves) && time.Now().Before(deadline); {
 		time.Sleep(time.Duration(100+rand.IntN(400)) * time.Millisecond)
 		// Wait for a run in progress, then kill its node at a random
 		// moment of it.
@@ -91,6 +100,12 @@ func TestClusterPickupKill9(t *testing.T) {
 		nodes.Kill(victim)
 		kills++
 		nodes.Start(victim)
+		if wave < waves {
+			nextWave()
+		}
+	}
+	for wave < waves {
+		nextWave()
 	}
 	deadline := time.Now().Add(90 * time.Second)
 	for left() > 0 && time.Now().Before(deadline) {
