@@ -71,7 +71,9 @@ func (h *HashingReader) Read(p []byte) (int, error) {
 
 // WriteTo copies to w in large chunks (so io.Copy into a socket does not
 // fall back to 32 KiB writes) and hashes in a second goroutine, so the
-// hash overlaps with the writing. Sum is valid once WriteTo returns.
+// hash overlaps with the writing; a source already in memory
+// (*bytes.Reader) is written in one call and hashed inline. Sum is valid
+// once WriteTo returns.
 func (h *HashingReader) WriteTo(w io.Writer) (int64, error) {
 	if br, ok := h.inMemory(); ok {
 		// Bytes already in memory (a small download held whole): written
