@@ -27,11 +27,12 @@ import (
 // fsync of every file (batched: concurrent fsyncs per commit) and of its
 // folder (once per batch), and the observation poll that stability needs.
 //
-// Run as root (scripts/bench-results under CI or sudo), the server's files
-// are on a tmpfs and the customer's folders on a fresh journalled ext4, so
-// that what this machine's root file system freed earlier does not decide
-// the result (sourceOnTmpfs, targetOnExt4); RESULTS_BENCH_SOURCE=disk and
-// RESULTS_BENCH_TARGET=tmpdir measure the old way.
+// Run as root (scripts/bench-results on the project's machines, or under
+// sudo), the server's files are on a tmpfs and the customer's folders on a
+// fresh journalled ext4, so that what this machine's root file system
+// freed earlier does not decide the result (sourceOnTmpfs, targetOnExt4);
+// RESULTS_BENCH_SOURCE=disk and RESULTS_BENCH_TARGET=tmpdir measure the
+// old way.
 //
 //	scripts/bench-results   (RESULTS_BENCH_FILES, RESULTS_BENCH_LARGE_MIB,
 //	                         RESULTS_BENCH_CONNS to change the sizes,
