@@ -17,6 +17,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/fieldbridge/fieldbridge/bridge/bridgetest/cputime"
 	"github.com/fieldbridge/fieldbridge/mapping/sheet"
 )
 
@@ -347,7 +348,7 @@ func benchChild(mode, path string) int {
 	}()
 	res.Seconds = time.Since(start).Seconds()
 	res.PeakKiB = vmHWM()
-	res.CPU = cpuTime().Seconds()
+	res.CPU = cputime.Used().Seconds()
 	if err != nil {
 		res.Err = err.Error()
 	}

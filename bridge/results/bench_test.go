@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fieldbridge/fieldbridge/bridge/bridgetest/cputime"
 	"github.com/fieldbridge/fieldbridge/transports/ftp"
 	"github.com/fieldbridge/fieldbridge/transports/transporttest"
 )
@@ -230,12 +231,12 @@ func benchPickup(b *testing.B, n int, size int64, conns int) {
 		}
 		f := newFixture(b, nil, opts, src, targetDir("ours"))
 		t0 := time.Now()
-		c0 := cpuTime()
+		c0 := cputime.Used()
 		rc := f.poll(b)
 		t1 := time.Now()
 		rc = f.poll(b)
 		t2 := time.Now()
-		ourCPU = append(ourCPU, cpuTime()-c0)
+		ourCPU = append(ourCPU, cputime.Used()-c0)
 		if c := rc.Counts()["downloaded"]; c != int64(n) {
 			b.Fatalf("ours: downloaded %d of %d: %v %s", c, n, rc.Counts(), problemsText(rc))
 		}

@@ -51,6 +51,7 @@ import (
 
 	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/bridge/boxsync"
+	"github.com/fieldbridge/fieldbridge/bridge/bridgetest/cputime"
 	"github.com/fieldbridge/fieldbridge/bridge/viability"
 	"github.com/fieldbridge/fieldbridge/bridge/viability/viabilitytest"
 	"github.com/fieldbridge/fieldbridge/connectors/fortics/forticstest"
@@ -451,7 +452,7 @@ func phase(n, c int, spread, maxDur time.Duration, do func(context.Context, *ran
 	var next, errs atomic.Int64
 	lat := make([][]time.Duration, c)
 	var wg sync.WaitGroup
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), cputime.Used()
 	for w := range c {
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
@@ -473,7 +474,7 @@ func phase(n, c int, spread, maxDur time.Duration, do func(context.Context, *ran
 		})
 	}
 	wg.Wait()
-	s := sample{errors: int(errs.Load()), elapsed: time.Since(start), cpu: cpuTime() - cpu0}
+	s := sample{errors: int(errs.Load()), elapsed: time.Since(start), cpu: cputime.Used() - cpu0}
 	for _, l := range lat {
 		s.lat = append(s.lat, l...)
 	}
@@ -499,7 +500,7 @@ func openPhase(n int, rate float64, maxDur time.Duration, do func(context.Contex
 		slot = make(chan struct{}, maxInFlight)
 	)
 	gaps := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), cputime.Used()
 	at := start
 	for i := 0; i < n && ctx.Err() == nil; i++ {
 		at = at.Add(time.Duration(gaps.ExpFloat64() / rate * float64(time.Second)))
@@ -529,7 +530,7 @@ func openPhase(n int, rate float64, maxDur time.Duration, do func(context.Contex
 		})
 	}
 	wg.Wait()
-	return sample{lat: lat, errors: int(errs.Load()), elapsed: time.Since(start), cpu: cpuTime() - cpu0}
+	return sample{lat: lat, errors: int(errs.Load()), elapsed: time.Since(start), cpu: cputime.Used() - cpu0}
 }
 
 func summarize(name string, s sample) result {

@@ -1,14 +1,15 @@
 //go:build unix
 
-package viability
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// cpuTime is the CPU time (user + system) this process has used.
-func cpuTime() time.Duration {
+// Used is the CPU time (user + system) this process has used; 0 when the
+// system does not say.
+func Used() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0
