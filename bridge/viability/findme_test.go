@@ -1,7 +1,6 @@
 package viability
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,11 +13,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
+	"github.com/fieldbridge/fieldbridge/bridge/bridgetest"
 	"github.com/fieldbridge/fieldbridge/bridge/findme"
 	"github.com/fieldbridge/fieldbridge/bridge/ledger"
 	"github.com/fieldbridge/fieldbridge/bridge/viability/viabilitytest"
@@ -36,33 +35,16 @@ type findWorld struct {
 	sms    *smstest.Server
 	job    *Job
 	l      ledger.Ledger
-	logs   *syncBuffer
+	logs   *bridgetest.Buffer
 	cfg    *bridge.Config
 	dir    string
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 const testPhone = "+55 48 99876-5432"
 
 func newFindWorld(t *testing.T, edit func(*findme.Options)) *findWorld {
 	t.Helper()
-	w := &findWorld{logs: &syncBuffer{}, dir: t.TempDir()}
+	w := &findWorld{logs: &bridgetest.Buffer{}, dir: t.TempDir()}
 	fake := ozmaptest.New(ozmaptest.Options{})
 	t.Cleanup(fake.Close)
 	w.places = viabilitytest.Seed(fake)

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/fieldbridge/fieldbridge/bridge/bridgetest"
 )
 
 // The password of every connection below: it must never be printed.
@@ -118,25 +118,6 @@ answers = true
 	}
 }
 
-// syncBuffer is a bytes.Buffer the daemon's goroutines may write to while
-// the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestStartLogsInsecureConnections: run and once log one WARN line per
 // such connection at start, naming it, and nothing for a safe one.
 func TestStartLogsInsecureConnections(t *testing.T) {
@@ -193,7 +174,7 @@ items = 1
 // returns what it logged.
 func startLogs(t *testing.T, cmd, config string) string {
 	t.Helper()
-	var out, errb syncBuffer
+	var out, errb bridgetest.Buffer
 	a := &app{stdout: &out, stderr: &errb, reg: testRegistry}
 	if cmd == "once" {
 		if code := realMain(context.Background(), a, []string{"once", "-config", config, "w"}); code != exitOK {

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,31 +12,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/fieldbridge/fieldbridge/bridge/bridgetest"
 )
-
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 const reloadConfigHead = `data_dir = "data"
 [http]
@@ -76,7 +56,7 @@ func TestDaemonReloadOnSIGHUP(t *testing.T) {
 	sock := filepath.Join(dir, "notify.sock")
 	msgs := listenNotify(t, sock)
 
-	var stderr lockedBuffer
+	var stderr bridgetest.Buffer
 	cmd := exec.Command(bin, "run", "-config", cfg)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
@@ -102,17 +82,11 @@ func TestDaemonReloadOnSIGHUP(t *testing.T) {
 		}
 	}
 
-	// waitLog waits for a line of the daemon's log. Its stderr reaches the
-	// buffer through a pipe copied by os/exec, so a line written before a
-	// notify datagram may arrive after it.
+	// A line logged before a notify datagram may reach the buffer after it.
 	waitLog := func(want string) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !strings.Contains(stderr.String(), want) {
-			if time.Now().After(deadline) {
-				fail("log lacks %s", want)
-			}
-			time.Sleep(20 * time.Millisecond)
+		if !stderr.WaitFor(want, 10*time.Second) {
+			fail("log lacks %s", want)
 		}
 	}
 
