@@ -35,7 +35,6 @@ const (
 )
 
 func runDemoResults(ctx context.Context, d *demo) error {
-	reg := d.Registry
 	conn, export, where, cleanup, err := demoExportFolder(d.Dir)
 	if err != nil {
 		return err
@@ -80,7 +79,7 @@ write_done_marker = ".ok"
 path = "/officetrack/notify"
 token = %q
 `, demoServerToken, conn, filepath.ToSlash(customer), demoNotifyToken)
-	cfg, err := bridge.ParseConfig(filepath.Join(d.Dir, "demo.toml"), []byte(strings.ReplaceAll(cfgText, "{{dir}}", filepath.ToSlash(d.Dir))), reg)
+	cfg, err := d.Config(cfgText)
 	if err != nil {
 		return err
 	}
