@@ -107,10 +107,9 @@ func commandLine(exe string, args []string) string {
 	return strings.Join(parts, " ")
 }
 
-func uninstallService(ctx context.Context, o serviceOptions) error {
-	if err := stopService(ctx, o); err != nil && !errors.Is(err, windows.ERROR_SERVICE_NOT_ACTIVE) {
-		return err
-	}
+// withService calls fn with the installed service o.name; hint follows
+// the "not installed" error.
+func withService(o serviceOptions, hint string, fn func(*mgr.Service) error) error {
 	m, err := mgr.Connect()
 	if err != nil {
 		return fmt.Errorf("service manager: %w", err)
@@ -118,10 +117,17 @@ func uninstallService(ctx context.Context, o serviceOptions) error {
 	defer m.Disconnect()
 	s, err := m.OpenService(o.name)
 	if err != nil {
-		return fmt.Errorf("service %q is not installed: %w", o.name, err)
+		return fmt.Errorf("service %q is not installed%s: %w", o.name, hint, err)
 	}
 	defer s.Close()
-	if err := s.Delete(); err != nil {
+	return fn(s)
+}
+
+func uninstallService(ctx context.Context, o serviceOptions) error {
+	if err := stopService(ctx, o); err != nil && !errors.Is(err, windows.ERROR_SERVICE_NOT_ACTIVE) {
+		return err
+	}
+	if err := withService(o, "", (*mgr.Service).Delete); err != nil {
 		return err
 	}
 	if err := eventlog.Remove(o.name); err != nil {
@@ -131,49 +137,31 @@ func uninstallService(ctx context.Context, o serviceOptions) error {
 }
 
 func startService(o serviceOptions) error {
-	m, err := mgr.Connect()
-	if err != nil {
-		return fmt.Errorf("service manager: %w", err)
-	}
-	defer m.Disconnect()
-	s, err := m.OpenService(o.name)
-	if err != nil {
-		return fmt.Errorf("service %q is not installed (fieldbridge service install): %w", o.name, err)
-	}
-	defer s.Close()
-	return s.Start()
+	return withService(o, " (fieldbridge service install)", func(s *mgr.Service) error { return s.Start() })
 }
 
 // stopService asks the service to stop and waits (up to 30 s, or ctx)
 // until it has.
 func stopService(ctx context.Context, o serviceOptions) error {
-	m, err := mgr.Connect()
-	if err != nil {
-		return fmt.Errorf("service manager: %w", err)
-	}
-	defer m.Disconnect()
-	s, err := m.OpenService(o.name)
-	if err != nil {
-		return fmt.Errorf("service %q is not installed: %w", o.name, err)
-	}
-	defer s.Close()
-	st, err := s.Control(svc.Stop)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	for st.State != svc.Stopped {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("service %q did not stop: %w", o.name, ctx.Err())
-		case <-time.After(300 * time.Millisecond):
-		}
-		if st, err = s.Query(); err != nil {
+	return withService(o, "", func(s *mgr.Service) error {
+		st, err := s.Control(svc.Stop)
+		if err != nil {
 			return err
 		}
-	}
-	return nil
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		for st.State != svc.Stopped {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("service %q did not stop: %w", o.name, ctx.Err())
+			case <-time.After(300 * time.Millisecond):
+			}
+			if st, err = s.Query(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // runService is the service's process: the daemon, told to stop and to
