@@ -2,7 +2,10 @@
 
 package results
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // sourceOnTmpfs is Linux only (see bench_linux_test.go).
 func sourceOnTmpfs(*testing.B, string, int64) bool { return false }
@@ -10,3 +13,5 @@ func sourceOnTmpfs(*testing.B, string, int64) bool { return false }
 func dropCaches(*testing.B) {}
 
 func targetOnExt4(*testing.B, int64) string { return "" }
+
+func serverCPU(string) time.Duration { return 0 }

@@ -177,6 +177,10 @@ func benchPickup(b *testing.B, n int, size int64, conns int) {
 	// small machine the two processes and the FTP server share the CPUs,
 	// and the CPU a tool needs per file bounds its rate.
 	var ourCPU, lftpCPU []time.Duration
+	// And the FTP server's, for each tool's run: every command a tool
+	// sends costs the server too, on the same CPUs.
+	serverComm := map[string]string{"vsftpd": "vsftpd", "proftpd": "proftpd", "pureftpd": "pure-ftpd"}[server]
+	var ourServerCPU, lftpServerCPU []time.Duration
 	// lftp mirror, removing the source files like our after = "delete".
 	lftpRun := func() (time.Duration, time.Duration) {
 		fill()
@@ -187,11 +191,12 @@ func benchPickup(b *testing.B, n int, size int64, conns int) {
 			o.User, o.Port, o.Host, par, o.Root, dst)
 		cmd := exec.Command("lftp", "-c", script)
 		cmd.Env = append(os.Environ(), "LFTP_PASSWORD="+o.Password)
-		t0 := time.Now()
+		t0, s0 := time.Now(), serverCPU(serverComm)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("lftp: %v\n%s", err, out)
 		}
 		d := time.Since(t0)
+		lftpServerCPU = append(lftpServerCPU, serverCPU(serverComm)-s0)
 		lftpCPU = append(lftpCPU, cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
 		check("lftp", dst)
 		synced := d + syncAll()
@@ -219,6 +224,42 @@ func benchPickup(b *testing.B, n int, size int64, conns int) {
 		done(dst)
 		return d
 	}
+	// The disk's floor for one large file: the same bytes written and
+	// flushed (fsync, then the folder's) with no network at all. A tool
+	// that makes the file durable cannot be faster than this; one that
+	// does not (lftp, curl) can, while its bytes wait in memory.
+	floorRun := func() time.Duration {
+		syncAll()
+		dst := targetDir("floor")
+		if err := os.MkdirAll(dst, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		chunk := make([]byte, 1<<20)
+		_, _ = rand.Read(chunk)
+		t0 := time.Now()
+		f, err := os.Create(filepath.Join(dst, "floor.bin"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for left := size; left > 0; {
+			k := min(left, int64(len(chunk)))
+			if _, err := f.Write(chunk[:k]); err != nil {
+				b.Fatal(err)
+			}
+			left -= k
+		}
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+		if d, err := os.Open(dst); err == nil {
+			_ = d.Sync()
+			d.Close()
+		}
+		d := time.Since(t0)
+		done(dst)
+		return d
+	}
 	oursRun := func() (all, take time.Duration) {
 		fill()
 		syncAll()
@@ -231,12 +272,13 @@ func benchPickup(b *testing.B, n int, size int64, conns int) {
 		}
 		f := newFixture(b, nil, opts, src, targetDir("ours"))
 		t0 := time.Now()
-		c0 := cputime.Used()
+		c0, s0 := cputime.Used(), serverCPU(serverComm)
 		rc := f.poll(b)
 		t1 := time.Now()
 		rc = f.poll(b)
 		t2 := time.Now()
 		ourCPU = append(ourCPU, cputime.Used()-c0)
+		ourServerCPU = append(ourServerCPU, serverCPU(serverComm)-s0)
 		if c := rc.Counts()["downloaded"]; c != int64(n) {
 			b.Fatalf("ours: downloaded %d of %d: %v %s", c, n, rc.Counts(), problemsText(rc))
 		}
@@ -250,7 +292,7 @@ func benchPickup(b *testing.B, n int, size int64, conns int) {
 	// other round (this machine's disk speed drifts within a run), and
 	// compare medians; each round's own ratio is printed too.
 	rounds := envInt("RESULTS_BENCH_ROUNDS", 5)
-	var lftps, lftpSyncs, ourAll, ourTake, curls []time.Duration
+	var lftps, lftpSyncs, ourAll, ourTake, curls, floors []time.Duration
 	var paired, pairedSync []float64
 	for r := 0; r < rounds; r++ {
 		var l, ls, a, tk time.Duration
@@ -267,6 +309,7 @@ func benchPickup(b *testing.B, n int, size int64, conns int) {
 		pairedSync = append(pairedSync, ls.Seconds()/a.Seconds())
 		if n == 1 {
 			curls = append(curls, curlRun())
+			floors = append(floors, floorRun())
 		}
 	}
 	mb := total / 1e6
@@ -291,10 +334,18 @@ func benchPickup(b *testing.B, n int, size int64, conns int) {
 		if c := show("curl", curls); c < best {
 			best = c
 		}
+		fl := show("disk floor (write+fsync)", floors)
+		b.Logf("  writing the bytes durably, without any network, takes %.2fx lftp's time; fieldbridge takes %.2fx the floor (the rest is the download not overlapping the write-back)",
+			fl.Seconds()/best.Seconds(), ours.Seconds()/fl.Seconds())
 	}
 	if oc, lc := median(ourCPU), median(lftpCPU); oc > 0 && lc > 0 {
 		b.Logf("  CPU time (user+system), medians: fieldbridge %v, lftp %v (%.2fx); per file %v and %v",
 			oc.Round(time.Millisecond), lc.Round(time.Millisecond), oc.Seconds()/lc.Seconds(),
+			(oc / time.Duration(n)).Round(time.Microsecond), (lc / time.Duration(n)).Round(time.Microsecond))
+	}
+	if oc, lc := median(ourServerCPU), median(lftpServerCPU); oc > 0 && lc > 0 {
+		b.Logf("  %s's CPU time, medians: serving fieldbridge %v, serving lftp %v (%.2fx); per file %v and %v",
+			server, oc.Round(time.Millisecond), lc.Round(time.Millisecond), oc.Seconds()/lc.Seconds(),
 			(oc / time.Duration(n)).Round(time.Microsecond), (lc / time.Duration(n)).Round(time.Microsecond))
 	}
 	b.Logf("  ratio to the best baseline (no fsync): %.2fx (take poll alone: %.2fx)", best.Seconds()/ours.Seconds(), best.Seconds()/take.Seconds())
