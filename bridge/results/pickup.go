@@ -86,7 +86,7 @@ type pollState struct {
 	// slots bounds the downloads in flight (options.connections).
 	slots chan struct{}
 	// settles removes or archives remote files whose "done" is durable.
-	settles errgroup.Group
+	settles *settleQueue
 	// reserved holds target paths chosen in this poll (keep_both), so
 	// that two files never pick the same free name.
 	mu       sync.Mutex
@@ -262,8 +262,7 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 	}
 
 	ps := &pollState{rc: rc, src: src, dst: dst, commit: ledger.NewBatcher(rc.Ledger, 0), reserved: map[string]bool{},
-		slots: make(chan struct{}, j.opts.Connections)}
-	ps.settles.SetLimit(j.opts.Connections)
+		slots: make(chan struct{}, j.opts.Connections), settles: newSettleQueue(j.opts.Connections)}
 	// A plain group, not errgroup.WithContext: transports may keep pooled
 	// connections tied to the context they were opened with, so the
 	// context handed to them must not be cancelled when the poll ends.

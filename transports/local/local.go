@@ -93,17 +93,28 @@ func (f *Fs) Close() error { return nil }
 
 func (f *Fs) open(create bool) (*os.Root, error) {
 	// Opened per operation (one openat): a remounted share or a recreated
-	// folder is picked up instead of a stale handle.
-	if create {
+	// folder is picked up instead of a stale handle. Created only when
+	// missing (a stat of the whole path per file otherwise).
+	r, err := os.OpenRoot(f.dir)
+	if create && errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(f.dir, 0o755); err != nil {
 			return nil, mapErr(err)
 		}
+		r, err = os.OpenRoot(f.dir)
 	}
-	r, err := os.OpenRoot(f.dir)
 	if err != nil {
 		return nil, mapErr(err)
 	}
 	return r, nil
+}
+
+// mkdirParent creates the folders a file n is to go in; the root itself
+// is there already.
+func mkdirParent(r *os.Root, n string) error {
+	if d := parent(n); d != "." {
+		return r.MkdirAll(d, 0o755)
+	}
+	return nil
 }
 
 // rel cleans p into a name for os.Root ("." for the root).
@@ -348,8 +359,7 @@ func (f *Fs) Write(ctx context.Context, p string, src io.Reader, opts transports
 		return transports.WriteResult{}, err
 	}
 	defer r.Close()
-	dir := parent(n)
-	if err := r.MkdirAll(dir, 0o755); err != nil {
+	if err := mkdirParent(r, n); err != nil {
 		return transports.WriteResult{}, mapErr(err)
 	}
 	tmp, size, sum, err := writeTemp(ctx, r, n, src, opts.ModTime, opts.Token())
@@ -365,7 +375,7 @@ func (f *Fs) Write(ctx context.Context, p string, src io.Reader, opts transports
 		_ = r.Remove(tmp)
 		return transports.WriteResult{}, err
 	}
-	if err := syncDir(r, dir); err != nil {
+	if err := syncDir(r, parent(n)); err != nil {
 		return transports.WriteResult{}, fmt.Errorf("write %s: fsync folder: %w", p, err)
 	}
 	return transports.WriteResult{Path: final, Size: size, SHA256: sum}, nil
@@ -414,7 +424,7 @@ func (f *Fs) Rename(ctx context.Context, from, to string) error {
 		return err
 	}
 	defer r.Close()
-	if err := r.MkdirAll(parent(b), 0o755); err != nil {
+	if err := mkdirParent(r, b); err != nil {
 		return mapErr(err)
 	}
 	err = f.rename(r, a, b)

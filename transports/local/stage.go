@@ -57,7 +57,7 @@ func (f *Fs) Stage(ctx context.Context, p string, src io.Reader, opts transports
 		return transports.Staged{}, err
 	}
 	defer r.Close()
-	if err := r.MkdirAll(parent(n), 0o755); err != nil {
+	if err := mkdirParent(r, n); err != nil {
 		return transports.Staged{}, mapErr(err)
 	}
 	tmp := transports.TempName(n, opts.Token())
