@@ -146,3 +146,7 @@ type Ledger interface {
 
 	Close() error
 }
+
+// itemCols are the items table's columns (the same in every store), in
+// the order scanItem and scanPGItem read them.
+const itemCols = `job, key, hash, outcome, message, remote_id, run_id, updated`

@@ -671,8 +671,6 @@ func (l *Postgres) Files(ctx context.Context, f FileFilter) ([]File, error) {
 	return out, nil
 }
 
-const pgItemCols = `job, key, hash, outcome, message, remote_id, run_id, updated`
-
 func scanPGItem(s pgx.Row) (Item, error) {
 	var (
 		it      Item
@@ -687,7 +685,7 @@ func scanPGItem(s pgx.Row) (Item, error) {
 
 // GetItem implements Ledger.
 func (l *Postgres) GetItem(ctx context.Context, job, key string) (Item, error) {
-	it, err := scanPGItem(l.pool.QueryRow(ctx, l.sql(`SELECT `+pgItemCols+` FROM {s}.items WHERE job = $1 AND key = $2`), job, key))
+	it, err := scanPGItem(l.pool.QueryRow(ctx, l.sql(`SELECT `+itemCols+` FROM {s}.items WHERE job = $1 AND key = $2`), job, key))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Item{}, fmt.Errorf("ledger: item %s of %s: %w", key, job, ErrNotFound)
 	}
@@ -706,7 +704,7 @@ func (l *Postgres) GetItems(ctx context.Context, job string, keys []string) (map
 	for len(keys) > 0 {
 		chunk := keys[:min(len(keys), pgKeysPerQuery)]
 		keys = keys[len(chunk):]
-		rows, err := l.pool.Query(ctx, l.sql(`SELECT `+pgItemCols+` FROM {s}.items WHERE job = $1 AND key = ANY($2)`), job, chunk)
+		rows, err := l.pool.Query(ctx, l.sql(`SELECT `+itemCols+` FROM {s}.items WHERE job = $1 AND key = ANY($2)`), job, chunk)
 		if err != nil {
 			return nil, l.errorf("ledger: items of %s: %w", job, err)
 		}
@@ -800,7 +798,7 @@ func (l *Postgres) ItemsWithPrefix(ctx context.Context, job, prefix string, fn f
 	end, bounded := prefixEnd(prefix)
 	after, first := "", true
 	for {
-		q := `SELECT ` + pgItemCols + ` FROM {s}.items WHERE job = $1`
+		q := `SELECT ` + itemCols + ` FROM {s}.items WHERE job = $1`
 		args := []any{job}
 		if first {
 			args = append(args, prefix)

@@ -31,7 +31,7 @@ func (l *Postgres) Dump(ctx context.Context, fn func(Record) error) error {
 		return l.errorf("ledger: dump files: %w", err)
 	}
 	err = walkPages(func(last *Item) ([]Item, error) {
-		q, args := `SELECT `+pgItemCols+` FROM {s}.items`, []any{}
+		q, args := `SELECT `+itemCols+` FROM {s}.items`, []any{}
 		if last != nil {
 			q += ` WHERE (job, key) > ($1, $2)`
 			args = append(args, last.Job, last.Key)

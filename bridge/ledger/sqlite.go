@@ -119,7 +119,7 @@ func OpenSQLiteWith(ctx context.Context, path string, o SQLiteOptions) (*SQLite,
 		l.Close()
 		return nil, fmt.Errorf("ledger: prepare: %w", err)
 	}
-	if l.getItem, err = r.PrepareContext(ctx, `SELECT job, key, hash, outcome, message, remote_id, run_id, updated
+	if l.getItem, err = r.PrepareContext(ctx, `SELECT `+itemCols+`
 		FROM items WHERE job=? AND key=?`); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("ledger: prepare: %w", err)
@@ -586,7 +586,7 @@ func (l *SQLite) GetItems(ctx context.Context, job string, keys []string) (map[s
 		for _, k := range chunk {
 			args = append(args, k)
 		}
-		q := `SELECT job, key, hash, outcome, message, remote_id, run_id, updated FROM items WHERE job=? AND key IN (?` +
+		q := `SELECT ` + itemCols + ` FROM items WHERE job=? AND key IN (?` +
 			strings.Repeat(",?", len(chunk)-1) + `)`
 		rows, err := l.r.QueryContext(ctx, q, args...)
 		if err != nil {
@@ -658,7 +658,7 @@ func (l *SQLite) PutItems(ctx context.Context, items []Item) error {
 // ItemsWithPrefix implements Ledger. The walk reads a consistent snapshot;
 // fn may write to the ledger.
 func (l *SQLite) ItemsWithPrefix(ctx context.Context, job, prefix string, fn func(Item) error) error {
-	q := `SELECT job, key, hash, outcome, message, remote_id, run_id, updated FROM items WHERE job=?`
+	q := `SELECT ` + itemCols + ` FROM items WHERE job=?`
 	args := []any{job}
 	if prefix != "" {
 		// Range scan on the primary key: key >= prefix AND key < prefix+1.

@@ -326,16 +326,15 @@ func benchPickup(b *testing.B, n int, size int64, conns int) {
 		b.Logf("  writing the bytes durably, without any network, takes %.2fx lftp's time; fieldbridge takes %.2fx the floor (both polls: the rest is what of the download, hashing and checks does not overlap the write-back)",
 			fl.Seconds()/best.Seconds(), ours.Seconds()/fl.Seconds())
 	}
-	if oc, lc := median(ourCPU), median(lftpCPU); oc > 0 && lc > 0 {
-		b.Logf("  CPU time (user+system), medians: fieldbridge %v, lftp %v (%.2fx); per file %v and %v",
-			oc.Round(time.Millisecond), lc.Round(time.Millisecond), oc.Seconds()/lc.Seconds(),
-			(oc / time.Duration(n)).Round(time.Microsecond), (lc / time.Duration(n)).Round(time.Microsecond))
+	cpu := func(what string, ours, lftp []time.Duration) {
+		if oc, lc := median(ours), median(lftp); oc > 0 && lc > 0 {
+			b.Logf("  %s, medians: %v, %v (%.2fx); per file %v and %v", what,
+				oc.Round(time.Millisecond), lc.Round(time.Millisecond), oc.Seconds()/lc.Seconds(),
+				(oc / time.Duration(n)).Round(time.Microsecond), (lc / time.Duration(n)).Round(time.Microsecond))
+		}
 	}
-	if oc, lc := median(ourServerCPU), median(lftpServerCPU); oc > 0 && lc > 0 {
-		b.Logf("  %s's CPU time, medians: serving fieldbridge %v, serving lftp %v (%.2fx); per file %v and %v",
-			server, oc.Round(time.Millisecond), lc.Round(time.Millisecond), oc.Seconds()/lc.Seconds(),
-			(oc / time.Duration(n)).Round(time.Microsecond), (lc / time.Duration(n)).Round(time.Microsecond))
-	}
+	cpu("CPU time (user+system) of fieldbridge and of lftp", ourCPU, lftpCPU)
+	cpu(server+"'s CPU time serving fieldbridge and serving lftp", ourServerCPU, lftpServerCPU)
 	b.Logf("  ratio to the best baseline (no fsync): %.2fx (take poll alone: %.2fx)", best.Seconds()/ours.Seconds(), best.Seconds()/take.Seconds())
 	b.Logf("  each round's ratio to lftp mirror (both polls): %s (geometric mean %.2fx)", ratios(paired), geomean(paired))
 	b.Logf("  each round's ratio to lftp mirror + sync: %s (geometric mean %.2fx)", ratios(pairedSync), geomean(pairedSync))

@@ -262,7 +262,13 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 	}
 
 	ps := &pollState{rc: rc, src: src, dst: dst, commit: ledger.NewBatcher(rc.Ledger, 0), reserved: map[string]bool{},
-		slots: make(chan struct{}, j.opts.Connections), settles: newSettleQueue(j.opts.Connections)}
+		slots:   make(chan struct{}, j.opts.Connections),
+		settles: newSettleQueue(j.opts.Connections, len(cleanup)+len(ready))}
+	// Files recorded done by an earlier poll whose remote copy is still
+	// there are settled first, on the same queue as this poll's.
+	for _, c := range cleanup {
+		ps.settles.Go(func() error { j.settle(ctx, rc, src, c); return nil })
+	}
 	// A plain group, not errgroup.WithContext: transports may keep pooled
 	// connections tied to the context they were opened with, so the
 	// context handed to them must not be cancelled when the poll ends.
@@ -273,12 +279,6 @@ func (j *Job) poll(ctx context.Context, rc *bridge.RunContext) error {
 	var g errgroup.Group
 	g.SetLimit(flushFactor * j.opts.Connections)
 	var stop atomic.Bool
-	for _, c := range cleanup {
-		if ctx.Err() != nil {
-			break
-		}
-		g.Go(func() error { j.settle(ctx, rc, src, c); return nil })
-	}
 	// A target that can make many files durable at once takes the ready
 	// files in batches (batch.go); others file by file.
 	stager, batched := dst.(transports.Stager)

@@ -22,7 +22,7 @@ func TestSettleQueue(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			q := newSettleQueue(tt.workers)
+			q := newSettleQueue(tt.workers, tt.items)
 			gate := make(chan struct{})
 			var ran, running, most atomic.Int64
 			queued := make(chan struct{})
