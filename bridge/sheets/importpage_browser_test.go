@@ -155,6 +155,12 @@ func TestImportPageInChromium(t *testing.T) {
 	if st := do(t, ctx, chromedp.Text(chromedp.CSS("#file-state"))); st != "concluída" {
 		t.Fatalf("state %q", st)
 	}
+	if c := do(t, ctx, chromedp.Text(chromedp.CSS("#file-counts"))); c != "4 enviadas" {
+		t.Fatalf("counts %q, want \"4 enviadas\"", c)
+	}
+	if w := do(t, ctx, chromedp.Evaluate[string](`document.querySelector('#watch .progress > span').style.width`)); w != "100%" {
+		t.Fatalf("progress bar at %q once done, want 100%%", w)
+	}
 	shoot(t, ctx, "6-done")
 	if s.fake.TaskCount() != 4 {
 		t.Fatalf("%d tasks at OfficeTrack, want 4", s.fake.TaskCount())

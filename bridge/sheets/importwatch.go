@@ -103,6 +103,8 @@ const maxRowsListed = 1000
 type fileData struct {
 	fileView
 	Base, Events string
+	CountsText   string // the counts in words, as the stream's state event has them
+	Percent      int    // how far the progress bar is filled
 }
 
 func (j *job) pageFile(w http.ResponseWriter, r *http.Request) {
@@ -123,8 +125,12 @@ func (j *job) pageFile(w http.ResponseWriter, r *http.Request) {
 		v.Rows[i].Label = p.T("status_" + v.Rows[i].Status)
 	}
 	base := j.inboxURL(in)
+	pct := 100
+	if !v.Final && v.Total > 0 {
+		pct = min(100, 100*v.Recorded/v.Total)
+	}
 	j.render(w, r, j.pages().file, "file_title", fileData{fileView: v, Base: base,
-		Events: base + "f/" + sha + "/events"})
+		Events: base + "f/" + sha + "/events", CountsText: countsText(p, v.Counts), Percent: pct})
 }
 
 // stateEvent is the "state" event of the watch page.
@@ -228,8 +234,12 @@ func (j *job) fileEvents(w http.ResponseWriter, r *http.Request) {
 func countsText(p web.Page, counts map[string]int) string {
 	var parts []string
 	for _, s := range []string{OutcomeSent, OutcomeAlready, OutcomeFailed, OutcomeRejected, OutcomeHeld} {
-		if n := counts[s]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, strings.ToLower(p.T("status_"+s))))
+		switch n := counts[s]; n {
+		case 0:
+		case 1:
+			parts = append(parts, p.T("count_"+s+"_1"))
+		default:
+			parts = append(parts, p.T("count_"+s, n))
 		}
 	}
 	return strings.Join(parts, ", ")

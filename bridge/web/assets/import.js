@@ -192,12 +192,18 @@
       if (m) { m.textContent = s.message || ""; }
       var c = document.getElementById("file-counts");
       if (c) { c.textContent = s.counts || ""; }
-      if (bar && total > 0) { bar.style.width = Math.min(100, 100 * s.recorded / total) + "%"; }
+      if (bar && total > 0) { bar.style.width = (s.final ? 100 : Math.min(100, 100 * s.recorded / total)) + "%"; }
       if (s.report) {
         var a = document.getElementById("report");
         if (a) { a.href = s.report; a.hidden = false; }
       }
-      if (s.final) { src.close(); watch.setAttribute("data-final", "1"); }
+      if (s.final) {
+        src.close();
+        if (bar) { bar.style.transition = "none"; bar.style.width = "100%"; }
+        var wait = document.getElementById("file-waiting");
+        if (wait) { wait.hidden = true; }
+        watch.setAttribute("data-final", "1");
+      }
     });
   }
 })();
