@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -207,10 +208,11 @@ func TestStageChecks(t *testing.T) {
 	}
 }
 
-// A large staged file (several write-back chunks) commits whole.
+// A large staged file (several write-back chunks) commits whole, every
+// byte in its place.
 func TestStageLarge(t *testing.T) {
 	f, dir := newFs(t)
-	content := strings.Repeat("0123456789abcdef", (3*writebackChunk+12345)/16)
+	content := string(randomContent(3*writebackChunk + 12345))
 	s := stage(t, f, "big.bin", content, transports.Replace)
 	res, err := f.Commit(context.Background(), []transports.Staged{s})
 	if err != nil || res[0].Err != nil {
@@ -218,8 +220,16 @@ func TestStageLarge(t *testing.T) {
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "big.bin"))
 	if err != nil || string(b) != content {
-		t.Fatalf("big.bin: %d bytes, %v", len(b), err)
+		t.Fatalf("big.bin: %d bytes of %d, equal %v, %v", len(b), len(content), string(b) == content, err)
 	}
+}
+
+// randomContent returns n bytes that differ from block to block, so that
+// a block written twice or out of order shows.
+func randomContent(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.NewChaCha8([32]byte{1, 2, 3}).Read(b)
+	return b
 }
 
 // Where renameat2 is missing, placing falls back to link and unlink with
