@@ -241,8 +241,9 @@ func wrapRows(next func() (outRow, bool, error)) func() (outRow, bool, error) {
 	}
 }
 
-// deliverFTP writes the valid rows in the import layout and uploads the
-// file to OfficeTrack's FTP import folder, once per file content.
+// deliverFTP writes the valid rows whose content OfficeTrack was not given
+// before (ftpdedupe.go) in the import layout and uploads the file to
+// OfficeTrack's FTP import folder, once per file content.
 func (j *job) deliverFTP(ctx context.Context, rc *bridge.RunContext, rec ledger.File, src sheetSource, statuses map[int]rowStatus, sum *summary) error {
 	key := rec.SHA256 + ":ftp"
 	l := &j.opts.FTP
@@ -269,22 +270,40 @@ func (j *job) deliverFTP(ctx context.Context, rc *bridge.RunContext, rec ledger.
 	}
 	tmp := filepath.Join(j.workDir(), fmt.Sprintf("%s.%d.import.partial", rec.SHA256[:16], time.Now().UnixNano()))
 	defer os.Remove(tmp)
+	d := j.newFTPDedupe(rc, rec, src, name)
 	valid := int64(0)
+	// record hands the import file the rows to include: not those with a
+	// problem, nor those whose content OfficeTrack was already given.
 	record := func() (outRow, bool, error) {
-		r, ok, err := rows()
-		if err != nil {
-			return r, ok, &badFileError{err.Error()}
-		}
-		if ok {
+		for {
+			r, ok, err := rows()
+			if err != nil {
+				return r, ok, &badFileError{err.Error()}
+			}
+			if !ok {
+				return r, false, nil
+			}
 			if r.Problem != "" {
 				statuses[r.Num] = rowStatus{OutcomeRejected, r.Problem}
 				sum.Rejected++
-			} else {
-				statuses[r.Num] = rowStatus{OutcomeSent, j.msg(msgInImportFile, name)}
-				valid++
+				continue
 			}
+			st, err := d.decide(ctx, &r)
+			if err != nil {
+				return r, false, err
+			}
+			statuses[r.Num] = st
+			switch st.Status {
+			case OutcomeAlready:
+				sum.Already++
+				continue
+			case OutcomeRejected:
+				sum.Rejected++
+				continue
+			}
+			valid++
+			return r, true, nil
 		}
-		return r, ok, nil
 	}
 	if _, err := l.writeImportFile(tmp, record); err != nil {
 		var bad *badFileError
@@ -296,6 +315,12 @@ func (j *job) deliverFTP(ctx context.Context, rc *bridge.RunContext, rec ledger.
 	if valid > 0 && !uploaded {
 		if err := j.upload(ctx, rc, key, remote, name, tmp, valid, prev.Outcome == outcomeSending); err != nil {
 			return err
+		}
+	}
+	if valid > 0 {
+		// Uploaded: what OfficeTrack now holds for each key included.
+		if err := d.record(ctx, statuses); err != nil {
+			return fmt.Errorf("recording the rows of the import file in the ledger: %w", err)
 		}
 	}
 	sum.Sent = valid

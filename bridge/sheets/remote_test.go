@@ -1,6 +1,7 @@
 package sheets
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/fieldbridge/fieldbridge/bridge/ledger"
 	"github.com/fieldbridge/fieldbridge/transports"
 	"github.com/fieldbridge/fieldbridge/transports/transporttest"
+	"github.com/xuri/excelize/v2"
 )
 
 // TestFTPDeliveryVsftpd delivers a sheet as one normalised CSV file to
@@ -195,5 +197,147 @@ func TestFTPDropInterruptedUpload(t *testing.T) {
 			names = append(names, d.Name())
 		}
 		t.Errorf("import folder holds %v, want lote-1.csv and lote-2.csv only", names)
+	}
+}
+
+// failingTargets is a ledger whose writes of target records fail: before
+// writing them (as a crash right after the import file's upload), or
+// after (as a crash before the file is settled).
+type failingTargets struct {
+	ledger.Ledger
+	afterWrite bool
+}
+
+func (f failingTargets) PutItems(ctx context.Context, items []ledger.Item) error {
+	for _, it := range items {
+		if strings.HasPrefix(it.Key, targetPrefix) {
+			if f.afterWrite {
+				if err := f.Ledger.PutItems(ctx, items); err != nil {
+					return err
+				}
+			}
+			return fmt.Errorf("test: target records failed")
+		}
+	}
+	return f.Ledger.PutItems(ctx, items)
+}
+
+// TestFTPDeliveryOnlyChanges: import files on OfficeTrack's FTP hold only
+// the rows whose content OfficeTrack was not given before — a corrected
+// result report dropped back uploads its fixed and changed rows only, one
+// with nothing new uploads nothing — and an upload whose rows could not be
+// recorded is mended by the next run without a second upload.
+func TestFTPDeliveryOnlyChanges(t *testing.T) {
+	fo, srv := transporttest.FTP(t)
+	srv.MkdirAll(t, "import")
+	conn := fmt.Sprintf("[connections.officetrack-ftp]\ntype = \"ftp\"\nhost = %q\nport = %d\nuser = %q\npassword = %q\nroot = %q\ntls = \"none\"\n",
+		fo.Host, fo.Port, fo.User, fo.Password, fo.Root)
+	e := newEnvConns(t, conn, func(o *Options) {
+		o.Delivery = DeliveryFTP
+		o.FTP = ImportLayout{Connection: "officetrack-ftp", Folder: "import",
+			Columns: []ImportColumn{{"NumeroTarefa", "TaskNumber"}, {"Descricao", "Description"}, {"DataHora", "DueDateTime"}}}
+	})
+	importDir := filepath.Join(srv.Dir, "import")
+	// taken reads the import files (what OfficeTrack's loader would take)
+	// and removes them; it returns their data lines.
+	taken := func() []string {
+		t.Helper()
+		ents, err := os.ReadDir(importDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		for _, en := range ents {
+			b, _ := os.ReadFile(filepath.Join(importDir, en.Name()))
+			ls := strings.Split(strings.TrimSpace(string(b)), "\r\n")
+			lines = append(lines, ls[1:]...) // after the header
+			os.Remove(filepath.Join(importDir, en.Name()))
+		}
+		return lines
+	}
+	run := func() {
+		t.Helper()
+		if err := e.run(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	rows := goodRows(20, 8000)
+	rows[4][2] = "31/02/2026"  // spreadsheet row 6
+	rows[11][2] = "32/13/2026" // row 13
+	e.drop("tarefas-lote.xlsx", xlsxRows(t, rows))
+	run()
+	if got := taken(); len(got) != 18 {
+		t.Fatalf("first import file: %d rows, want 18", len(got))
+	}
+
+	// The clerk fixes the two dates in the report, changes one
+	// description, and drops the report back.
+	rep, err := excelize.OpenFile(filepath.Join(e.inbox, "done/tarefas-lote.xlsx.report.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := rep.GetSheetName(0)
+	rep.SetCellValue(sh, "C6", "24/11/2026 09:00")
+	rep.SetCellValue(sh, "C13", "25/11/2026 10:30")
+	rep.SetCellValue(sh, "B3", "Instalação com poste")
+	var buf bytes.Buffer
+	if err := rep.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	rep.Close()
+	e.drop("tarefas-lote.xlsx.report.xlsx", buf.Bytes())
+	run()
+	got := taken()
+	want := []string{"8001;Instalação com poste;202611231400", "8004;Instalação 4;202611240900", "8011;Instalação 11;202611251030"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("second import file rows:\n%q\nwant\n%q", got, want)
+	}
+	second := reportRows(t, e, "done/tarefas-lote.xlsx.report (2).xlsx.report.xlsx")
+	if st := statusCount(second); st["sent"] != 3 || st["already sent"] != 17 {
+		t.Errorf("second report statuses %v", st)
+	}
+	for _, r := range second[1:] {
+		if len(r) > 0 && r[0] == "8001" && (len(r) < 7 || !strings.Contains(r[6], "updated: Descrição")) {
+			t.Errorf("row 8001's message %q does not name the change", r)
+		}
+	}
+
+	// Nothing new: no import file at all.
+	e.drop("tarefas-lote-copia.xlsx", xlsxRows(t, goodRows(20, 8000)[2:4]))
+	run()
+	if got := taken(); len(got) != 0 {
+		t.Fatalf("a sheet with nothing new uploaded %q", got)
+	}
+
+	// The upload of a new row succeeds but writing its record fails,
+	// before or after it is written: the run fails; the next one does not
+	// upload again, reports the row as sent (not as already sent), and the
+	// row is known from then on.
+	for i, afterWrite := range []bool{false, true} {
+		name := fmt.Sprintf("tarefas-nova-%d.xlsx", i)
+		num := 8030 + 10*i
+		e.drop(name, xlsxRows(t, goodRows(1, num)))
+		real := e.l
+		e.l = failingTargets{real, afterWrite}
+		if err := e.run(); err == nil {
+			t.Fatal("the run did not fail when the target records failed")
+		}
+		e.l = real
+		if n, _ := os.ReadDir(importDir); len(n) != 1 {
+			t.Fatalf("%d import files after the upload, want 1", len(n))
+		}
+		run()
+		if got := taken(); len(got) != 1 || !strings.HasPrefix(got[0], fmt.Sprint(num, ";")) {
+			t.Fatalf("import files after the mending run: %q, want the one upload of %d", got, num)
+		}
+		if st := statusCount(reportRows(t, e, "done/"+name+".report.xlsx")); st["sent"] != 1 {
+			t.Errorf("report of %s after the mending run: %v, want 1 sent", name, st)
+		}
+		e.drop("copia-"+name, xlsxRows(t, append(goodRows(1, num), goodRows(1, num+1)...)))
+		run()
+		if got := taken(); len(got) != 1 || !strings.HasPrefix(got[0], fmt.Sprint(num+1, ";")) {
+			t.Fatalf("import file of a sheet with %d again and %d new: %q", num, num+1, got)
+		}
 	}
 }
