@@ -132,6 +132,24 @@ func (s *Summary) text(l string) string {
 	return strings.Join(parts, ", ")
 }
 
+// ReportStatus reads a status word of a result report, in any of the
+// report languages (a report dropped back as input); false when word is
+// none of them.
+func ReportStatus(word string) (Status, bool) {
+	w := strings.ToLower(strings.TrimSpace(word))
+	if w == "" {
+		return "", false
+	}
+	for _, s := range []Status{StatusSent, StatusRejected, StatusFailed, StatusSkipped, StatusAlready} {
+		for _, l := range []string{LangPT, LangES, LangEN} {
+			if w == strings.ToLower(statusWord(l, s)) {
+				return s, true
+			}
+		}
+	}
+	return "", false
+}
+
 func statusWord(l string, s Status) string {
 	switch s {
 	case StatusSent:

@@ -165,3 +165,28 @@ func TestReportBOMAndWidthPass(t *testing.T) {
 		t.Errorf("report:\n%s", buf.String())
 	}
 }
+
+// ReportStatus reads the status words of every report language back.
+func TestReportStatus(t *testing.T) {
+	tests := []struct {
+		word string
+		want Status
+		ok   bool
+	}{
+		{"enviada", StatusSent, true},
+		{" Sent ", StatusSent, true},
+		{"já enviada", StatusAlready, true},
+		{"already sent", StatusAlready, true},
+		{statusWord(LangES, StatusAlready), StatusAlready, true},
+		{statusWord(LangES, StatusRejected), StatusRejected, true},
+		{statusWord(LangPT, StatusFailed), StatusFailed, true},
+		{"", "", false},
+		{"talvez", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := ReportStatus(tt.word)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("ReportStatus(%q) = %q, %v; want %q, %v", tt.word, got, ok, tt.want, tt.ok)
+		}
+	}
+}

@@ -177,6 +177,35 @@ func TestResendColumn(t *testing.T) {
 			if r := rep[3]; r[6] != "sent" || r[7] != "sent again as asked (resend column)" {
 				t.Errorf("row 4 of the report: %q", r)
 			}
+
+			// The report dropped back (the clerk asks for task 9200 again,
+			// row 4's request still in it): row 4 shows it was re-sent, so
+			// it is not sent a third time; row 2's new request is done.
+			x, err := excelize.OpenFile(filepath.Join(e.inbox, "done/tarefas-b.xlsx.report.xlsx"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sh := x.GetSheetName(0)
+			x.SetCellValue(sh, "F2", c.yes)
+			var buf bytes.Buffer
+			if err := x.Write(&buf); err != nil {
+				t.Fatal(err)
+			}
+			x.Close()
+			e.drop("tarefas-b.xlsx.report.xlsx", buf.Bytes())
+			if err := e.run(); err != nil {
+				t.Fatal(err)
+			}
+			if n := e.fake.TaskCalls(9202); n != 2 {
+				t.Errorf("task 9202 applied %d times after its report was dropped back, want still 2", n)
+			}
+			if n := e.fake.TaskCalls(9200); n != 2 {
+				t.Errorf("task 9200 applied %d times, want 2 (asked again in the report)", n)
+			}
+			back := reportRows(t, e, "done/tarefas-b.xlsx.report (2).xlsx.report.xlsx")
+			if r := back[3]; r[6] != "already sent" {
+				t.Errorf("row 4 of the report dropped back: %q", r)
+			}
 		})
 	}
 }

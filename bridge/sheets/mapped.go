@@ -117,6 +117,13 @@ func (s *mappedSheet) rows() (func() (outRow, bool, error), error) {
 		// the CPU of mapping a large sheet); Record is built only for a row
 		// whose task number must be derived from its values.
 		resend := resendCol >= 0 && yes(r.Row().Cell(resendCol).Value)
+		if resend && s.reportCol >= 0 {
+			// A report dropped back: a re-send its row shows as sent was
+			// done, and is not done again with every drop.
+			if st, ok := mapping.ReportStatus(r.Row().Cell(s.reportCol).Value); ok && st == mapping.StatusSent {
+				resend = false
+			}
+		}
 		if poi {
 			p, err := poiFromValues(r.Values())
 			if err != nil {
