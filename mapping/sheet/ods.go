@@ -3,7 +3,6 @@ package sheet
 import (
 	"archive/zip"
 	"bytes"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -11,11 +10,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // This file reads OpenDocument spreadsheets (.ods, as LibreOffice and
-// Gnumeric write them): the cells of content.xml, streamed through an
-// encoding/xml token reader. Repeated rows and columns
+// Gnumeric write them): the cells of content.xml, streamed through the
+// fast scanner of scan.go. Repeated rows and columns
 // (table:number-rows-repeated, table:number-columns-repeated) are expanded
 // only when they hold a value, so the million empty formatted rows that
 // LibreOffice writes after the data cost nothing. Covered cells (the hidden
@@ -104,8 +104,8 @@ func odsTableNames(e *zip.File, opts Options) ([]string, error) {
 }
 
 // runCap fails a read once more than max bytes pass without a '<': no text
-// node or tag of an accepted cell is that long, and encoding/xml would
-// otherwise hold any single token in memory whole.
+// node or tag of an accepted cell is that long, and the scanner would
+// otherwise hold any single tag in memory whole.
 type runCap struct {
 	r   io.Reader
 	run int
@@ -131,8 +131,8 @@ func (f *File) odsRows(idx int) (Rows, error) {
 		return nil, f.partErr(err)
 	}
 	ar := newAsyncReader(&capReader{r: rc, max: f.opts.MaxUnzipSize})
-	d := xml.NewDecoder(&runCap{r: ar, max: 10*f.opts.MaxCellLen + 64<<10})
-	r := &odsRows{f: f, rc: rc, ar: ar, d: d, opts: f.opts}
+	sc := newScanner(&xmlChars{r: &runCap{r: ar, max: 10*f.opts.MaxCellLen + 64<<10}}, f.opts.MaxUnzipSize)
+	r := &odsRows{f: f, rc: rc, ar: ar, x: odsXML{s: sc, ns: map[string]string{}}, opts: f.opts}
 	if err := r.seekTable(idx); err != nil {
 		r.Close()
 		return nil, err
@@ -140,12 +140,329 @@ func (f *File) odsRows(idx int) (Rows, error) {
 	return r, nil
 }
 
+// odsXML walks content.xml for the ODS reader with the fast scanner of
+// scan.go: start and end tags, whose names are matched by namespace (the
+// prefixes declared with xmlns:…, which OpenDocument writers put on the
+// root element), and the character data of paragraphs.
+type odsXML struct {
+	s       *scanner
+	ns      map[string]string // prefix → namespace, as declared
+	t       tag               // the tag just read
+	pendEnd bool              // t closed itself: its end comes next
+	raw     []byte            // character data spanning refills
+	text    []byte            // decoded character data
+	// open holds the qualified names of the open elements, one after the
+	// other; ends the lengths of the names before each one.
+	open []byte
+	ends []int
+}
+
+// errODSMarkup is a content.xml that is not well-formed XML.
+var errODSMarkup = errors.New("malformed OpenDocument XML")
+
+// Kinds of the items next returns.
+const (
+	odsStart = iota
+	odsEnd
+	odsText
+)
+
+// next returns the next start tag, end tag or (with text) character data;
+// io.EOF at the end of the document.
+func (x *odsXML) next(text bool) (int, error) {
+	if x.pendEnd {
+		x.pendEnd = false
+		return odsEnd, nil
+	}
+	s := x.s
+	for {
+		// Character data up to the next '<'.
+		x.raw = x.raw[:0]
+		var seg []byte
+		for {
+			if i := bytes.IndexByte(s.buf[s.pos:s.end], '<'); i >= 0 {
+				seg = s.buf[s.pos : s.pos+i]
+				s.pos += i
+				break
+			}
+			x.raw = append(x.raw, s.buf[s.pos:s.end]...)
+			s.pos = s.end
+			if !s.fill() {
+				return 0, s.eofErr()
+			}
+		}
+		if len(x.raw) > 0 {
+			seg = append(x.raw, seg...)
+			x.raw = seg
+		}
+		if len(seg) > 0 && (text || bytes.IndexByte(seg, '&') >= 0) {
+			// Decoded when asked for, checked (entities) when not.
+			var err error
+			if x.text, err = decodeText(x.text[:0], seg); err != nil {
+				return 0, err
+			}
+			if text {
+				return odsText, nil
+			}
+		}
+		s.pos++ // the '<'
+		t, err := s.readTag()
+		if err != nil {
+			return 0, err
+		}
+		if text && t.special && bytes.HasPrefix(t.raw, []byte("![CDATA[")) {
+			x.text = appendCR(x.text[:0], t.raw[8:len(t.raw)-2])
+			return odsText, nil
+		}
+		k, ok, err := x.took(t)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			return k, nil
+		}
+	}
+}
+
+// took makes t the current tag, after checking it as an XML parser would
+// (attribute syntax, end tags matching their start); false for a comment
+// or processing instruction.
+func (x *odsXML) took(t tag) (int, bool, error) {
+	if t.special {
+		return 0, false, nil
+	}
+	b := t.raw
+	if t.end {
+		b = b[1:]
+	}
+	qname := b[:t.attrsStart-(len(t.raw)-len(b))]
+	if !xmlQName(qname) || bytes.IndexByte(t.raw, '<') >= 0 {
+		return 0, false, errODSMarkup
+	}
+	x.t = t
+	if t.end {
+		for _, c := range t.raw[t.attrsStart:] {
+			if !isSpace(c) {
+				return 0, false, errODSMarkup
+			}
+		}
+		n := len(x.ends)
+		if n == 0 || !bytes.Equal(x.open[x.ends[n-1]:], qname) {
+			return 0, false, fmt.Errorf("%w: </%s> does not close the open element", errODSMarkup, qname)
+		}
+		x.open, x.ends = x.open[:x.ends[n-1]], x.ends[:n-1]
+		return odsEnd, true, nil
+	}
+	// Every attribute well-formed, up to the end (or the "/" of a
+	// self-closing tag); namespace declarations noted.
+	i := t.attrsStart
+	for {
+		prefix, name, val, next, ok := nextAttrNS(t.raw, i)
+		if !ok {
+			break
+		}
+		if !xmlName(name) || (prefix != nil && !xmlName(prefix)) {
+			return 0, false, errODSMarkup
+		}
+		if bytes.IndexByte(val, '&') >= 0 {
+			if _, err := decodeText(x.text[:0], val); err != nil {
+				return 0, false, err
+			}
+		}
+		switch {
+		case string(prefix) == "xmlns":
+			x.ns[string(name)] = string(val)
+		case prefix == nil && string(name) == "xmlns":
+			x.ns[""] = string(val)
+		}
+		i = next
+	}
+	for _, c := range t.raw[i:] {
+		if !isSpace(c) && c != '/' {
+			return 0, false, errODSMarkup
+		}
+	}
+	x.pendEnd = t.selfClose
+	if !t.selfClose {
+		x.ends = append(x.ends, len(x.open))
+		x.open = append(x.open, qname...)
+	}
+	return odsStart, true, nil
+}
+
+// xmlName reports whether b is an XML name without a colon (a prefix or
+// a local name): letters, digits, '-', '_', '.' and any non-ASCII
+// character, not starting with a digit, '-' or '.'.
+func xmlName(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_', c >= utf8.RuneSelf:
+		case c >= '0' && c <= '9', c == '-', c == '.':
+			if i == 0 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// xmlQName reports whether b is a name with at most one prefix.
+func xmlQName(b []byte) bool {
+	prefix, local, found := bytes.Cut(b, []byte{':'})
+	if !found {
+		return xmlName(b)
+	}
+	return xmlName(prefix) && xmlName(local)
+}
+
+// is reports whether the current tag is ns:local.
+func (x *odsXML) is(ns, local string) bool {
+	return string(x.t.name) == local && x.space() == ns
+}
+
+// space is the namespace of the current tag.
+func (x *odsXML) space() string {
+	b := x.t.raw
+	if x.t.end {
+		b = b[1:]
+	}
+	if i := bytes.IndexByte(b, ':'); i >= 0 && i < len(b)-len(x.t.name) {
+		return x.ns[string(b[:i])]
+	}
+	return x.ns[""]
+}
+
+// attrs calls fn with each attribute of the current start tag: its
+// namespace, local name and raw value (see attrValue), valid until the
+// next read.
+func (x *odsXML) attrs(fn func(ns string, name, val []byte)) {
+	for i := x.t.attrsStart; ; {
+		prefix, name, val, next, ok := nextAttrNS(x.t.raw, i)
+		if !ok {
+			return
+		}
+		i = next
+		if prefix == nil || string(prefix) == "xmlns" {
+			continue // unprefixed attributes have no namespace
+		}
+		fn(x.ns[string(prefix)], name, val)
+	}
+}
+
+// attrValue is a raw attribute value with its entities decoded.
+func attrValue(val []byte) string {
+	if bytes.IndexByte(val, '&') >= 0 || bytes.IndexByte(val, '\r') >= 0 {
+		if d, err := decodeText(nil, val); err == nil {
+			return string(d)
+		}
+	}
+	return string(val)
+}
+
+// attr returns the value of attribute ns:local of the current start tag.
+func (x *odsXML) attr(ns, local string) (string, bool) {
+	var out string
+	found := false
+	x.attrs(func(n string, name, val []byte) {
+		if !found && n == ns && string(name) == local {
+			out, found = attrValue(val), true
+		}
+	})
+	return out, found
+}
+
+// skip skips the element whose start tag was just read, to its end.
+func (x *odsXML) skip() error {
+	for depth := 0; ; {
+		k, err := x.next(false)
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return err
+		}
+		switch k {
+		case odsStart:
+			depth++
+		case odsEnd:
+			if depth == 0 {
+				return nil
+			}
+			depth--
+		}
+	}
+}
+
+// xmlChars fails a read on bytes that XML does not allow in a document:
+// invalid UTF-8, and control characters other than tab, line feed and
+// carriage return. The bytes before the first such one are handed on
+// with the error, none after it.
+type xmlChars struct {
+	r     io.Reader
+	carry [utf8.UTFMax]byte // the start of a character cut by the last read
+	nc    int
+}
+
+func (c *xmlChars) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	b := p[:n]
+	i := 0
+	if c.nc > 0 {
+		// Complete the character the last read cut.
+		var buf [2 * utf8.UTFMax]byte
+		k := copy(buf[:], c.carry[:c.nc])
+		k += copy(buf[k:], b)
+		r, size := utf8.DecodeRune(buf[:k])
+		switch {
+		case r == utf8.RuneError && size <= 1 && !utf8.FullRune(buf[:k]) && err == nil:
+			m := copy(c.carry[c.nc:], b)
+			c.nc += m
+			return n, nil
+		case r == utf8.RuneError && size <= 1, !isXMLChar(r):
+			return 0, fmt.Errorf("%w: a character XML does not allow", errODSMarkup)
+		}
+		i = size - c.nc
+		c.nc = 0
+	}
+	for i < len(b) {
+		ch := b[i]
+		if ch < utf8.RuneSelf {
+			if ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r' {
+				return i, fmt.Errorf("%w: control character %#x", errODSMarkup, ch)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			if !utf8.FullRune(b[i:]) && err == nil {
+				c.nc = copy(c.carry[:], b[i:])
+				return n, nil
+			}
+			return i, fmt.Errorf("%w: invalid UTF-8", errODSMarkup)
+		}
+		if !isXMLChar(r) {
+			return i, fmt.Errorf("%w: character %U", errODSMarkup, r)
+		}
+		i += size
+	}
+	if err == io.EOF && c.nc > 0 {
+		return n, fmt.Errorf("%w: invalid UTF-8 at the end", errODSMarkup)
+	}
+	return n, err
+}
+
 // odsRows reads the rows of one table of content.xml.
 type odsRows struct {
 	f    *File
 	rc   io.ReadCloser
 	ar   *asyncReader
-	d    *xml.Decoder
+	x    odsXML
 	opts Options
 
 	row     Row
@@ -174,7 +491,6 @@ func (r *odsRows) Close() error {
 
 func (r *odsRows) fail(err error) error {
 	var se *Error
-	var syn *xml.SyntaxError
 	switch {
 	case errors.As(err, &se):
 		if se.Path == "" {
@@ -183,8 +499,7 @@ func (r *odsRows) fail(err error) error {
 		if se.Row == 0 && se.Kind != ErrZipBomb {
 			se.Row = r.next
 		}
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),
-		errors.As(err, &syn) && strings.Contains(syn.Msg, "unexpected EOF"):
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		err = &Error{Kind: ErrTruncated, Path: r.f.Path, Row: r.next, Err: err}
 	default:
 		err = &Error{Kind: ErrCorrupt, Path: r.f.Path, Row: r.next, Err: err}
@@ -194,24 +509,27 @@ func (r *odsRows) fail(err error) error {
 	return err
 }
 
-// token returns the next token, io.EOF at the end of the document.
-func (r *odsRows) token() (xml.Token, error) {
-	return r.d.Token()
+// tag reads the next start or end tag (character data is skipped).
+func (r *odsRows) tag() (int, error) {
+	k, err := r.x.next(false)
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return k, err
 }
 
 // seekTable reads up to the start of the idx-th table:table.
 func (r *odsRows) seekTable(idx int) error {
 	n := 0
 	for {
-		tok, err := r.token()
+		k, err := r.x.next(false)
 		if err != nil {
 			if err == io.EOF {
 				return &Error{Kind: ErrNoSheet, Path: r.f.Path, Detail: fmt.Sprintf("table %d", idx+1)}
 			}
 			return r.fail(err)
 		}
-		se, ok := tok.(xml.StartElement)
-		if !ok || se.Name.Space != nsTable || se.Name.Local != "table" {
+		if k != odsStart || !r.x.is(nsTable, "table") {
 			continue
 		}
 		if n == idx {
@@ -219,7 +537,7 @@ func (r *odsRows) seekTable(idx int) error {
 			return nil
 		}
 		n++
-		if err := r.d.Skip(); err != nil {
+		if err := r.x.skip(); err != nil {
 			return r.fail(err)
 		}
 	}
@@ -236,28 +554,28 @@ func (r *odsRows) Next() bool {
 		return r.emit()
 	}
 	for {
-		tok, err := r.token()
+		k, err := r.tag()
 		if err != nil {
 			r.fail(err)
 			return false
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			if t.Name.Space == nsTable && t.Name.Local == "table" {
+		switch k {
+		case odsEnd:
+			if r.x.is(nsTable, "table") {
 				r.done = true
 				return false
 			}
-		case xml.StartElement:
-			if t.Name.Space != nsTable {
-				if err := r.d.Skip(); err != nil {
+		case odsStart:
+			if r.x.space() != nsTable {
+				if err := r.x.skip(); err != nil {
 					r.fail(err)
 					return false
 				}
 				continue
 			}
-			switch t.Name.Local {
+			switch string(r.x.t.name) {
 			case "table-row":
-				rep := repeatAttr(t, "number-rows-repeated")
+				rep := r.repeatAttr("number-rows-repeated")
 				if err := r.readCells(); err != nil {
 					r.fail(err)
 					return false
@@ -272,7 +590,7 @@ func (r *odsRows) Next() bool {
 				// Containers of rows: go inside.
 			default:
 				// Columns, shapes, named ranges, nested tables …
-				if err := r.d.Skip(); err != nil {
+				if err := r.x.skip(); err != nil {
 					r.fail(err)
 					return false
 				}
@@ -293,19 +611,18 @@ func (r *odsRows) emit() bool {
 	return true
 }
 
-// repeatAttr returns a table:number-*-repeated attribute (1 when absent
-// or not a positive number).
-func repeatAttr(se xml.StartElement, local string) int {
-	for _, a := range se.Attr {
-		if a.Name.Local == local && a.Name.Space == nsTable {
-			n, err := strconv.Atoi(strings.TrimSpace(a.Value))
-			if err != nil || n < 1 {
-				return 1
-			}
-			return n
-		}
+// repeatAttr returns a table:number-*-repeated attribute of the current
+// tag (1 when absent or not a positive number).
+func (r *odsRows) repeatAttr(local string) int {
+	v, ok := r.x.attr(nsTable, local)
+	if !ok {
+		return 1
 	}
-	return 1
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
 }
 
 // readCells reads a table:table-row's cells up to its end. Empty cells
@@ -314,30 +631,28 @@ func (r *odsRows) readCells() error {
 	r.cells = r.cells[:0]
 	col := 0 // 0-based column of the next cell
 	for {
-		tok, err := r.token()
+		k, err := r.tag()
 		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
 			return err
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
+		switch k {
+		case odsEnd:
 			return nil // </table:table-row>
-		case xml.StartElement:
-			if t.Name.Space != nsTable || (t.Name.Local != "table-cell" && t.Name.Local != "covered-table-cell") {
-				if err := r.d.Skip(); err != nil {
+		case odsStart:
+			name := string(r.x.t.name)
+			if r.x.space() != nsTable || (name != "table-cell" && name != "covered-table-cell") {
+				if err := r.x.skip(); err != nil {
 					return err
 				}
 				continue
 			}
-			rep := repeatAttr(t, "number-columns-repeated")
+			rep := r.repeatAttr("number-columns-repeated")
 			var c Cell
-			if t.Name.Local == "covered-table-cell" {
-				if err := r.d.Skip(); err != nil {
+			if name == "covered-table-cell" {
+				if err := r.x.skip(); err != nil {
 					return err
 				}
-			} else if c, err = r.readCell(t, col); err != nil {
+			} else if c, err = r.readCell(col); err != nil {
 				return err
 			}
 			if c.Kind == Empty {
@@ -359,40 +674,40 @@ func (r *odsRows) readCells() error {
 }
 
 // readCell reads one table:table-cell (just opened) to its end.
-func (r *odsRows) readCell(se xml.StartElement, col int) (Cell, error) {
+func (r *odsRows) readCell(col int) (Cell, error) {
 	var typ, value, date, timev, boolv, strv, calcType, gnmErr, formula string
 	hasStr := false
-	for _, a := range se.Attr {
-		switch a.Name.Space {
+	r.x.attrs(func(ns string, name, raw []byte) {
+		switch ns {
 		case nsTable:
-			if a.Name.Local == "formula" {
-				formula = a.Value
+			if string(name) == "formula" {
+				formula = attrValue(raw)
 			}
 		case nsGnumeric:
-			if a.Name.Local == "error-value" {
-				gnmErr = a.Value
+			if string(name) == "error-value" {
+				gnmErr = attrValue(raw)
 			}
 		case nsOffice:
-			switch a.Name.Local {
+			switch string(name) {
 			case "value-type":
-				typ = a.Value
+				typ = attrValue(raw)
 			case "value":
-				value = a.Value
+				value = attrValue(raw)
 			case "date-value":
-				date = a.Value
+				date = attrValue(raw)
 			case "time-value":
-				timev = a.Value
+				timev = attrValue(raw)
 			case "boolean-value":
-				boolv = a.Value
+				boolv = attrValue(raw)
 			case "string-value":
-				strv, hasStr = a.Value, true
+				strv, hasStr = attrValue(raw), true
 			}
 		case nsCalcext:
-			if a.Name.Local == "value-type" {
-				calcType = a.Value
+			if string(name) == "value-type" {
+				calcType = attrValue(raw)
 			}
 		}
-	}
+	})
 	text, err := r.readCellText(col)
 	if err != nil {
 		return Cell{}, err
@@ -485,18 +800,15 @@ func (r *odsRows) readCellText(col int) (string, error) {
 	r.text = r.text[:0]
 	paras := 0
 	for {
-		tok, err := r.token()
+		k, err := r.tag()
 		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
 			return "", err
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
+		switch k {
+		case odsEnd:
 			return string(r.text), nil
-		case xml.StartElement:
-			if t.Name.Space == nsText && (t.Name.Local == "p" || t.Name.Local == "h") {
+		case odsStart:
+			if r.x.is(nsText, "p") || r.x.is(nsText, "h") {
 				if paras > 0 {
 					r.text = append(r.text, '\n')
 				}
@@ -506,7 +818,7 @@ func (r *odsRows) readCellText(col int) (string, error) {
 				}
 				continue
 			}
-			if err := r.d.Skip(); err != nil {
+			if err := r.x.skip(); err != nil {
 				return "", err
 			}
 		}
@@ -525,17 +837,17 @@ func (r *odsRows) readParagraph(col int) error {
 		return nil
 	}
 	for {
-		tok, err := r.token()
+		k, err := r.x.next(true)
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
 		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
 			return err
 		}
-		switch t := tok.(type) {
-		case xml.CharData:
+		switch k {
+		case odsText:
 			r.textBuf = r.textBuf[:0]
-			for _, c := range t {
+			for _, c := range r.x.text {
 				if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
 					if !space {
 						r.textBuf = append(r.textBuf, ' ')
@@ -549,26 +861,24 @@ func (r *odsRows) readParagraph(col int) error {
 			if err := add(r.textBuf); err != nil {
 				return err
 			}
-		case xml.EndElement:
+		case odsEnd:
 			if depth == 0 {
 				return nil
 			}
 			depth--
-		case xml.StartElement:
-			if t.Name.Space != nsText {
-				if err := r.d.Skip(); err != nil {
+		case odsStart:
+			if r.x.space() != nsText {
+				if err := r.x.skip(); err != nil {
 					return err
 				}
 				continue
 			}
-			switch t.Name.Local {
+			switch string(r.x.t.name) {
 			case "s":
 				n := 1
-				for _, a := range t.Attr {
-					if a.Name.Local == "c" && a.Name.Space == nsText {
-						if v, err := strconv.Atoi(strings.TrimSpace(a.Value)); err == nil && v > 0 {
-							n = v
-						}
+				if v, ok := r.x.attr(nsText, "c"); ok {
+					if v, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && v > 0 {
+						n = v
 					}
 				}
 				if n > r.opts.MaxCellLen {
@@ -578,7 +888,7 @@ func (r *odsRows) readParagraph(col int) error {
 					return err
 				}
 				space = false
-				if err := r.d.Skip(); err != nil {
+				if err := r.x.skip(); err != nil {
 					return err
 				}
 			case "tab":
@@ -586,7 +896,7 @@ func (r *odsRows) readParagraph(col int) error {
 					return err
 				}
 				space = false
-				if err := r.d.Skip(); err != nil {
+				if err := r.x.skip(); err != nil {
 					return err
 				}
 			case "line-break":
@@ -594,12 +904,12 @@ func (r *odsRows) readParagraph(col int) error {
 					return err
 				}
 				space = false
-				if err := r.d.Skip(); err != nil {
+				if err := r.x.skip(); err != nil {
 					return err
 				}
 			case "note", "ruby-text", "bookmark", "bookmark-start", "bookmark-end",
 				"soft-page-break", "change", "change-start", "change-end", "sequence-decls":
-				if err := r.d.Skip(); err != nil {
+				if err := r.x.skip(); err != nil {
 					return err
 				}
 			default:

@@ -237,53 +237,63 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // (prefix removed; xmlns declarations skipped) and raw value.
 func nextAttr(b []byte, i int) (name, val []byte, next int, ok bool) {
 	for {
-		for i < len(b) && (isSpace(b[i]) || b[i] == '/') {
-			i++
-		}
-		if i >= len(b) {
+		var prefix []byte
+		prefix, name, val, i, ok = nextAttrNS(b, i)
+		if !ok {
 			return nil, nil, i, false
 		}
-		ns := i
-		colon := -1
-		for i < len(b) && b[i] != '=' && !isSpace(b[i]) {
-			if b[i] == ':' {
-				colon = i
-			}
-			i++
-		}
-		ne := i
-		for i < len(b) && isSpace(b[i]) {
-			i++
-		}
-		if i >= len(b) || b[i] != '=' {
-			return nil, nil, i, false
-		}
-		i++
-		for i < len(b) && isSpace(b[i]) {
-			i++
-		}
-		if i >= len(b) || (b[i] != '"' && b[i] != '\'') {
-			return nil, nil, i, false
-		}
-		q := b[i]
-		vs := i + 1
-		k := bytes.IndexByte(b[vs:], q)
-		if k < 0 {
-			return nil, nil, len(b), false
-		}
-		val = b[vs : vs+k]
-		i = vs + k + 1
-		name = b[ns:ne]
-		if colon >= 0 {
-			if string(b[ns:colon]) == "xmlns" {
-				continue
-			}
-			name = b[colon+1 : ne]
-		} else if string(name) == "xmlns" {
+		if string(prefix) == "xmlns" || (prefix == nil && string(name) == "xmlns") {
 			continue
 		}
 		return name, val, i, true
 	}
+}
+
+// nextAttrNS returns the attribute starting at or after b[i]: its prefix
+// (nil when none), local name and raw value. Namespace declarations are
+// attributes too here: prefix "xmlns" (or no prefix and name "xmlns").
+func nextAttrNS(b []byte, i int) (prefix, name, val []byte, next int, ok bool) {
+	for i < len(b) && (isSpace(b[i]) || b[i] == '/') {
+		i++
+	}
+	if i >= len(b) {
+		return nil, nil, nil, i, false
+	}
+	ns := i
+	colon := -1
+	for i < len(b) && b[i] != '=' && !isSpace(b[i]) {
+		if b[i] == ':' {
+			colon = i
+		}
+		i++
+	}
+	ne := i
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	if i >= len(b) || b[i] != '=' {
+		return nil, nil, nil, i, false
+	}
+	i++
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	if i >= len(b) || (b[i] != '"' && b[i] != '\'') {
+		return nil, nil, nil, i, false
+	}
+	q := b[i]
+	vs := i + 1
+	k := bytes.IndexByte(b[vs:], q)
+	if k < 0 {
+		return nil, nil, nil, len(b), false
+	}
+	val = b[vs : vs+k]
+	i = vs + k + 1
+	name = b[ns:ne]
+	if colon >= 0 {
+		prefix, name = b[ns:colon], b[colon+1:ne]
+	}
+	return prefix, name, val, i, true
 }
 
 // attr returns the raw value of the attribute with local name key.
