@@ -28,6 +28,26 @@ func reportRows(t *testing.T, e *env, rel string) [][]string {
 	return rows
 }
 
+// dropEditedReport opens the XLSX report at rel in the inbox, sets cells
+// (by reference) as a clerk would, and drops it back under its own name.
+func (e *env) dropEditedReport(rel string, cells map[string]string) {
+	e.t.Helper()
+	x, err := excelize.OpenFile(filepath.Join(e.inbox, rel))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer x.Close()
+	sh := x.GetSheetName(0)
+	for ref, v := range cells {
+		x.SetCellValue(sh, ref, v)
+	}
+	var buf bytes.Buffer
+	if err := x.Write(&buf); err != nil {
+		e.t.Fatal(err)
+	}
+	e.drop(filepath.Base(rel), buf.Bytes())
+}
+
 // statusCount counts the report's status words (column 6, after the five
 // columns of the tasks sheet).
 func statusCount(rows [][]string) map[string]int {
@@ -63,19 +83,7 @@ func TestCorrectedReportSendsOnlyFixedRows(t *testing.T) {
 	}
 
 	// The clerk opens the report, fixes the two dates and drops it back.
-	rep, err := excelize.OpenFile(filepath.Join(e.inbox, "done/tarefas-lote.xlsx.report.xlsx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sh := rep.GetSheetName(0)
-	rep.SetCellValue(sh, "C6", "24/11/2026 09:00")
-	rep.SetCellValue(sh, "C13", "25/11/2026 10:30")
-	var buf bytes.Buffer
-	if err := rep.Write(&buf); err != nil {
-		t.Fatal(err)
-	}
-	rep.Close()
-	e.drop("tarefas-lote.xlsx.report.xlsx", buf.Bytes())
+	e.dropEditedReport("done/tarefas-lote.xlsx.report.xlsx", map[string]string{"C6": "24/11/2026 09:00", "C13": "25/11/2026 10:30"})
 	if err := e.run(); err != nil {
 		t.Fatal(err)
 	}
@@ -181,18 +189,7 @@ func TestResendColumn(t *testing.T) {
 			// The report dropped back (the clerk asks for task 9200 again,
 			// row 4's request still in it): row 4 shows it was re-sent, so
 			// it is not sent a third time; row 2's new request is done.
-			x, err := excelize.OpenFile(filepath.Join(e.inbox, "done/tarefas-b.xlsx.report.xlsx"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			sh := x.GetSheetName(0)
-			x.SetCellValue(sh, "F2", c.yes)
-			var buf bytes.Buffer
-			if err := x.Write(&buf); err != nil {
-				t.Fatal(err)
-			}
-			x.Close()
-			e.drop("tarefas-b.xlsx.report.xlsx", buf.Bytes())
+			e.dropEditedReport("done/tarefas-b.xlsx.report.xlsx", map[string]string{"F2": c.yes})
 			if err := e.run(); err != nil {
 				t.Fatal(err)
 			}

@@ -1,7 +1,6 @@
 package sheets
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -16,22 +15,31 @@ import (
 	"github.com/fieldbridge/fieldbridge/bridge/ledger"
 	"github.com/fieldbridge/fieldbridge/transports"
 	"github.com/fieldbridge/fieldbridge/transports/transporttest"
-	"github.com/xuri/excelize/v2"
 )
 
-// TestFTPDeliveryVsftpd delivers a sheet as one normalised CSV file to
-// OfficeTrack's FTP import folder on the real vsftpd.
-func TestFTPDeliveryVsftpd(t *testing.T) {
+// ftpDeliveryEnv is an env delivering by import files to the "import"
+// folder of the real vsftpd, with layout's encoding and columns; it
+// returns the server too.
+func ftpDeliveryEnv(t *testing.T, layout ImportLayout) (*env, transporttest.Server) {
+	t.Helper()
 	fo, srv := transporttest.FTP(t)
 	srv.MkdirAll(t, "import")
 	conn := fmt.Sprintf("[connections.officetrack-ftp]\ntype = \"ftp\"\nhost = %q\nport = %d\nuser = %q\npassword = %q\nroot = %q\ntls = \"none\"\n",
 		fo.Host, fo.Port, fo.User, fo.Password, fo.Root)
+	layout.Connection, layout.Folder = "officetrack-ftp", "import"
 	e := newEnvConns(t, conn, func(o *Options) {
 		o.Delivery = DeliveryFTP
-		o.FTP = ImportLayout{Connection: "officetrack-ftp", Folder: "import", Encoding: "windows-1252",
-			Columns: []ImportColumn{{"NumeroTarefa", "TaskNumber"}, {"Descricao", "Description"},
-				{"DataHora", "DueDateTime"}, {"Tecnico", "EmployeeNumber"}, {"Cliente", "CustomerName"}}}
+		o.FTP = layout
 	})
+	return e, srv
+}
+
+// TestFTPDeliveryVsftpd delivers a sheet as one normalised CSV file to
+// OfficeTrack's FTP import folder on the real vsftpd.
+func TestFTPDeliveryVsftpd(t *testing.T) {
+	e, srv := ftpDeliveryEnv(t, ImportLayout{Encoding: "windows-1252",
+		Columns: []ImportColumn{{"NumeroTarefa", "TaskNumber"}, {"Descricao", "Description"},
+			{"DataHora", "DueDateTime"}, {"Tecnico", "EmployeeNumber"}, {"Cliente", "CustomerName"}}})
 	rows := goodRows(3, 4100)
 	rows = append(rows, []any{4199, "Sem data", "amanhã", "T9", "X"})
 	data := xlsxRows(t, rows)
@@ -151,15 +159,7 @@ func TestSFTPInboxResumes(t *testing.T) {
 // again: a whole file there is kept and recorded; none there is uploaded,
 // and the temporary file a killed attempt left is replaced, not left.
 func TestFTPDropInterruptedUpload(t *testing.T) {
-	fo, srv := transporttest.FTP(t)
-	srv.MkdirAll(t, "import")
-	conn := fmt.Sprintf("[connections.officetrack-ftp]\ntype = \"ftp\"\nhost = %q\nport = %d\nuser = %q\npassword = %q\nroot = %q\ntls = \"none\"\n",
-		fo.Host, fo.Port, fo.User, fo.Password, fo.Root)
-	e := newEnvConns(t, conn, func(o *Options) {
-		o.Delivery = DeliveryFTP
-		o.FTP = ImportLayout{Connection: "officetrack-ftp", Folder: "import",
-			Columns: []ImportColumn{{"NumeroTarefa", "TaskNumber"}, {"Descricao", "Description"}}}
-	})
+	e, srv := ftpDeliveryEnv(t, ImportLayout{Columns: []ImportColumn{{"NumeroTarefa", "TaskNumber"}, {"Descricao", "Description"}}})
 	ctx := context.Background()
 	rc := bridge.NewRunContext(ledger.Run{ID: 7, Job: "tarefas"}, e.l, nil, nil)
 	tmp := filepath.Join(t.TempDir(), "import.csv")
@@ -228,15 +228,7 @@ func (f failingTargets) PutItems(ctx context.Context, items []ledger.Item) error
 // with nothing new uploads nothing — and an upload whose rows could not be
 // recorded is mended by the next run without a second upload.
 func TestFTPDeliveryOnlyChanges(t *testing.T) {
-	fo, srv := transporttest.FTP(t)
-	srv.MkdirAll(t, "import")
-	conn := fmt.Sprintf("[connections.officetrack-ftp]\ntype = \"ftp\"\nhost = %q\nport = %d\nuser = %q\npassword = %q\nroot = %q\ntls = \"none\"\n",
-		fo.Host, fo.Port, fo.User, fo.Password, fo.Root)
-	e := newEnvConns(t, conn, func(o *Options) {
-		o.Delivery = DeliveryFTP
-		o.FTP = ImportLayout{Connection: "officetrack-ftp", Folder: "import",
-			Columns: []ImportColumn{{"NumeroTarefa", "TaskNumber"}, {"Descricao", "Description"}, {"DataHora", "DueDateTime"}}}
-	})
+	e, srv := ftpDeliveryEnv(t, ImportLayout{Columns: []ImportColumn{{"NumeroTarefa", "TaskNumber"}, {"Descricao", "Description"}, {"DataHora", "DueDateTime"}}})
 	importDir := filepath.Join(srv.Dir, "import")
 	// taken reads the import files (what OfficeTrack's loader would take)
 	// and removes them; it returns their data lines.
@@ -273,20 +265,8 @@ func TestFTPDeliveryOnlyChanges(t *testing.T) {
 
 	// The clerk fixes the two dates in the report, changes one
 	// description, and drops the report back.
-	rep, err := excelize.OpenFile(filepath.Join(e.inbox, "done/tarefas-lote.xlsx.report.xlsx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sh := rep.GetSheetName(0)
-	rep.SetCellValue(sh, "C6", "24/11/2026 09:00")
-	rep.SetCellValue(sh, "C13", "25/11/2026 10:30")
-	rep.SetCellValue(sh, "B3", "Instalação com poste")
-	var buf bytes.Buffer
-	if err := rep.Write(&buf); err != nil {
-		t.Fatal(err)
-	}
-	rep.Close()
-	e.drop("tarefas-lote.xlsx.report.xlsx", buf.Bytes())
+	e.dropEditedReport("done/tarefas-lote.xlsx.report.xlsx", map[string]string{
+		"C6": "24/11/2026 09:00", "C13": "25/11/2026 10:30", "B3": "Instalação com poste"})
 	run()
 	got := taken()
 	want := []string{"8001;Instalação com poste;202611231400", "8004;Instalação 4;202611240900", "8011;Instalação 11;202611251030"}
