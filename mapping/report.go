@@ -132,6 +132,55 @@ func (s *Summary) text(l string) string {
 	return strings.Join(parts, ", ")
 }
 
+// IsReportSummary reports whether text is the one-line summary a result
+// report ends with ("18 enviadas, 2 rejeitadas, 3 já enviada"), in any of
+// the report languages.
+func IsReportSummary(text string) bool {
+	parts := strings.Split(strings.TrimSpace(text), ", ")
+	if len(parts) < 2 {
+		return false
+	}
+	for _, part := range parts {
+		n, word, ok := strings.Cut(part, " ")
+		if !ok || n == "" || strings.Trim(n, "0123456789") != "" || !summaryWord(word) {
+			return false
+		}
+	}
+	return true
+}
+
+// summaryWord reports whether w follows a count in a report's summary.
+func summaryWord(w string) bool {
+	for _, l := range []string{LangPT, LangES, LangEN} {
+		for _, k := range []msgKey{mSummarySent, mSummaryRejected} {
+			if _, word, _ := strings.Cut(tr(l, k, 0), " "); w == word {
+				return true
+			}
+		}
+		for _, s := range []Status{StatusFailed, StatusSkipped, StatusAlready} {
+			if w == statusWord(l, s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ReportSummaryRow reports whether row is a result report's summary line:
+// its only value, in the first column, is a summary (IsReportSummary). A
+// report dropped back as input carries its old one; it is not data.
+func ReportSummaryRow(row sheet.Row) bool {
+	if len(row.Cells) == 0 || !IsReportSummary(row.Cells[0].Value) {
+		return false
+	}
+	for _, c := range row.Cells[1:] {
+		if strings.TrimSpace(c.Value) != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // ReportStatus reads a status word of a result report, in any of the
 // report languages (a report dropped back as input); false when word is
 // none of them.
@@ -321,7 +370,11 @@ func writeCSVReport(w io.Writer, spec ReportSpec) (Summary, error) {
 		case row.Num == spec.HeaderRow:
 			rec[spec.Columns], rec[spec.Columns+1] = tr(spec.Lang, mStatus), tr(spec.Lang, mMessage)
 		case row.Num > spec.HeaderRow:
-			if o, ok := spec.Outcome(row.Num); ok {
+			o, ok := spec.Outcome(row.Num)
+			if !ok && ReportSummaryRow(row) {
+				continue // the summary of a report dropped back: a new one follows
+			}
+			if ok {
 				sum.add(o.Status)
 				rec[spec.Columns], rec[spec.Columns+1] = statusWord(spec.Lang, o.Status), o.Message
 			}
@@ -448,6 +501,8 @@ func writeXLSXReport(w io.Writer, spec ReportSpec) (sum Summary, err error) {
 			if o, has = spec.Outcome(row.Num); has {
 				sum.add(o.Status)
 				failed = o.Status == StatusRejected || o.Status == StatusFailed
+			} else if ReportSummaryRow(row) {
+				continue // the summary of a report dropped back: a new one follows
 			}
 		}
 		for i := range vals {

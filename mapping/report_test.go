@@ -190,3 +190,27 @@ func TestReportStatus(t *testing.T) {
 		}
 	}
 }
+
+// IsReportSummary knows a report's summary line in every language, and
+// nothing else.
+func TestIsReportSummary(t *testing.T) {
+	tests := []struct {
+		text string
+		want bool
+	}{
+		{"18 sent, 2 rejected", true},
+		{"3 sent, 0 rejected, 17 already sent", true},
+		{"812 enviadas, 3 rejeitadas", true},
+		{"5 enviadas, 0 rechazadas, 2 ya enviada", true},
+		{"18 sent", false},
+		{"Rua 7, 120", false},
+		{"sent, rejected", false},
+		{"7001", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := IsReportSummary(tt.text); got != tt.want {
+			t.Errorf("IsReportSummary(%q) = %v, want %v", tt.text, got, tt.want)
+		}
+	}
+}

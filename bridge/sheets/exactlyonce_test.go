@@ -103,8 +103,11 @@ func TestCorrectedReportSendsOnlyFixedRows(t *testing.T) {
 	if w := len(second[0]); w != 7 {
 		t.Errorf("new report has %d columns %q, want the 5 of the sheet + status + message", w, second[0])
 	}
-	if got := statusCount(second); got["sent"] != 2 || got["already sent"] != 18 {
+	if got := statusCount(second); got["sent"] != 2 || got["already sent"] != 18 || got["rejected"] != 0 {
 		t.Errorf("second report statuses %v", got)
+	}
+	if last := second[len(second)-1]; len(last) != 1 || last[0] != "2 sent, 0 rejected, 18 already sent" {
+		t.Errorf("second report's summary line %q (the first report's own must not be read as a row)", last)
 	}
 	for _, r := range second[1:] {
 		if len(r) > 6 && r[5] == "already sent" && !strings.HasPrefix(r[6], "already sent on ") {

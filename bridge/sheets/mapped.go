@@ -101,12 +101,18 @@ func (s *mappedSheet) rows() (func() (outRow, bool, error), error) {
 	poi := s.m.Target == mapping.TargetPOI
 	numbers := newTaskNumberer(s.j.opts.TaskNumberFrom)
 	return func() (outRow, bool, error) {
-		if !r.Next() {
-			s.width = max(s.width, r.Width())
-			if err := r.Err(); err != nil {
-				return outRow{}, false, &badFileError{s.j.explain(filepath.Base(s.f.Path), err)}
+		for {
+			if !r.Next() {
+				s.width = max(s.width, r.Width())
+				if err := r.Err(); err != nil {
+					return outRow{}, false, &badFileError{s.j.explain(filepath.Base(s.f.Path), err)}
+				}
+				return outRow{}, false, nil
 			}
-			return outRow{}, false, nil
+			if s.reportCol < 0 || !mapping.ReportSummaryRow(r.Row()) {
+				break
+			}
+			// A report dropped back: its old summary line is not data.
 		}
 		s.width = max(s.width, r.Width())
 		num := r.Row().Num

@@ -86,10 +86,10 @@ func summaryLine(j *job, s summary) string {
 	if s.Note != "" {
 		return s.Note
 	}
-	if j.opts.Delivery == DeliveryFTP {
-		return j.msg(msgSummaryFTP, s.Sent, s.Rejected, s.Held)
-	}
 	line := j.msg(msgSummary, s.Sent, s.Failed, s.Rejected, s.Held)
+	if j.opts.Delivery == DeliveryFTP {
+		line = j.msg(msgSummaryFTP, s.Sent, s.Rejected, s.Held)
+	}
 	if s.Already > 0 {
 		line += j.msg(msgSummaryAlready, s.Already)
 	}

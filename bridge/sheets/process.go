@@ -326,6 +326,7 @@ func (j *job) deliverFTP(ctx context.Context, rc *bridge.RunContext, rec ledger.
 	sum.Sent = valid
 	countNonZero(rc, OutcomeSent, valid)
 	countNonZero(rc, OutcomeRejected, sum.Rejected)
+	countNonZero(rc, OutcomeAlready, sum.Already)
 	return nil
 }
 

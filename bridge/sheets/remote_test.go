@@ -277,6 +277,18 @@ func TestFTPDeliveryOnlyChanges(t *testing.T) {
 	if st := statusCount(second); st["sent"] != 3 || st["already sent"] != 17 {
 		t.Errorf("second report statuses %v", st)
 	}
+	recs, _ := e.l.Files(context.Background(), ledger.FileFilter{Job: "tarefas", Limit: 1})
+	if len(recs) != 1 || !strings.Contains(recs[0].Message, "3 rows in the import file, 0 failed validation") || !strings.Contains(recs[0].Message, "17 already sent") {
+		t.Errorf("file record of the report dropped back: %+v", recs)
+	}
+	for _, r := range second[1:] {
+		if len(r) > 0 && strings.Contains(r[0], "sent, ") && len(r) > 1 {
+			t.Errorf("the old summary line was read as a row: %q", r)
+		}
+	}
+	if last := second[len(second)-1]; len(last) != 1 || last[0] != "3 sent, 0 rejected, 17 already sent" {
+		t.Errorf("summary line %q", last)
+	}
 	for _, r := range second[1:] {
 		if len(r) > 0 && r[0] == "8001" && (len(r) < 7 || !strings.Contains(r[6], "updated: Descrição")) {
 			t.Errorf("row 8001's message %q does not name the change", r)
