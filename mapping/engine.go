@@ -134,16 +134,20 @@ type Reader struct {
 	ownFile   bool
 	headerRow int
 	headers   []string
-	bound     []bound
-	pending   []sheet.Row // rows read while looking for the header
-	row       sheet.Row
-	rec       Record
-	recBuilt  bool
-	vals      []namedValue
-	problems  []Problem
-	date1904  bool
-	width     int
-	err       error
+	// report: the sheet is a result report dropped back (its headers end
+	// with the status and message columns); its old summary line is not
+	// a row.
+	report   bool
+	bound    []bound
+	pending  []sheet.Row // rows read while looking for the header
+	row      sheet.Row
+	rec      Record
+	recBuilt bool
+	vals     []namedValue
+	problems []Problem
+	date1904 bool
+	width    int
+	err      error
 
 	// Rows are read (decompressed and scanned) by a goroutine, in batches,
 	// while the caller maps the previous ones.
@@ -356,6 +360,7 @@ func (r *Reader) findHeader() error {
 	for i, c := range hdr.Cells {
 		r.headers[i] = strings.TrimSpace(c.Value)
 	}
+	r.report = ReportColumns(r.headers) >= 0
 	if err := r.bind(); err != nil {
 		return err
 	}
@@ -547,7 +552,7 @@ func (r *Reader) Next() bool {
 		} else {
 			return false
 		}
-		if r.row.Empty() {
+		if r.row.Empty() || (r.report && ReportSummaryRow(r.row)) {
 			continue
 		}
 		r.vals, r.problems = r.Mapping.mapRow(r.row, r.bound, r.headers, r.date1904, r.vals[:0])

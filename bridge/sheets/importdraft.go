@@ -291,11 +291,7 @@ func (j *job) makePreview(ctx context.Context, in *Inbox, d *draft, lang string)
 	}
 	cols := columnsOf(p.Bindings)
 	numbers := newTaskNumberer(j.opts.TaskNumberFrom)
-	report := mapping.ReportColumns(r.Headers()) >= 0 // a result report dropped back
 	for r.Next() {
-		if report && mapping.ReportSummaryRow(r.Row()) {
-			continue // its old summary line is not data
-		}
 		p.Rows++
 		probs := cellProblems(r.Problems(), lang)
 		if len(probs) == 0 {

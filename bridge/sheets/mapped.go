@@ -101,18 +101,12 @@ func (s *mappedSheet) rows() (func() (outRow, bool, error), error) {
 	poi := s.m.Target == mapping.TargetPOI
 	numbers := newTaskNumberer(s.j.opts.TaskNumberFrom)
 	return func() (outRow, bool, error) {
-		for {
-			if !r.Next() {
-				s.width = max(s.width, r.Width())
-				if err := r.Err(); err != nil {
-					return outRow{}, false, &badFileError{s.j.explain(filepath.Base(s.f.Path), err)}
-				}
-				return outRow{}, false, nil
+		if !r.Next() {
+			s.width = max(s.width, r.Width())
+			if err := r.Err(); err != nil {
+				return outRow{}, false, &badFileError{s.j.explain(filepath.Base(s.f.Path), err)}
 			}
-			if s.reportCol < 0 || !mapping.ReportSummaryRow(r.Row()) {
-				break
-			}
-			// A report dropped back: its old summary line is not data.
+			return outRow{}, false, nil
 		}
 		s.width = max(s.width, r.Width())
 		num := r.Row().Num
