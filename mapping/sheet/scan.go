@@ -317,14 +317,18 @@ func (t tag) attrString(key string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if bytes.IndexByte(v, '&') < 0 && bytes.IndexByte(v, '\r') < 0 {
-		return string(v), true
+	return attrValue(v), true
+}
+
+// attrValue is a raw attribute value with its entities decoded (as it
+// stands when they cannot be).
+func attrValue(val []byte) string {
+	if bytes.IndexByte(val, '&') >= 0 || bytes.IndexByte(val, '\r') >= 0 {
+		if d, err := decodeText(nil, val); err == nil {
+			return string(d)
+		}
 	}
-	out, err := decodeText(nil, v)
-	if err != nil {
-		return string(v), true
-	}
-	return string(out), true
+	return string(val)
 }
 
 // readText reads the character data of the element just opened, up to its
