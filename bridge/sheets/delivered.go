@@ -141,6 +141,39 @@ func changes(old, new map[string]string, label func(string) string) []string {
 	return out
 }
 
+// sendReason says why a row is sent although its key was sent before:
+// the re-send its row asks for, and what changed from what OfficeTrack
+// holds (changed, the changes by column). Both are empty for a key never
+// sent. text writes the messages in the job's language.
+func sendReason(tr *targetRecord, r *outRow, hash string, values map[string]string, label func(string) string, text func(int, ...any) string) (why string, changed []string) {
+	if tr.Hash == "" {
+		return "", nil
+	}
+	if tr.Hash != hash {
+		changed = changes(tr.Values, values, label)
+		why = text(msgUpdated, strings.Join(changed, "; "))
+	}
+	if r.Resend {
+		why = strings.TrimSuffix(text(msgResent)+"; "+why, "; ")
+	}
+	return why, changed
+}
+
+// alreadySent is the message of a row whose content OfficeTrack already
+// holds, naming when it was sent.
+func alreadySent(tr *targetRecord, loc *time.Location, text func(int, ...any) string) string {
+	return text(msgAlreadySent, tr.At.In(loc).Format("02/01 15:04"))
+}
+
+// columnLabel names a field by its column in the sheet src (nil: by the
+// field's own name).
+func columnLabel(src sheetSource) func(string) string {
+	if ms, ok := src.(*mappedSheet); ok {
+		return ms.m.ColumnOf
+	}
+	return nil
+}
+
 // loadTarget reads a target record; a key never seen gives a zero record.
 func loadTarget(ctx context.Context, l ledger.Ledger, job, key string) (targetRecord, error) {
 	var tr targetRecord

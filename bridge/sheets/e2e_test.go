@@ -6,12 +6,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/fieldbridge/fieldbridge/connectors/officetrack"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fieldbridge/fieldbridge/connectors/officetrack"
 
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/charmap"

@@ -2,7 +2,6 @@ package sheets
 
 import (
 	"context"
-	"strings"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/bridge/ledger"
@@ -22,23 +21,16 @@ import (
 
 // ftpDedupe chooses and records the rows of one sheet's import file.
 type ftpDedupe struct {
-	j    *job
-	rc   *bridge.RunContext
-	rec  ledger.File
-	src  sheetSource
-	name string // the import file's name, for the report's messages
+	j     *job
+	rc    *bridge.RunContext
+	rec   ledger.File
+	src   sheetSource
+	name  string                    // the import file's name, for the report's messages
+	label func(field string) string // a field's column, for the changes
 }
 
 func (j *job) newFTPDedupe(rc *bridge.RunContext, rec ledger.File, src sheetSource, name string) *ftpDedupe {
-	return &ftpDedupe{j: j, rc: rc, rec: rec, src: src, name: name}
-}
-
-// label names a field by the sheet's column, for the messages.
-func (d *ftpDedupe) label(field string) string {
-	if ms, ok := d.src.(*mappedSheet); ok {
-		return ms.m.ColumnOf(field)
-	}
-	return field
+	return &ftpDedupe{j: j, rc: rc, rec: rec, src: src, name: name, label: columnLabel(src)}
 }
 
 // decide says what becomes of a valid row r: OutcomeSent (it goes in the
@@ -58,19 +50,14 @@ func (d *ftpDedupe) decide(ctx context.Context, r *outRow) (rowStatus, error) {
 	values := r.values()
 	hash := valuesHash(values)
 	in := j.msg(msgInImportFile, d.name)
-	switch {
-	case tr.Hash == hash && tr.File == d.rec.SHA256 && tr.Row == r.Num:
-		return rowStatus{OutcomeSent, in}, nil // recorded by this file's own upload
-	case tr.Hash == hash && !r.Resend:
-		return rowStatus{OutcomeAlready, j.msg(msgAlreadySent, tr.At.In(j.location()).Format("02/01 15:04"))}, nil
-	case tr.Hash == hash:
-		return rowStatus{OutcomeSent, in + "; " + j.msg(msgResent)}, nil
-	case tr.Hash != "":
-		msg := in + "; " + j.msg(msgUpdated, strings.Join(changes(tr.Values, values, d.label), "; "))
-		if r.Resend {
-			msg += "; " + j.msg(msgResent)
+	if tr.Hash == hash && !r.Resend {
+		if tr.File == d.rec.SHA256 && tr.Row == r.Num {
+			return rowStatus{OutcomeSent, in}, nil // recorded by this file's own upload
 		}
-		return rowStatus{OutcomeSent, msg}, nil
+		return rowStatus{OutcomeAlready, alreadySent(&tr, j.location(), j.msg)}, nil
+	}
+	if why, _ := sendReason(&tr, r, hash, values, d.label, j.msg); why != "" {
+		in += "; " + why
 	}
 	return rowStatus{OutcomeSent, in}, nil
 }
@@ -124,9 +111,7 @@ func (d *ftpDedupe) record(ctx context.Context, statuses map[int]rowStatus) erro
 		}
 		h := HistoryEntry{At: now, File: d.rec.SHA256, Name: d.rec.Name, Row: r.Num, Outcome: OutcomeSent,
 			Answer: j.msg(msgInImportFile, d.name), Values: values, Resend: r.Resend}
-		if tr.Hash != "" && tr.Hash != hash {
-			h.Changes = changes(tr.Values, values, d.label)
-		}
+		_, h.Changes = sendReason(&tr, &r, hash, values, d.label, j.msg)
 		tr.Hash, tr.Values, tr.At, tr.File, tr.Name, tr.Row, tr.Pending = hash, values, now, d.rec.SHA256, d.rec.Name, r.Num, nil
 		written[key] = true
 		items = append(items, tr.item(j.name, key, d.rc.Run.ID, now), historyItem(j.name, key, d.rc.Run.ID, h))

@@ -3,9 +3,10 @@ package sheets
 import (
 	"context"
 
-	"github.com/fieldbridge/fieldbridge/connectors/officetrack/officetracktest"
 	"strings"
 	"testing"
+
+	"github.com/fieldbridge/fieldbridge/connectors/officetrack/officetracktest"
 
 	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/bridge/fileconn"

@@ -199,10 +199,7 @@ func (j *job) deliver(ctx context.Context, rc *bridge.RunContext, in *Inbox, rec
 				return "", sum, err
 			}
 			ws := &webSend{api: j.api, ledger: rc.Ledger, job: j.name, runID: rc.Run.ID, sha: rec.SHA256, name: rec.Name,
-				conc: j.conc, rc: rc, now: rc.Now, text: j.msg, loc: j.location()}
-			if ms, ok := src.(*mappedSheet); ok {
-				ws.label = ms.m.ColumnOf
-			}
+				conc: j.conc, rc: rc, now: rc.Now, text: j.msg, loc: j.location(), label: columnLabel(src)}
 			if _, err := ws.run(ctx, wrapRows(rows), doneSet); err != nil {
 				return "", sum, err
 			}

@@ -303,7 +303,7 @@ dispatch:
 		values := r.values()
 		hash := valuesHash(values)
 		if tr.Hash == hash && !r.Resend {
-			outcome, msg := OutcomeAlready, w.msg(msgAlreadySent, tr.At.In(w.location()).Format("02/01 15:04"))
+			outcome, msg := OutcomeAlready, alreadySent(&tr, w.location(), w.msg)
 			if tr.File == w.sha && tr.Row == r.Num {
 				outcome, msg = OutcomeSent, "" // this very row, sent before an interruption
 			}
@@ -314,16 +314,7 @@ dispatch:
 			continue
 		}
 		d := &delivery{r: r, key: key, values: values, hash: hash, tr: tr}
-		switch {
-		case r.Resend && tr.Hash == hash:
-			d.why = w.msg(msgResent)
-		case tr.Hash != "":
-			d.changes = changes(tr.Values, values, w.label)
-			d.why = w.msg(msgUpdated, strings.Join(d.changes, "; "))
-			if r.Resend {
-				d.why = w.msg(msgResent) + "; " + d.why
-			}
-		}
+		d.why, d.changes = sendReason(&tr, &r, hash, values, w.label, w.msg)
 		d.tr.Pending = &pendingSend{Hash: hash, Values: values, File: w.sha, Name: w.name, Row: r.Num,
 			At: w.now(), Run: w.runID, Resend: r.Resend}
 		select {
