@@ -192,7 +192,7 @@
       if (m) { m.textContent = s.message || ""; }
       var c = document.getElementById("file-counts");
       if (c) { c.textContent = s.counts || ""; }
-      if (bar && total > 0) { bar.style.width = (s.final ? 100 : Math.min(100, 100 * s.recorded / total)) + "%"; }
+      if (bar && total > 0) { bar.style.width = Math.min(100, 100 * s.recorded / total) + "%"; }
       if (s.report) {
         var a = document.getElementById("report");
         if (a) { a.href = s.report; a.hidden = false; }
