@@ -154,3 +154,36 @@ func serverCPU(comm string) time.Duration {
 	}
 	return total
 }
+
+// cpuTimes is what /proc/stat says of all CPUs together since boot: the
+// time they were busy, idle and waiting for I/O.
+type cpuTimes struct{ busy, idle, iowait time.Duration }
+
+// machineCPU reads the first line of /proc/stat; zero when it cannot.
+func machineCPU() cpuTimes {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTimes{}
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return cpuTimes{}
+	}
+	tick := time.Second / 100 // USER_HZ
+	var t cpuTimes
+	// user nice system idle iowait irq softirq steal ... (proc(5))
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		d := time.Duration(n) * tick
+		switch i {
+		case 3:
+			t.idle = d
+		case 4:
+			t.iowait = d
+		case 0, 1, 2, 5, 6, 7:
+			t.busy += d
+		}
+	}
+	return t
+}

@@ -175,6 +175,11 @@ func benchPickup(b *testing.B, n int, size int64, conns int) {
 	// sends costs the server too, on the same CPUs.
 	serverComm := map[string]string{"vsftpd": "vsftpd", "proftpd": "proftpd", "pureftpd": "pure-ftpd"}[server]
 	var ourServerCPU, lftpServerCPU []time.Duration
+	// And the whole machine's, for each tool's run: how much of the CPUs'
+	// time was busy, idle and waiting for the disk. A tool that leaves the
+	// CPUs idle is waiting somewhere; one that keeps them busy is bound by
+	// the CPU time that it and the server need per file.
+	var ourMachine, lftpMachine []cpuTimes
 	// lftp mirror, removing the source files like our after = "delete".
 	lftpRun := func() (time.Duration, time.Duration) {
 		fill()
@@ -185,11 +190,12 @@ func benchPickup(b *testing.B, n int, size int64, conns int) {
 			o.User, o.Port, o.Host, par, o.Root, dst)
 		cmd := exec.Command("lftp", "-c", script)
 		cmd.Env = append(os.Environ(), "LFTP_PASSWORD="+o.Password)
-		t0, s0 := time.Now(), serverCPU(serverComm)
+		t0, s0, m0 := time.Now(), serverCPU(serverComm), machineCPU()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("lftp: %v\n%s", err, out)
 		}
 		d := time.Since(t0)
+		lftpMachine = append(lftpMachine, machineCPU().sub(m0))
 		lftpServerCPU = append(lftpServerCPU, serverCPU(serverComm)-s0)
 		lftpCPU = append(lftpCPU, cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
 		check("lftp", dst)
@@ -260,11 +266,12 @@ func benchPickup(b *testing.B, n int, size int64, conns int) {
 		}
 		f := newFixture(b, nil, opts, src, targetDir("ours"))
 		t0 := time.Now()
-		c0, s0 := cputime.Used(), serverCPU(serverComm)
+		c0, s0, m0 := cputime.Used(), serverCPU(serverComm), machineCPU()
 		rc := f.poll(b)
 		t1 := time.Now()
 		rc = f.poll(b)
 		t2 := time.Now()
+		ourMachine = append(ourMachine, machineCPU().sub(m0))
 		ourCPU = append(ourCPU, cputime.Used()-c0)
 		ourServerCPU = append(ourServerCPU, serverCPU(serverComm)-s0)
 		if c := rc.Counts()["downloaded"]; c != int64(n) {
@@ -335,6 +342,9 @@ func benchPickup(b *testing.B, n int, size int64, conns int) {
 	}
 	cpu("CPU time (user+system) of fieldbridge and of lftp", ourCPU, lftpCPU)
 	cpu(server+"'s CPU time serving fieldbridge and serving lftp", ourServerCPU, lftpServerCPU)
+	if om, lm := shares(ourMachine), shares(lftpMachine); om != "" && lm != "" {
+		b.Logf("  the CPUs' time during the runs: fieldbridge's %s; lftp's %s", om, lm)
+	}
 	b.Logf("  ratio to the best baseline (no fsync): %.2fx (take poll alone: %.2fx)", best.Seconds()/ours.Seconds(), best.Seconds()/take.Seconds())
 	b.Logf("  each round's ratio to lftp mirror (both polls): %s (geometric mean %.2fx)", ratios(paired), geomean(paired))
 	b.Logf("  each round's ratio to lftp mirror + sync: %s (geometric mean %.2fx)", ratios(pairedSync), geomean(pairedSync))
@@ -342,6 +352,26 @@ func benchPickup(b *testing.B, n int, size int64, conns int) {
 	b.ReportMetric(float64(n)/ours.Seconds(), "files/s")
 	b.ReportMetric(mb/ours.Seconds(), "MB/s")
 	b.ReportMetric(best.Seconds()/ours.Seconds(), "x_baseline")
+}
+
+// sub is the CPU time between u and t.
+func (t cpuTimes) sub(u cpuTimes) cpuTimes {
+	return cpuTimes{busy: t.busy - u.busy, idle: t.idle - u.idle, iowait: t.iowait - u.iowait}
+}
+
+// shares tells the shares of busy, idle and iowait time over all runs
+// together; "" when the system does not say.
+func shares(runs []cpuTimes) string {
+	var sum cpuTimes
+	for _, t := range runs {
+		sum.busy, sum.idle, sum.iowait = sum.busy+t.busy, sum.idle+t.idle, sum.iowait+t.iowait
+	}
+	all := (sum.busy + sum.idle + sum.iowait).Seconds()
+	if all <= 0 {
+		return ""
+	}
+	pc := func(d time.Duration) float64 { return 100 * d.Seconds() / all }
+	return fmt.Sprintf("busy %.0f%%, idle %.0f%%, idle waiting for the disk %.0f%%", pc(sum.busy), pc(sum.idle), pc(sum.iowait))
 }
 
 // writeChunks writes size bytes to f, chunk after chunk.
