@@ -349,6 +349,15 @@ func TestAllOrNothing(t *testing.T) {
 	if e.fake.Calls("CreateOrUpdateTask") != 0 || !e.exists("failed/tarefas-aon.xlsx.report.xlsx") {
 		t.Fatal("all_or_nothing sent rows or did not fail the file")
 	}
+	// The import page's watch view tells which row held the others.
+	recs, _ := e.l.Files(context.Background(), ledger.FileFilter{Job: "tarefas", Limit: 1})
+	if len(recs) != 1 {
+		t.Fatalf("file records %+v", recs)
+	}
+	v, ok, err := e.job.fileState(context.Background(), &e.job.opts.Inboxes[0], recs[0].SHA256, true)
+	if err != nil || !ok || v.Counts[OutcomeHeld] != 3 || v.Counts[OutcomeRejected] != 1 {
+		t.Fatalf("watch view: %v %v %v", ok, err, v.Counts)
+	}
 }
 
 // copyDir copies the regular files of src into dst.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -179,8 +181,14 @@ func (j *job) deliver(ctx context.Context, rc *bridge.RunContext, in *Inbox, rec
 		}
 		countNonZero(rc, OutcomeRejected, sum.Rejected)
 		countNonZero(rc, OutcomeHeld, sum.Held)
+		if err := recordRowOutcomes(ctx, rc, j.name, rec.SHA256, statuses); err != nil {
+			return "", sum, err
+		}
 	case j.opts.Delivery == DeliveryFTP:
 		if err := j.deliverFTP(ctx, rc, rec, src, statuses, &sum); err != nil {
+			return "", sum, err
+		}
+		if err := recordRowOutcomes(ctx, rc, j.name, rec.SHA256, statuses); err != nil {
 			return "", sum, err
 		}
 	default:
@@ -224,6 +232,45 @@ func (j *job) deliver(ctx context.Context, rc *bridge.RunContext, in *Inbox, rec
 	}
 	report, err := j.writeReport(src, rec, statusOf, sum)
 	return report, sum, err
+}
+
+// recordRowOutcomes writes each row's outcome under its row key, as the
+// web send does row by row, where a sheet's rows are decided all at once
+// (an import file for OfficeTrack's FTP, a sheet held whole): the import
+// page's watch view and its counts read them there. A row that already
+// has a record keeps it (a run interrupted after this step decides the
+// same again; a row the web service was given stays known as sent).
+func recordRowOutcomes(ctx context.Context, rc *bridge.RunContext, job, sha string, statuses map[int]rowStatus) error {
+	have := map[int]bool{}
+	err := rc.Ledger.ItemsWithPrefix(ctx, job, sha+":", func(it ledger.Item) error {
+		if row := rowOfKey(it.Key); row > 0 {
+			have[row] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	now := rc.Now()
+	var items []ledger.Item
+	for _, row := range slices.Sorted(maps.Keys(statuses)) {
+		if have[row] {
+			continue
+		}
+		st := statuses[row]
+		items = append(items, ledger.Item{Job: job, Key: itemKey(sha, row), Outcome: st.Status, Message: st.Message,
+			RunID: rc.Run.ID, Updated: now})
+		if len(items) == 512 {
+			if err := rc.Ledger.PutItems(ctx, items); err != nil {
+				return err
+			}
+			items = items[:0]
+		}
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	return rc.Ledger.PutItems(ctx, items)
 }
 
 // wrapRows turns a read error into a badFileError (the file is unreadable

@@ -281,6 +281,37 @@ func TestFTPDeliveryOnlyChanges(t *testing.T) {
 	if len(recs) != 1 || !strings.Contains(recs[0].Message, "3 rows in the import file, 0 failed validation") || !strings.Contains(recs[0].Message, "17 already sent") {
 		t.Errorf("file record of the report dropped back: %+v", recs)
 	}
+	// The import page's watch view shows the rows of both sheets.
+	watch := func(sha string) fileView {
+		t.Helper()
+		v, ok, err := e.job.fileState(context.Background(), &e.job.opts.Inboxes[0], sha, true)
+		if err != nil || !ok {
+			t.Fatalf("watch view of %s: %v %v", sha, ok, err)
+		}
+		return v
+	}
+	if v := watch(recs[0].SHA256); v.Recorded != 20 || v.Counts[OutcomeSent] != 3 || v.Counts[OutcomeAlready] != 17 {
+		t.Errorf("watch view of the report dropped back: %d rows, %v", v.Recorded, v.Counts)
+	}
+	all, _ := e.l.Files(context.Background(), ledger.FileFilter{Job: "tarefas"})
+	for _, f := range all {
+		if f.Name != "tarefas-lote.xlsx" {
+			continue
+		}
+		v := watch(f.SHA256)
+		if v.Recorded != 20 || v.Counts[OutcomeSent] != 18 || v.Counts[OutcomeRejected] != 2 {
+			t.Errorf("watch view of the first sheet: %d rows, %v", v.Recorded, v.Counts)
+		}
+		var bad []int
+		for _, r := range v.Rows {
+			if r.Status == OutcomeRejected {
+				bad = append(bad, r.Row)
+			}
+		}
+		if fmt.Sprint(bad) != "[6 13]" {
+			t.Errorf("rows listed invalid: %v, want [6 13]", bad)
+		}
+	}
 	for _, r := range second[1:] {
 		if len(r) > 0 && strings.Contains(r[0], "sent, ") && len(r) > 1 {
 			t.Errorf("the old summary line was read as a row: %q", r)
