@@ -136,7 +136,17 @@ func (s *Service) sendLink(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	if _, err := s.d.Sender.Send(ctx, phone, s.smsText(s.linkURL(token))); err != nil {
+	_, err = s.d.Sender.Send(ctx, phone, s.smsText(s.linkURL(token)))
+	if errors.Is(err, sms.ErrUncertain) {
+		// The gateway may have taken it: the link stays valid (the
+		// customer may be reading it), and asking for a second SMS is
+		// left to the customer, through the bot.
+		s.d.Log.Warn("findme: the SMS gateway did not confirm the message; the link stays valid", "id", id, "to", masked, "err", err)
+		writeJSON(w, http.StatusOK, botAnswer{Answer: fortics.Answer{Status: "sent", Message: s.text(txtSentUnconfirmed, masked)},
+			ID: id, ExpiresAt: l.Expires.UTC().Format(time.RFC3339)})
+		return
+	}
+	if err != nil {
 		// The link cannot be used: forget it and the number now.
 		l.State = StateExpired
 		_ = s.save(context.WithoutCancel(r.Context()), id, l)

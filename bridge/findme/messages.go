@@ -33,6 +33,7 @@ const (
 	txtNoLocation
 	txtThanksTitle
 	txtThanks
+	txtSentUnconfirmed
 )
 
 var texts = map[string][]string{
@@ -62,6 +63,7 @@ var texts = map[string][]string{
 		txtNoLocation:       "Escolha o local: use sua localização, arraste o marcador ou digite o endereço.",
 		txtThanksTitle:      "Obrigado!",
 		txtThanks:           "Recebemos o local. Volte à conversa: a resposta já está lá.",
+		txtSentUnconfirmed:  "Pedimos o envio de um SMS para %s com o link, mas a operadora não confirmou. Se não chegar em alguns minutos, peça um novo link.",
 	},
 	"es": {
 		txtSMS:              "Para saber si hay fibra en su dirección, toque el enlace y elija el lugar: {link} (vale {minutes} min)",
@@ -89,6 +91,7 @@ var texts = map[string][]string{
 		txtNoLocation:       "Elija el lugar: use su ubicación, arrastre el marcador o escriba la dirección.",
 		txtThanksTitle:      "¡Gracias!",
 		txtThanks:           "Recibimos el lugar. Vuelva a la conversación: la respuesta ya está allí.",
+		txtSentUnconfirmed:  "Pedimos el envío de un SMS a %s con el enlace, pero el proveedor no lo confirmó. Si no llega en unos minutos, pida un nuevo enlace.",
 	},
 	"en": {
 		txtSMS:              "To see if there is fibre at your address, tap the link and choose the place: {link} (valid {minutes} min)",
@@ -116,6 +119,7 @@ var texts = map[string][]string{
 		txtNoLocation:       "Choose the place: use your location, drag the marker or type the address.",
 		txtThanksTitle:      "Thank you!",
 		txtThanks:           "We have the place. Go back to the chat: the answer is there.",
+		txtSentUnconfirmed:  "We asked for an SMS with the link to be sent to %s, but the provider did not confirm it. If it does not arrive in a few minutes, ask for a new link.",
 	},
 }
 

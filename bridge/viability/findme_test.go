@@ -280,6 +280,38 @@ func TestFindMeRefusals(t *testing.T) {
 	w.noFullNumber(t)
 }
 
+// TestFindMeAnswerLost: the gateway takes the SMS but its answer is lost.
+// The SMS is not sent a second time, the bot hears "sent" with a word that
+// it was not confirmed, and the link in the SMS works.
+func TestFindMeAnswerLost(t *testing.T) {
+	w := newFindWorld(t, nil)
+	w.sms.DropAfterNext(1)
+	code, m := w.askLink(t, `{"phone": "`+testPhone+`"}`)
+	if code != http.StatusOK || m["status"] != "sent" || m["id"] == "" {
+		t.Fatalf("link: %d %v", code, m)
+	}
+	if msg, _ := m["message"].(string); !strings.Contains(msg, "não confirmou") || !strings.Contains(msg, "(48) 9****-5432") {
+		t.Errorf("message %q: want the masked number and that the provider did not confirm", msg)
+	}
+	if n := len(w.sms.Messages()); n != 1 {
+		t.Fatalf("the gateway took %d SMS, want 1", n)
+	}
+	id := m["id"].(string)
+	if got := w.poll(t, id); got["status"] != "waiting" {
+		t.Fatalf("poll: %v", got)
+	}
+	f := w.places.Found
+	resp, err := http.PostForm(w.linkOf(t), url.Values{"lat": {fmt.Sprint(f.Lat)}, "lng": {fmt.Sprint(f.Lng)}, "source": {"map"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := w.poll(t, id); resp.StatusCode != 200 || got["status"] != "found" {
+		t.Fatalf("confirm: %d, then %v", resp.StatusCode, got)
+	}
+	w.noFullNumber(t)
+}
+
 // TestFindMeExpiredLink: a link past its time is refused, the bot hears
 // expired, and a run's sweep removes the number.
 func TestFindMeExpiredLink(t *testing.T) {

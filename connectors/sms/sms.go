@@ -1,8 +1,10 @@
 // Package sms sends text messages through an SMS gateway: Zenvia (common
 // in Brazil) or Twilio, following ../shared/contracts/findme.md.
 //
-// A Client sends one message per Send call. 429, 5xx and connection
-// failures are retried with backoff within the caller's deadline; a 4xx
+// A Client sends one message per Send call. 429, 5xx and refused
+// connections are retried with backoff within the caller's deadline; a
+// connection lost after the request went out is not (the gateway may have
+// taken the message, and a retry would send it twice: ErrUncertain); a 4xx
 // answer is permanent: ErrRejected when the gateway refused the message
 // or its number, ErrUnauthorized when it refused the account. Errors and
 // log lines never hold the full phone number: the gateway's own message
@@ -45,6 +47,10 @@ var (
 	// ErrUnavailable: the gateway did not accept the message in time
 	// (429, 5xx, no answer) after the retries.
 	ErrUnavailable = errors.New("sms: the gateway is unavailable")
+	// ErrUncertain: the request went out but no answer came back (the
+	// connection was lost, or the deadline passed while waiting): the
+	// gateway may have taken the message. It is not sent again.
+	ErrUncertain = errors.New("sms: the gateway did not answer; the message may have been sent")
 )
 
 // Options are a [connections.NAME] table of type "sms".
@@ -201,9 +207,11 @@ func (e *APIError) Unwrap() error {
 func (e *APIError) Temporary() bool { return httpapi.TemporaryStatus(e.Status) }
 
 // Send sends text to the number to (E.164, see Normalize) and returns the
-// gateway's id for the message. It retries 429, 5xx and connection
-// failures within ctx (a gateway that never accepts ends in an error
-// wrapping ErrUnavailable); a refusal is permanent.
+// gateway's id for the message. It retries 429, 5xx and refused
+// connections within ctx (a gateway that never accepts ends in an error
+// wrapping ErrUnavailable); a refusal is permanent. A request that went
+// out without an answer (the connection lost, or ctx ending while
+// waiting) is not sent again: the error wraps ErrUncertain.
 func (c *Client) Send(ctx context.Context, to, text string) (string, error) {
 	if !strings.HasPrefix(to, "+") || !allDigits(to[1:]) {
 		return "", fmt.Errorf("sms: send: %w: %q is not in E.164 (use Normalize)", ErrRejected, Mask(to))
@@ -211,8 +219,15 @@ func (c *Client) Send(ctx context.Context, to, text string) (string, error) {
 	masked := Mask(to)
 	op := "send to " + masked
 	var id string
+	var uncertain error // the last try's, when the request went out unanswered
 	err := c.retry.Do(ctx, op, func(ctx context.Context) (time.Duration, error) {
 		resp, err := c.http.Send(ctx, c.gw.send(to, text))
+		var te *httpapi.TransientError
+		if errors.As(err, &te) && te.Uncertain {
+			uncertain = err
+			return 0, &uncertainError{err} // not retried: it may have been sent
+		}
+		uncertain = nil
 		if err != nil {
 			return 0, err
 		}
@@ -229,13 +244,22 @@ func (c *Client) Send(ctx context.Context, to, text string) (string, error) {
 	})
 	if err != nil {
 		var te *httpapi.TransientError
-		if errors.As(err, &te) || errors.Is(err, context.DeadlineExceeded) {
+		switch {
+		case uncertain != nil: // the deadline may have ended the wait too
+			return "", fmt.Errorf("%w: %w", ErrUncertain, uncertain)
+		case errors.As(err, &te) || errors.Is(err, context.DeadlineExceeded):
 			return "", fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		return "", err
 	}
 	return id, nil
 }
+
+// uncertainError marks a try after which the gateway may have taken the
+// message; IsRetryable does not see it as transient.
+type uncertainError struct{ err error }
+
+func (e *uncertainError) Error() string { return e.err.Error() }
 
 // Check asks the gateway about the account (Zenvia: GET
 // /v2/subscriptions; Twilio: GET the account), for `check -connect`. It
