@@ -287,7 +287,7 @@ func TestClusterStatusAndMetrics(t *testing.T) {
 [[job]]
 name = "tick"
 kind = "probe"
-`, &log, 3*time.Second)
+`, &log, time.Minute) // the run lasts until cancelled below, however slow the checks are (-race)
 	for _, n := range nodes {
 		n.start()
 		waitFor(t, "node ready", n.Ready)
