@@ -97,6 +97,10 @@ type LedgerConfig struct {
 	// (renewed every third of it): a node that dies loses its jobs to the
 	// others after at most this long. Default 30s.
 	Lease Duration `toml:"lease"`
+	// KeepRunsDays is how many days of runs the ledger keeps (default
+	// 400; 0 keeps them all). Each job's newest run of every outcome
+	// stays; what a run did to each file and row is never pruned.
+	KeepRunsDays int `toml:"keep_runs_days"`
 }
 
 // Shared reports whether the ledger is a PostgreSQL database shared by
@@ -135,7 +139,7 @@ func DefaultConfig() *Config {
 		Language: "pt-BR",
 		Log:      LogConfig{Level: "info", Format: "text"},
 		HTTP:     HTTPConfig{Listen: "127.0.0.1:8080", MaxBody: 10 << 20},
-		Ledger:   LedgerConfig{Synchronous: "full", Lease: Duration{30 * time.Second}},
+		Ledger:   LedgerConfig{Synchronous: "full", Lease: Duration{30 * time.Second}, KeepRunsDays: 400},
 	}
 }
 
@@ -384,6 +388,9 @@ func ParseConfig(path string, data []byte, reg *Registry) (*Config, error) {
 	}
 	if cfg.Ledger.Lease.Duration < 3*time.Second {
 		ps.add(kl.line("ledger.lease"), "[ledger]", "lease %s is too short: at least 3s (30s is a good value)", cfg.Ledger.Lease.Duration)
+	}
+	if cfg.Ledger.KeepRunsDays < 0 {
+		ps.add(kl.line("ledger.keep_runs_days"), "[ledger]", "keep_runs_days %d: give a number of days (0 keeps every run)", cfg.Ledger.KeepRunsDays)
 	}
 	if cfg.HTTP.MaxBody <= 0 {
 		ps.add(kl.line("http.max_body"), "[http]", "max_body must be a positive number of bytes")

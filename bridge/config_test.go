@@ -185,9 +185,11 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(ce)
 	}
 	if cfg.Timezone != "America/Sao_Paulo" || cfg.Language != "pt-BR" || cfg.HTTP.Listen != "127.0.0.1:8080" ||
-		!filepath.IsAbs(cfg.DataDir) || cfg.Log.Level != "info" || cfg.Ledger.Synchronous != "full" {
+		!filepath.IsAbs(cfg.DataDir) || cfg.Log.Level != "info" || cfg.Ledger.Synchronous != "full" || cfg.Ledger.KeepRunsDays != 400 {
 		t.Fatalf("defaults = %+v", cfg)
 	}
+	_, ce = parse(t, "[ledger]\nkeep_runs_days = -1\n")
+	wantProblems(t, ce, []pw{{2, "keep_runs_days -1: give a number of days"}})
 }
 
 // wantProblems asserts that the problems are exactly want (line and a

@@ -583,6 +583,11 @@ func (e *Engine) Run(ctx context.Context) error {
 			c.heartbeat(ctx)
 		}()
 	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		e.pruneLoop(ctx)
+	}()
 	e.ready.Store(true)
 	e.startedOnce.Do(func() { close(e.startedCh) })
 	if c := e.cluster; c != nil {
@@ -611,6 +616,45 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.log.Info("stopped")
 	return nil
+}
+
+// pruneEvery is how often the daemon deletes runs older than [ledger]
+// keep_runs_days (the first time as it starts).
+const pruneEvery = 24 * time.Hour
+
+// pruneLoop deletes old runs from the ledger now and every pruneEvery
+// until ctx is done. In a cluster every node does it; deleting the same
+// runs twice is harmless.
+func (e *Engine) pruneLoop(ctx context.Context) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := e.pruneRuns(ctx)
+		days := e.Config().Ledger.KeepRunsDays
+		switch {
+		case err != nil && ctx.Err() == nil:
+			e.log.Warn("could not delete old runs from the ledger; trying again tomorrow", "keep_runs_days", days, "err", err)
+		case n > 0:
+			e.log.Info("deleted old runs from the ledger", "runs", n, "keep_runs_days", days)
+		}
+		t.Reset(pruneEvery)
+	}
+}
+
+// pruneRuns deletes the runs older than [ledger] keep_runs_days (none
+// when it is 0, or when the ledger cannot) and returns how many.
+func (e *Engine) pruneRuns(ctx context.Context) (int64, error) {
+	p, ok := e.ledger.(ledger.RunPruner)
+	days := e.Config().Ledger.KeepRunsDays
+	if !ok || days <= 0 {
+		return 0, nil
+	}
+	return p.PruneRuns(ctx, e.now().AddDate(0, 0, -days))
 }
 
 // startJob starts js's run loop and triggers under d, once after is

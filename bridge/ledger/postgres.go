@@ -860,3 +860,34 @@ func (l *Postgres) setState(ctx context.Context, fence *Lease, job, name, value 
 			job, name, value, time.Now())
 	})
 }
+
+var _ RunPruner = (*Postgres)(nil)
+
+// PruneRuns implements RunPruner.
+func (l *Postgres) PruneRuns(ctx context.Context, before time.Time) (int64, error) {
+	return pruneRuns(ctx, l, before)
+}
+
+func (l *Postgres) runKinds(ctx context.Context) ([][2]string, error) {
+	return pgCollect(ctx, l, `SELECT DISTINCT job, outcome FROM {s}.runs ORDER BY job, outcome`, nil, func(row pgx.Row) ([2]string, error) {
+		var k [2]string
+		err := row.Scan(&k[0], &k[1])
+		return k, err
+	})
+}
+
+func (l *Postgres) deleteRuns(ctx context.Context, job string, before time.Time, keep []int64) (int64, error) {
+	if keep == nil {
+		keep = []int64{} // '{}': NULL would keep every run
+	}
+	var n int64
+	err := l.write(ctx, nil, "prune runs of "+job, func(b *pgx.Batch) {
+		b.Queue(l.sql(`DELETE FROM {s}.runs WHERE id IN (SELECT id FROM {s}.runs WHERE job = $1 AND started < $2
+			AND ended IS NOT NULL AND NOT (id = ANY($3)) ORDER BY started LIMIT $4)`),
+			job, before, keep, pruneBatch).Exec(func(ct pgconn.CommandTag) error {
+			n = ct.RowsAffected()
+			return nil
+		})
+	})
+	return n, err
+}

@@ -716,3 +716,49 @@ func (l *SQLite) SetState(ctx context.Context, job, name, value string) error {
 	}
 	return nil
 }
+
+var _ RunPruner = (*SQLite)(nil)
+
+// PruneRuns implements RunPruner.
+func (l *SQLite) PruneRuns(ctx context.Context, before time.Time) (int64, error) {
+	return pruneRuns(ctx, l, before)
+}
+
+func (l *SQLite) runKinds(ctx context.Context) ([][2]string, error) {
+	rows, err := l.r.QueryContext(ctx, `SELECT DISTINCT job, outcome FROM runs ORDER BY job, outcome`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][2]string
+	for rows.Next() {
+		var k [2]string
+		if err := rows.Scan(&k[0], &k[1]); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+func (l *SQLite) deleteRuns(ctx context.Context, job string, before time.Time, keep []int64) (int64, error) {
+	ctx, err := writeCtx(ctx)
+	if err != nil {
+		return 0, err
+	}
+	q := `DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE job = ? AND started < ? AND ended IS NOT NULL`
+	args := []any{job, nanos(before)}
+	if len(keep) > 0 {
+		q += ` AND id NOT IN (?` + strings.Repeat(",?", len(keep)-1) + `)`
+		for _, id := range keep {
+			args = append(args, id)
+		}
+	}
+	q += ` ORDER BY started LIMIT ?)`
+	args = append(args, pruneBatch)
+	res, err := l.w.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

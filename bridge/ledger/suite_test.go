@@ -678,3 +678,83 @@ func testGetItems(t *testing.T, l ledger.Ledger, _ func() ledger.Ledger) {
 		t.Fatalf("GetItems(no keys) = %v, %v", got, err)
 	}
 }
+
+// TestPruneRuns: old ended runs go; runs since the cut, runs still going,
+// and each job's newest run of every outcome stay, so LastRun answers as
+// before; more runs than one delete takes go too.
+func TestPruneRuns(t *testing.T) { eachStore(t, testPruneRuns) }
+
+func testPruneRuns(t *testing.T, l ledger.Ledger, _ func() ledger.Ledger) {
+	ctx := context.Background()
+	p, ok := l.(ledger.RunPruner)
+	if !ok {
+		t.Fatalf("%T does not implement RunPruner", l)
+	}
+	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	run := func(job string, at time.Time, outcome string) ledger.Run {
+		t.Helper()
+		r, err := l.BeginRun(ctx, job, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if outcome != ledger.OutcomeRunning {
+			r.Ended, r.Outcome = at.Add(time.Second), outcome
+			if err := l.EndRun(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return r
+	}
+	// "poll": 2,501 old ok runs (more than one delete takes), an old
+	// failed one (its newest failed), an old one still running, and 3
+	// recent ok ones.
+	for i := range 2501 {
+		run("poll", base.Add(time.Duration(i)*time.Minute), ledger.OutcomeOK)
+	}
+	failed := run("poll", base.Add(3001*time.Minute), ledger.OutcomeFailed)
+	running := run("poll", base.Add(3002*time.Minute), ledger.OutcomeRunning)
+	cut := base.AddDate(0, 1, 0)
+	for i := range 3 {
+		run("poll", cut.Add(time.Duration(i+1)*time.Hour), ledger.OutcomeOK)
+	}
+	// "daily": only old runs; its newest stays.
+	run("daily", base, ledger.OutcomeOK)
+	daily := run("daily", base.Add(24*time.Hour), ledger.OutcomeOK)
+
+	n, err := p.PruneRuns(ctx, cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2502 {
+		t.Errorf("pruned %d runs, want 2502", n)
+	}
+	ids := func(job string) []int64 {
+		rs, err := l.Runs(ctx, ledger.RunFilter{Job: job, Limit: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, r := range rs {
+			if r.Started.Before(cut) {
+				out = append(out, r.ID)
+			}
+		}
+		return out
+	}
+	if got, want := fmt.Sprint(ids("poll")), fmt.Sprint([]int64{running.ID, failed.ID}); got != want {
+		t.Errorf("old runs of poll left: %s, want %s (the one running, the newest failed)", got, want)
+	}
+	if rs, _ := l.Runs(ctx, ledger.RunFilter{Job: "poll", Limit: 10000}); len(rs) != 5 {
+		t.Errorf("poll has %d runs, want 5", len(rs))
+	}
+	if got := ids("daily"); len(got) != 1 || got[0] != daily.ID {
+		t.Errorf("daily's runs left: %v, want [%d]", got, daily.ID)
+	}
+	if r, err := l.LastRun(ctx, "poll", ledger.OutcomeFailed); err != nil || r.ID != failed.ID {
+		t.Errorf("LastRun(poll, failed) = %d, %v", r.ID, err)
+	}
+	// Nothing more to prune.
+	if n, err := p.PruneRuns(ctx, cut); err != nil || n != 0 {
+		t.Errorf("second prune: %d, %v", n, err)
+	}
+}
