@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
@@ -171,7 +172,7 @@ func checkUsers(cfg *Config, importers map[string][]string, kl keyLines, ps *pro
 				ps.add(kl.line(base+".password_hash"), w, "password_hash is not a bcrypt hash (never write the password itself here): make one with `fieldbridge user add %s`", u.Name)
 			}
 		}
-		if u.Language != "" && !contains(languages, u.Language) {
+		if u.Language != "" && !slices.Contains(languages, u.Language) {
 			ps.add(kl.line(base+".language"), w, "language %q is not one of %s", u.Language, strings.Join(languages, ", "))
 		}
 		if u.Role == RoleClerk && len(u.Inboxes) == 0 {
@@ -185,7 +186,7 @@ func checkUsers(cfg *Config, importers map[string][]string, kl keyLines, ps *pro
 				// The job's own options are wrong; reported there.
 			case !ok:
 				ps.add(kl.line(base+".inboxes"), w, "inboxes: %q: no job %q with import pages (kind sheet-officetrack with a local inbox)", g, job)
-			case one && !contains(names, inbox):
+			case one && !slices.Contains(names, inbox):
 				ps.add(kl.line(base+".inboxes"), w, "inboxes: %q: job %q has no inbox %q (its inboxes: %s)", g, job, inbox, strings.Join(names, ", "))
 			}
 		}

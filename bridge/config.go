@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -368,16 +369,16 @@ func ParseConfig(path string, data []byte, reg *Registry) (*Config, error) {
 	} else {
 		cfg.loc = loc
 	}
-	if !contains(languages, cfg.Language) {
+	if !slices.Contains(languages, cfg.Language) {
 		ps.add(kl.line("language"), "", "language %q is not one of %s", cfg.Language, strings.Join(languages, ", "))
 	}
-	if !contains([]string{"debug", "info", "warn", "error"}, cfg.Log.Level) {
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, cfg.Log.Level) {
 		ps.add(kl.line("log.level"), "[log]", "level %q is not one of debug, info, warn, error", cfg.Log.Level)
 	}
-	if !contains([]string{"text", "json"}, cfg.Log.Format) {
+	if !slices.Contains([]string{"text", "json"}, cfg.Log.Format) {
 		ps.add(kl.line("log.format"), "[log]", "format %q is not one of text, json", cfg.Log.Format)
 	}
-	if !contains([]string{"full", "normal"}, strings.ToLower(cfg.Ledger.Synchronous)) {
+	if !slices.Contains([]string{"full", "normal"}, strings.ToLower(cfg.Ledger.Synchronous)) {
 		ps.add(kl.line("ledger.synchronous"), "[ledger]", "synchronous %q is not one of full, normal", cfg.Ledger.Synchronous)
 	}
 	if cfg.Ledger.URL != "" && !cfg.Ledger.Shared() {
@@ -962,15 +963,6 @@ func connTypeNames(reg *Registry) []string {
 		out = []string{"none registered"}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // tomlName is the key of a struct field ("" to skip it).

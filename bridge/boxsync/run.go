@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -415,7 +416,7 @@ func (j *Job) retryFailed(ctx context.Context, known map[string]ledger.Item, see
 		if err != nil {
 			return err
 		}
-		if len(onlyProjects) > 0 && !contains(onlyProjects, b.Project) {
+		if len(onlyProjects) > 0 && !slices.Contains(onlyProjects, b.Project) {
 			continue
 		}
 		if err := feed(b); err != nil {
@@ -423,15 +424,6 @@ func (j *Job) retryFailed(ctx context.Context, known map[string]ledger.Item, see
 		}
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // process sends one box and says what happened. It does no ledger write.
