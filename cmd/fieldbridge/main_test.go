@@ -115,6 +115,38 @@ func TestConfigExample(t *testing.T) {
 	}
 }
 
+// TestREADMECheckCommand: the README's command that checks
+// config.toml.example sets every variable the check needs (with only
+// those set, it passes).
+func TestREADMECheckCommand(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s+((?:[A-Z_]+=\S+ )+)\\\n\s+go run ./cmd/fieldbridge check -config config.toml.example`).FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("the README has no `VAR=… go run ./cmd/fieldbridge check -config config.toml.example` command")
+	}
+	path := filepath.Join("..", "..", "config.toml.example")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`).FindAllStringSubmatch(string(data), -1) {
+		t.Setenv(v[1], "")
+		os.Unsetenv(v[1])
+	}
+	for _, kv := range strings.Fields(string(m[1])) {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	var out, errb bytes.Buffer
+	code := realMain(context.Background(), &app{stdout: &out, stderr: &errb, reg: registry}, []string{"check", "-config", path})
+	if code != exitOK {
+		t.Fatalf("the README's check command fails (%d):\n%s%s", code, out.String(), errb.String())
+	}
+}
+
 func TestCheckReportsEveryMistake(t *testing.T) {
 	p := writeConfig(t, `data_dir = "data"
 [log]
