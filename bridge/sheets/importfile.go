@@ -138,6 +138,26 @@ func (l *ImportLayout) value(r *outRow, field string) string {
 	return v
 }
 
+// probeTask is what the import file gives OfficeTrack of task row r (its
+// number, and the fields of the layout's columns), for loaderTook; false
+// for a point of interest or a task without a number.
+func (l *ImportLayout) probeTask(r *outRow) (officetrack.Task, bool) {
+	var t officetrack.Task
+	if r.Task == nil || r.Task.TaskNumber == nil {
+		return t, false
+	}
+	num := *r.Task.TaskNumber
+	t.TaskNumber = &num
+	for _, c := range l.Columns {
+		if v := l.value(r, c.Field); c.Field != "" && v != "" {
+			if err := t.Set(c.Field, v); err != nil {
+				return t, false
+			}
+		}
+	}
+	return t, true
+}
+
 // writeImportFile writes the rows next yields (valid ones only) to path in
 // the layout, and returns how many rows it wrote. The file is synced.
 func (l *ImportLayout) writeImportFile(path string, next func() (outRow, bool, error)) (n int, err error) {

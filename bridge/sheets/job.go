@@ -79,7 +79,10 @@ func newJob(env *bridge.Env, spec bridge.JobSpec, o *Options) (*job, error) {
 			}
 		}
 	}
-	if o.Delivery == DeliveryWebService && env != nil && env.Config != nil {
+	// An FTP delivery job may name the account too: an upload whose
+	// import file OfficeTrack's loader took before it was recorded is
+	// then looked up, not made again (deliverFTP).
+	if o.OfficeTrack != "" && env != nil && env.Config != nil {
 		_, co, err := env.Conn(o.OfficeTrack)
 		if err != nil {
 			return nil, bridge.OptionErrorf("officetrack", "%v", err)

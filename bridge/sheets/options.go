@@ -56,7 +56,10 @@ type Options struct {
 	// (one normalised file per sheet on OfficeTrack's FTP import folder).
 	Delivery string `toml:"delivery"`
 	// OfficeTrack names the connection (type "officetrack") used by the
-	// webservice delivery.
+	// webservice delivery. With the FTP delivery it is optional: the
+	// tasks of an import file whose upload was interrupted, and which is
+	// no longer on the server, are then looked up before it is uploaded
+	// again (OfficeTrack's loader may have taken it).
 	OfficeTrack string `toml:"officetrack"`
 	// Mappings is the folder of saved mappings (one TOML file each).
 	Mappings string `toml:"mappings" folder:"local"`
@@ -157,16 +160,17 @@ var inboxNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 func (o *Options) check(env *bridge.Env) error {
 	var errs []error
 	add := func(key, format string, args ...any) { errs = append(errs, bridge.OptionErrorf(key, format, args...)) }
+	if o.OfficeTrack != "" && env != nil && env.Config != nil {
+		if typ, _, err := env.Conn(o.OfficeTrack); err != nil {
+			add("officetrack", "%v", err)
+		} else if typ != ConnTypeName {
+			add("officetrack", "connection %q is of type %q, not %q", o.OfficeTrack, typ, ConnTypeName)
+		}
+	}
 	switch o.Delivery {
 	case DeliveryWebService:
 		if o.OfficeTrack == "" {
 			add("officetrack", "missing: name the connection of type %q", ConnTypeName)
-		} else if env != nil && env.Config != nil {
-			if typ, _, err := env.Conn(o.OfficeTrack); err != nil {
-				add("officetrack", "%v", err)
-			} else if typ != ConnTypeName {
-				add("officetrack", "connection %q is of type %q, not %q", o.OfficeTrack, typ, ConnTypeName)
-			}
 		}
 	case DeliveryFTP:
 		o.FTP.withDefaults()

@@ -316,6 +316,7 @@ func (j *job) deliverFTP(ctx context.Context, rc *bridge.RunContext, rec ledger.
 	defer os.Remove(tmp)
 	d := j.newFTPDedupe(rc, rec, src, name)
 	valid := int64(0)
+	var probe []officetrack.Task // the first tasks of the import file (loaderTook)
 	// record hands the import file the rows to include: not those with a
 	// problem, nor those whose content OfficeTrack was already given.
 	record := func() (outRow, bool, error) {
@@ -346,6 +347,11 @@ func (j *job) deliverFTP(ctx context.Context, rc *bridge.RunContext, rec ledger.
 				continue
 			}
 			valid++
+			if len(probe) < maxProbe {
+				if t, ok := l.probeTask(&r); ok {
+					probe = append(probe, t)
+				}
+			}
 			return r, true, nil
 		}
 	}
@@ -357,7 +363,7 @@ func (j *job) deliverFTP(ctx context.Context, rc *bridge.RunContext, rec ledger.
 		return fmt.Errorf("writing the import file: %w", err)
 	}
 	if valid > 0 && !uploaded {
-		if err := j.upload(ctx, rc, key, remote, name, tmp, valid, prev.Outcome == outcomeSending); err != nil {
+		if err := j.upload(ctx, rc, key, remote, name, tmp, valid, prev.Outcome == outcomeSending, probe); err != nil {
 			return err
 		}
 	}
@@ -374,15 +380,22 @@ func (j *job) deliverFTP(ctx context.Context, rc *bridge.RunContext, rec ledger.
 	return nil
 }
 
+// maxProbe bounds the tasks of an import file looked up after an
+// interrupted upload (loaderTook).
+const maxProbe = 20
+
 // upload puts the import file tmp on OfficeTrack's FTP as remote. The
 // upload is recorded "sending" before it starts and "sent" once done. An
 // upload that was interrupted (inDoubt) is first looked for on the
 // server: a file there under its final name with the import file's size
 // was written whole (uploads go to a temporary name, then are renamed),
-// so it is not uploaded again. (If OfficeTrack's loader already took it
-// away, it cannot be told from one never uploaded, and it is uploaded
-// again.)
-func (j *job) upload(ctx context.Context, rc *bridge.RunContext, key, remote, name, tmp string, rows int64, inDoubt bool) error {
+// so it is not uploaded again. A file no longer there may have been taken
+// by OfficeTrack's loader: when the job names an OfficeTrack account, the
+// first tasks of the file (probe) are looked up, and if OfficeTrack holds
+// one as the file has it, the file is not uploaded again. (Without an
+// account, or for points of interest, which OfficeTrack offers no read
+// for, it is uploaded again.)
+func (j *job) upload(ctx context.Context, rc *bridge.RunContext, key, remote, name, tmp string, rows int64, inDoubt bool, probe []officetrack.Task) error {
 	l := &j.opts.FTP
 	t, err := j.openTransport(ctx, l.Connection)
 	if err != nil {
@@ -411,6 +424,20 @@ func (j *job) upload(ctx context.Context, rc *bridge.RunContext, key, remote, na
 		case err != nil && !errors.Is(err, transports.ErrNotExist):
 			return fmt.Errorf("%w: looking for %s on %s after an interrupted upload: %w", officetrack.ErrTransient, name, t, err)
 		}
+		took, err := j.loaderTook(ctx, probe)
+		if err != nil {
+			return fmt.Errorf("%w: looking up the tasks of %s after an interrupted upload: %w", officetrack.ErrTransient, name, err)
+		}
+		if took != 0 {
+			rc.Log.Info("the import file of an interrupted upload is gone from the server and OfficeTrack holds its tasks: its loader took it; not uploaded again",
+				"file", remote, "task", took)
+			rc.Count("upload_confirmed", 1)
+			return record(OutcomeSent, "", remote)
+		}
+		if j.api == nil {
+			rc.Log.Warn("the import file of an interrupted upload is not on the server; uploading it again (if OfficeTrack's loader took it, its rows are imported twice: name the OfficeTrack account in the job's officetrack option so that its tasks are looked up first)",
+				"file", remote)
+		}
 	}
 	if err := record(outcomeSending, "", remote); err != nil {
 		return err
@@ -430,6 +457,27 @@ func (j *job) upload(ctx context.Context, rc *bridge.RunContext, key, remote, na
 	}
 	rc.Count("uploaded", 1)
 	return nil
+}
+
+// loaderTook returns the number of the first task of probe that
+// OfficeTrack holds as the import file has it (0: none, or no account to
+// ask).
+func (j *job) loaderTook(ctx context.Context, probe []officetrack.Task) (int64, error) {
+	if j.api == nil {
+		return 0, nil
+	}
+	for _, t := range probe {
+		num := *t.TaskNumber
+		d, err := j.api.GetTaskDetails(ctx, num)
+		switch {
+		case errors.Is(err, officetrack.ErrTaskNotFound):
+		case err != nil:
+			return 0, err
+		case t.HeldBy(&d.Task):
+			return num, nil
+		}
+	}
+	return 0, nil
 }
 
 // location is the zone used in messages.

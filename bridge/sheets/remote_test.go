@@ -13,6 +13,7 @@ import (
 
 	"github.com/fieldbridge/fieldbridge/bridge"
 	"github.com/fieldbridge/fieldbridge/bridge/ledger"
+	"github.com/fieldbridge/fieldbridge/connectors/officetrack"
 	"github.com/fieldbridge/fieldbridge/transports"
 	"github.com/fieldbridge/fieldbridge/transports/transporttest"
 )
@@ -157,7 +158,9 @@ func TestSFTPInboxResumes(t *testing.T) {
 // TestFTPDropInterruptedUpload: an upload recorded "sending" (the daemon
 // was killed during it) is looked for on the server before it is made
 // again: a whole file there is kept and recorded; none there is uploaded,
-// and the temporary file a killed attempt left is replaced, not left.
+// and the temporary file a killed attempt left is replaced, not left;
+// none there while OfficeTrack holds its first task as the file has it
+// (its loader took the file) is not uploaded again.
 func TestFTPDropInterruptedUpload(t *testing.T) {
 	e, srv := ftpDeliveryEnv(t, ImportLayout{Columns: []ImportColumn{{"NumeroTarefa", "TaskNumber"}, {"Descricao", "Description"}}})
 	ctx := context.Background()
@@ -170,7 +173,11 @@ func TestFTPDropInterruptedUpload(t *testing.T) {
 	// Whole on the server (same size, its own bytes): not uploaded again.
 	onServer := []byte("NumeroTarefa;Descricao\r\n1;b\r\n")
 	srv.WriteFile(t, "import/lote-1.csv", onServer)
-	if err := e.job.upload(ctx, rc, key, "import/lote-1.csv", "lote-1.csv", tmp, 1, true); err != nil {
+	task := func(num int64, desc string) officetrack.Task {
+		return officetrack.Task{TaskNumber: &num, Description: &desc}
+	}
+	probe := []officetrack.Task{task(1, "a")}
+	if err := e.job.upload(ctx, rc, key, "import/lote-1.csv", "lote-1.csv", tmp, 1, true, probe); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(filepath.Join(srv.Dir, "import", "lote-1.csv")); string(got) != string(onServer) {
@@ -184,7 +191,7 @@ func TestFTPDropInterruptedUpload(t *testing.T) {
 	// temporary file gone.
 	leftover := transports.TempName("import/lote-2.csv", key[:16])
 	srv.WriteFile(t, leftover, []byte("NumeroTa"))
-	if err := e.job.upload(ctx, rc, key, "import/lote-2.csv", "lote-2.csv", tmp, 1, true); err != nil {
+	if err := e.job.upload(ctx, rc, key, "import/lote-2.csv", "lote-2.csv", tmp, 1, true, probe); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(filepath.Join(srv.Dir, "import", "lote-2.csv")); string(got) != string(content) {
@@ -197,6 +204,33 @@ func TestFTPDropInterruptedUpload(t *testing.T) {
 			names = append(names, d.Name())
 		}
 		t.Errorf("import folder holds %v, want lote-1.csv and lote-2.csv only", names)
+	}
+
+	// Not there, but OfficeTrack holds task 1 as the file has it (the
+	// loader imported the file and removed it): not uploaded again. A
+	// task that differs does not count.
+	c, err := officetrack.New(e.fake.ClientOptions(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tk := range []officetrack.Task{task(1, "a"), task(2, "older")} {
+		if _, _, err := c.CreateOrUpdateTaskOnce(ctx, tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lookups := e.fake.Calls("GetTaskDetails")
+	probe2 := []officetrack.Task{task(2, "b"), task(1, "a")}
+	if err := e.job.upload(ctx, rc, key, "import/lote-3.csv", "lote-3.csv", tmp, 2, true, probe2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(srv.Dir, "import", "lote-3.csv")); err == nil {
+		t.Error("the file OfficeTrack's loader had taken was uploaded again")
+	}
+	if n := e.fake.Calls("GetTaskDetails") - lookups; n != 2 {
+		t.Errorf("%d lookups, want 2 (task 2 differs, task 1 holds)", n)
+	}
+	if it, err := e.l.GetItem(ctx, "tarefas", key); err != nil || it.Outcome != OutcomeSent || it.RemoteID != "import/lote-3.csv" {
+		t.Errorf("ledger after the loader's file: %+v %v", it, err)
 	}
 }
 
