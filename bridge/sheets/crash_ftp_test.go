@@ -79,12 +79,7 @@ func TestCrashKill9FTPDelivery(t *testing.T) {
 	fake := officetracktest.NewServer(officetracktest.Options{})
 	defer fake.Close()
 
-	root := t.TempDir()
-	inbox, data, maps := filepath.Join(root, "inbox"), filepath.Join(root, "data"), filepath.Join(root, "mappings")
-	for _, d := range []string{inbox, data, maps} {
-		os.MkdirAll(d, 0o755)
-	}
-	os.WriteFile(filepath.Join(maps, "tarefas.toml"), []byte(tasksMapping), 0o644)
+	root, inbox, data, maps := crashDirs(t)
 	cfg := filepath.Join(root, "config.toml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(crashFTPConfig, data, fake.URL, fo.Host, fo.Port, fo.User, fo.Root, maps, inbox)), 0o600)
 	names := []string{}

@@ -19,6 +19,23 @@ import (
 	"github.com/fieldbridge/fieldbridge/connectors/officetrack/officetracktest"
 )
 
+// crashDirs makes a daemon's folders for the kill -9 tests: an inbox,
+// a data folder and a mappings folder holding tasksMapping.
+func crashDirs(t *testing.T) (root, inbox, data, maps string) {
+	t.Helper()
+	root = t.TempDir()
+	inbox, data, maps = filepath.Join(root, "inbox"), filepath.Join(root, "data"), filepath.Join(root, "mappings")
+	for _, d := range []string{inbox, data, maps} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(maps, "tarefas.toml"), []byte(tasksMapping), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return root, inbox, data, maps
+}
+
 // buildBinary builds cmd/fieldbridge.
 func buildBinary(t *testing.T) string { return bridgetest.Binary(t) }
 
@@ -67,12 +84,7 @@ func TestCrashKill9(t *testing.T) {
 	defer fake.Close()
 	fake.FailEvery(13, officetracktest.FaultLostAnswer)
 
-	root := t.TempDir()
-	inbox, data, maps := filepath.Join(root, "inbox"), filepath.Join(root, "data"), filepath.Join(root, "mappings")
-	for _, d := range []string{inbox, data, maps} {
-		os.MkdirAll(d, 0o755)
-	}
-	os.WriteFile(filepath.Join(maps, "tarefas.toml"), []byte(tasksMapping), 0o644)
+	root, inbox, data, maps := crashDirs(t)
 	cfg := filepath.Join(root, "config.toml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(crashConfig, data, fake.URL, maps, inbox)), 0o600)
 	sheet := xlsxRows(t, goodRows(rows, 1))
