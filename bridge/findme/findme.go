@@ -349,6 +349,19 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// Forget deletes the links last changed before `before` (answered or
+// expired ones: Sweep has just expired every waiting link past its time):
+// an answer holds where a customer said they are, and is not kept longer
+// than the job's keep_days. It returns how many went; a ledger that cannot
+// delete items keeps them.
+func (s *Service) Forget(ctx context.Context, before time.Time) (int64, error) {
+	p, ok := s.d.Ledger.(ledger.ItemPruner)
+	if !ok {
+		return 0, nil
+	}
+	return p.PruneItems(ctx, s.d.Job, itemPrefix, before)
+}
+
 // tokenOK compares a presented bot token in constant time.
 func (s *Service) tokenOK(got string) bool {
 	sum := sha256.Sum256([]byte(got))

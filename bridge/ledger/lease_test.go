@@ -115,6 +115,10 @@ func TestFencedWrites(t *testing.T) {
 		{"SetState", func() error { return fa.SetState(ctx, "f", "cursor", "9") }},
 		{"BeginRun", func() error { _, err := fa.BeginRun(ctx, "f", time.Now()); return err }},
 		{"EndRun", func() error { run.Outcome = ledger.OutcomeOK; return fa.EndRun(ctx, run) }},
+		{"PruneItems", func() error {
+			_, err := fa.(ledger.ItemPruner).PruneItems(ctx, "f", "1", time.Now().Add(time.Hour))
+			return err
+		}},
 	}
 	for _, w := range writes {
 		if err := w.do(); !errors.Is(err, ledger.ErrLeaseLost) {

@@ -868,6 +868,28 @@ func (l *Postgres) PruneRuns(ctx context.Context, before time.Time) (int64, erro
 	return pruneRuns(ctx, l, before)
 }
 
+var _ ItemPruner = (*Postgres)(nil)
+
+// PruneItems implements ItemPruner.
+func (l *Postgres) PruneItems(ctx context.Context, job, prefix string, before time.Time) (int64, error) {
+	return l.pruneItems(ctx, nil, job, prefix, before)
+}
+
+func (l *Postgres) pruneItems(ctx context.Context, fence *Lease, job, prefix string, before time.Time) (int64, error) {
+	return pruneItems(ctx, job, prefix, func(ctx context.Context) (int64, error) {
+		var n int64
+		err := l.write(ctx, fence, "prune items of "+job, func(b *pgx.Batch) {
+			b.Queue(l.sql(`DELETE FROM {s}.items WHERE job = $1 AND key IN (SELECT key FROM {s}.items
+				WHERE job = $1 AND starts_with(key, $2) AND updated < $3 LIMIT $4)`),
+				job, prefix, before, pruneBatch).Exec(func(ct pgconn.CommandTag) error {
+				n = ct.RowsAffected()
+				return nil
+			})
+		})
+		return n, err
+	})
+}
+
 func (l *Postgres) runKinds(ctx context.Context) ([][2]string, error) {
 	return pgCollect(ctx, l, `SELECT DISTINCT job, outcome FROM {s}.runs ORDER BY job, outcome`, nil, func(row pgx.Row) ([2]string, error) {
 		var k [2]string

@@ -155,6 +155,7 @@ type fencedPostgres struct {
 }
 
 var _ Ledger = (*fencedPostgres)(nil)
+var _ ItemPruner = (*fencedPostgres)(nil)
 
 func (f *fencedPostgres) BeginRun(ctx context.Context, job string, started time.Time) (Run, error) {
 	return f.p.beginRun(ctx, &f.fence, job, started)
@@ -206,6 +207,10 @@ func (f *fencedPostgres) PutItems(ctx context.Context, items []Item) error {
 
 func (f *fencedPostgres) ItemsWithPrefix(ctx context.Context, job, prefix string, fn func(Item) error) error {
 	return f.p.ItemsWithPrefix(ctx, job, prefix, fn)
+}
+
+func (f *fencedPostgres) PruneItems(ctx context.Context, job, prefix string, before time.Time) (int64, error) {
+	return f.p.pruneItems(ctx, &f.fence, job, prefix, before)
 }
 
 func (f *fencedPostgres) State(ctx context.Context, job, name string) (string, error) {

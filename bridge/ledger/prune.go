@@ -69,3 +69,33 @@ func pruneRuns(ctx context.Context, s runStore, before time.Time) (int64, error)
 	}
 	return total, nil
 }
+
+// ItemPruner is implemented by ledgers that can forget old items (SQLite
+// and PostgreSQL), for records that are kept only a while: FindME's
+// links hold where a customer said they are.
+type ItemPruner interface {
+	// PruneItems deletes job's items whose key starts with prefix and
+	// that were last updated before `before`, and returns how many.
+	PruneItems(ctx context.Context, job, prefix string, before time.Time) (int64, error)
+}
+
+// pruneItems is PruneItems over a backend's batch delete.
+func pruneItems(ctx context.Context, job, prefix string, del func(context.Context) (int64, error)) (int64, error) {
+	if prefix == "" {
+		return 0, fmt.Errorf("ledger: prune items of %s: an empty prefix would take every item", job)
+	}
+	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, fmt.Errorf("ledger: prune items of %s: %w", job, err)
+		}
+		n, err := del(ctx)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("ledger: prune items %s* of %s: %w", prefix, job, err)
+		}
+		if n < pruneBatch {
+			return total, nil
+		}
+	}
+}

@@ -724,6 +724,25 @@ func (l *SQLite) PruneRuns(ctx context.Context, before time.Time) (int64, error)
 	return pruneRuns(ctx, l, before)
 }
 
+var _ ItemPruner = (*SQLite)(nil)
+
+// PruneItems implements ItemPruner.
+func (l *SQLite) PruneItems(ctx context.Context, job, prefix string, before time.Time) (int64, error) {
+	return pruneItems(ctx, job, prefix, func(ctx context.Context) (int64, error) {
+		ctx, err := writeCtx(ctx)
+		if err != nil {
+			return 0, err
+		}
+		res, err := l.w.ExecContext(ctx, `DELETE FROM items WHERE job = ? AND key IN (SELECT key FROM items
+			WHERE job = ? AND key >= ? AND substr(key, 1, ?) = ? AND updated < ? LIMIT ?)`,
+			job, job, prefix, len([]rune(prefix)), prefix, nanos(before), pruneBatch)
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
+	})
+}
+
 func (l *SQLite) runKinds(ctx context.Context) ([][2]string, error) {
 	rows, err := l.r.QueryContext(ctx, `SELECT DISTINCT job, outcome FROM runs ORDER BY job, outcome`)
 	if err != nil {

@@ -758,3 +758,46 @@ func testPruneRuns(t *testing.T, l ledger.Ledger, _ func() ledger.Ledger) {
 		t.Errorf("second prune: %d, %v", n, err)
 	}
 }
+
+// TestPruneItems: the items of a job under a prefix last updated before
+// the cut go, more of them than one delete takes; newer ones, other
+// prefixes and other jobs stay; an empty prefix is refused.
+func TestPruneItems(t *testing.T) { eachStore(t, testPruneItems) }
+
+func testPruneItems(t *testing.T, l ledger.Ledger, _ func() ledger.Ledger) {
+	ctx := context.Background()
+	p, ok := l.(ledger.ItemPruner)
+	if !ok {
+		t.Fatalf("%T does not implement ItemPruner", l)
+	}
+	cut := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var items []ledger.Item
+	for i := range 2100 {
+		items = append(items, ledger.Item{Job: "bot", Key: fmt.Sprintf("findme:old%04d", i), Updated: cut.Add(-time.Duration(i+1) * time.Minute)})
+	}
+	items = append(items,
+		ledger.Item{Job: "bot", Key: "findme:new", Updated: cut.Add(time.Minute)},
+		ledger.Item{Job: "bot", Key: "findmf:old", Updated: cut.AddDate(0, -1, 0)}, // the prefix's next key
+		ledger.Item{Job: "bot", Key: "other:old", Updated: cut.AddDate(0, -1, 0)},
+		ledger.Item{Job: "other", Key: "findme:old", Updated: cut.AddDate(0, -1, 0)},
+	)
+	if err := l.PutItems(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	n, err := p.PruneItems(ctx, "bot", "findme:", cut)
+	if err != nil || n != 2100 {
+		t.Fatalf("PruneItems = %d, %v; want 2100", n, err)
+	}
+	var left []string
+	for _, job := range []string{"bot", "other"} {
+		if err := l.ItemsWithPrefix(ctx, job, "", func(it ledger.Item) error { left = append(left, job+"/"+it.Key); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := strings.Join(left, " "), "bot/findme:new bot/findmf:old bot/other:old other/findme:old"; got != want {
+		t.Errorf("items left: %s\nwant %s", got, want)
+	}
+	if n, err := p.PruneItems(ctx, "bot", "", cut); err == nil {
+		t.Errorf("an empty prefix pruned %d items, want a refusal", n)
+	}
+}

@@ -106,11 +106,20 @@ func (w *findWorld) askLink(t *testing.T, body string) (int, map[string]any) {
 	return w.do(t, req)
 }
 
+// pollRequest is the bot's GET of a link's answer.
+func (w *findWorld) pollRequest(t *testing.T, id string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, w.srv.URL+"/fortics/findme/"+id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	return req
+}
+
 func (w *findWorld) poll(t *testing.T, id string) map[string]any {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, w.srv.URL+"/fortics/findme/"+id, nil)
-	req.Header.Set("Authorization", "Bearer "+testToken)
-	code, m := w.do(t, req)
+	code, m := w.do(t, w.pollRequest(t, id))
 	if code != http.StatusOK {
 		t.Fatalf("poll %s = %d %v", id, code, m)
 	}
@@ -339,5 +348,65 @@ func TestFindMeExpiredLink(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown token: %d", resp.StatusCode)
+	}
+}
+
+// TestFindMeOldLinksForgotten: a run forgets the links last changed more
+// than keep_days ago (their answers say where a customer is), and keeps
+// the recent ones and those of other jobs; keep_days = 0 keeps all.
+func TestFindMeOldLinksForgotten(t *testing.T) {
+	ctx := context.Background()
+	w := newFindWorld(t, nil)
+	var ids []string
+	for i := range 3 {
+		code, m := w.askLink(t, fmt.Sprintf(`{"phone": "+55 48 99876-543%d"}`, i))
+		if code != http.StatusOK {
+			t.Fatalf("link %d: %d %v", i, code, m)
+		}
+		ids = append(ids, m["id"].(string))
+	}
+	// The first answered 100 days ago, the second expired 30 days ago.
+	age := func(id string, days int) {
+		t.Helper()
+		it, err := w.l.GetItem(ctx, "viability", "findme:"+id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		it.Outcome, it.Updated = findme.StateAnswered, time.Now().AddDate(0, 0, -days)
+		if err := w.l.PutItem(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	age(ids[0], 100)
+	age(ids[1], 30)
+	other := ledger.Item{Job: "another-bot", Key: "findme:" + ids[0], Updated: time.Now().AddDate(-1, 0, 0)}
+	if err := w.l.PutItem(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	run := func(keep int) map[string]int64 {
+		t.Helper()
+		w.job.opts.KeepDays = keep
+		rc := bridgetest.RunContext(t, w.l, "viability")
+		if err := w.job.Run(ctx, rc); err != nil {
+			t.Fatal(err)
+		}
+		return rc.Counts()
+	}
+	if n := run(0)["findme_forgotten"]; n != 0 {
+		t.Errorf("keep_days = 0 forgot %d links", n)
+	}
+	if n := run(90)["findme_forgotten"]; n != 1 {
+		t.Errorf("keep_days = 90 forgot %d links, want 1", n)
+	}
+	if code, m := w.do(t, w.pollRequest(t, ids[0])); code != http.StatusNotFound {
+		t.Errorf("the forgotten link polls %d %v, want 404", code, m)
+	}
+	for _, id := range ids[1:] {
+		if _, err := w.l.GetItem(ctx, "viability", "findme:"+id); err != nil {
+			t.Errorf("link %s: %v, want kept", id, err)
+		}
+	}
+	if _, err := w.l.GetItem(ctx, "another-bot", other.Key); err != nil {
+		t.Errorf("another job's item: %v, want kept", err)
 	}
 }

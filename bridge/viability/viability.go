@@ -87,7 +87,8 @@ type Options struct {
 	// GeocoderTimeout bounds one geocoder call (default call_timeout).
 	GeocoderTimeout bridge.Duration `toml:"geocoder_timeout"`
 
-	// KeepDays is how many days of question logs a run keeps (90; 0 keeps
+	// KeepDays is how many days of question logs, and of FindME links
+	// (each holds the place a customer chose), a run keeps (90; 0 keeps
 	// all). Give the job a schedule ("@daily") to prune.
 	KeepDays int `toml:"keep_days"`
 
@@ -294,8 +295,9 @@ func (j *Job) FindME() *findme.Service { return j.findme }
 // Handler returns the HTTP handler (for tests and the demo).
 func (j *Job) Handler() *fortics.Handler { return j.handler }
 
-// Run prunes question logs older than keep_days. Questions are answered by
-// the HTTP routes, not by runs.
+// Run prunes question logs older than keep_days, expires FindME's
+// waiting links past their time and forgets its links older than
+// keep_days. Questions are answered by the HTTP routes, not by runs.
 func (j *Job) Run(ctx context.Context, rc *bridge.RunContext) error {
 	n, err := j.qlog.prune(rc.Now(), j.opts.KeepDays)
 	rc.Count("pruned", int64(n))
@@ -307,6 +309,13 @@ func (j *Job) Run(ctx context.Context, rc *bridge.RunContext) error {
 		rc.Count("findme_expired", int64(n))
 		if err != nil {
 			return fmt.Errorf("findme: expiring old links: %w", err)
+		}
+		if j.opts.KeepDays > 0 {
+			n, err := j.findme.Forget(ctx, rc.Now().AddDate(0, 0, -j.opts.KeepDays))
+			rc.Count("findme_forgotten", n)
+			if err != nil {
+				return fmt.Errorf("findme: forgetting old links: %w", err)
+			}
 		}
 	}
 	return nil
