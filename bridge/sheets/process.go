@@ -19,7 +19,7 @@ import (
 
 // rowStatus is one row's line in the result report.
 type rowStatus struct {
-	Status  string // OutcomeSent, OutcomeFailed, OutcomeRejected, OutcomeHeld, "duplicate"
+	Status  string // OutcomeSent, OutcomeFailed, OutcomeRejected, OutcomeHeld
 	Message string
 }
 

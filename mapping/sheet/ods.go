@@ -74,7 +74,9 @@ func (f *File) openODS(entries map[string]*zip.File) error {
 
 // odsTableNames returns the table:name of every table:table element of
 // content.xml, using the fast tag scanner of scan.go (names only; cell
-// data is skipped at the speed of decompression).
+// data is skipped at the speed of decompression). Elements are matched by
+// namespace, as the rows are read, not by the prefix writers usually give
+// it ("table:").
 func odsTableNames(e *zip.File, opts Options) ([]string, error) {
 	rc, err := e.Open()
 	if err != nil {
@@ -82,6 +84,7 @@ func odsTableNames(e *zip.File, opts Options) ([]string, error) {
 	}
 	defer rc.Close()
 	sc := newScanner(rc, opts.MaxUnzipSize)
+	ns := map[string]string{} // prefix → namespace, as declared
 	var names []string
 	for {
 		t, err := sc.skipToTag()
@@ -91,7 +94,13 @@ func odsTableNames(e *zip.File, opts Options) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if t.special || t.end || string(t.name) != "table" || !bytes.HasPrefix(t.raw, []byte("table:")) {
+		if t.special || t.end {
+			continue
+		}
+		if bytes.Contains(t.raw, []byte("xmlns")) {
+			noteNamespaces(t, ns)
+		}
+		if string(t.name) != "table" || tagSpace(t, ns) != nsTable {
 			continue
 		}
 		name, _ := t.attrString("name")
@@ -100,6 +109,33 @@ func odsTableNames(e *zip.File, opts Options) ([]string, error) {
 		}
 		names = append(names, name)
 	}
+}
+
+// noteNamespaces records the namespace declarations of start tag t in ns
+// (as odsXML does: declarations are not scoped, ODF writers put them all
+// on the root).
+func noteNamespaces(t tag, ns map[string]string) {
+	for i := t.attrsStart; ; {
+		prefix, name, val, next, ok := nextAttrNS(t.raw, i)
+		if !ok {
+			return
+		}
+		i = next
+		switch {
+		case string(prefix) == "xmlns":
+			ns[string(name)] = string(val)
+		case prefix == nil && string(name) == "xmlns":
+			ns[""] = string(val)
+		}
+	}
+}
+
+// tagSpace is the namespace of start tag t under the declarations ns.
+func tagSpace(t tag, ns map[string]string) string {
+	if i := bytes.IndexByte(t.raw, ':'); i >= 0 && i < len(t.raw)-len(t.name) && i < t.attrsStart {
+		return ns[string(t.raw[:i])]
+	}
+	return ns[""]
 }
 
 // runCap fails a read once more than max bytes pass without a '<': no text

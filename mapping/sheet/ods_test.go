@@ -129,3 +129,49 @@ func TestXMLChars(t *testing.T) {
 		}
 	}
 }
+
+// Tables are listed and read by namespace: a writer may bind the table
+// namespace to another prefix, or the prefix "table" to another
+// namespace.
+func TestODSTablesByNamespace(t *testing.T) {
+	const office = `xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"`
+	tests := []struct {
+		name, doc string
+		sheets    []string
+		first     string
+	}{
+		{"another prefix", `<office:document-content ` + office + ` xmlns:tb="urn:oasis:names:tc:opendocument:xmlns:table:1.0"><office:body><office:spreadsheet>` +
+			`<tb:table tb:name="Tarefas"><tb:table-row><tb:table-cell><text:p>Ana</text:p></tb:table-cell></tb:table-row></tb:table>` +
+			`<tb:table tb:name="Outra"/></office:spreadsheet></office:body></office:document-content>`,
+			[]string{"Tarefas", "Outra"}, "Ana"},
+		{"the table prefix bound elsewhere", `<office:document-content ` + office + ` xmlns:table="urn:example:not-odf" xmlns:t="urn:oasis:names:tc:opendocument:xmlns:table:1.0"><office:body><office:spreadsheet>` +
+			`<table:table table:name="Foreign"/>` +
+			`<t:table t:name="Real"><t:table-row><t:table-cell><text:p>Bia</text:p></t:table-cell></t:table-row></t:table>` +
+			`</office:spreadsheet></office:body></office:document-content>`,
+			[]string{"Real"}, "Bia"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "f.ods")
+			if err := os.WriteFile(p, odsZip(t, []byte(tt.doc)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			f, err := Open(p, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if strings.Join(f.Sheets, "|") != strings.Join(tt.sheets, "|") {
+				t.Errorf("tables %q, want %q", f.Sheets, tt.sheets)
+			}
+			rows, err := f.Rows("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			if !rows.Next() || len(rows.Row().Cells) == 0 || rows.Row().Cells[0].Value != tt.first {
+				t.Errorf("first row of the first table: %v, %v; want %q", rows.Row(), rows.Err(), tt.first)
+			}
+		})
+	}
+}
