@@ -70,8 +70,11 @@ func (h *HashingReader) Read(p []byte) (int, error) {
 }
 
 // WriteTo copies to w in large chunks (so io.Copy into a socket does not
-// fall back to 32 KiB writes) and hashes in a second goroutine, so the
-// hash overlaps with the writing; a source already in memory
+// fall back to 32 KiB writes), reading ahead in a second goroutine and
+// hashing what was written in a third, so that the transfer, the writing
+// and the hash overlap (scripts/bench-results, 512 MiB from pure-ftpd in
+// three paired runs: 0.54, 0.56, 0.51x plain lftp reading and writing in
+// one goroutine, 0.81, 0.61, 0.55x reading ahead); a source already in memory
 // (*bytes.Reader) is written in one call and hashed inline. Sum is valid
 // once WriteTo returns.
 func (h *HashingReader) WriteTo(w io.Writer) (int64, error) {
@@ -81,15 +84,51 @@ func (h *HashingReader) WriteTo(w io.Writer) (int64, error) {
 		// would cost more than it overlaps.
 		return br.WriteTo(hashingWriter{h: h, w: w})
 	}
-	const nbuf = 4
+	const nbuf = 8
 	free := make(chan []byte, nbuf)
 	for i := 0; i < nbuf; i++ {
 		free <- getHalfBuffer()
 	}
 	defer func() {
-		// Every buffer is back in free once the hasher is done.
+		// Every buffer is back in free once the reader and the hasher
+		// are done.
 		for i := 0; i < nbuf; i++ {
 			putHalfBuffer(<-free)
+		}
+	}()
+	// The reader fills buffers while this goroutine writes the previous
+	// ones (a write held up by the disk's write-back does not stop the
+	// transfer); the hasher takes each buffer once written and frees it.
+	filled := make(chan []byte, nbuf)
+	stop := make(chan struct{})
+	var rerr error
+	go func() {
+		defer close(filled)
+		for {
+			var buf []byte
+			select {
+			case <-stop: // first: once stopped, no further read
+				return
+			default:
+			}
+			select {
+			case <-stop:
+				return
+			case buf = <-free:
+			}
+			n, err := io.ReadFull(h.r, buf)
+			if n > 0 {
+				filled <- buf[:n] // read-only from here on
+			} else {
+				free <- buf
+			}
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return
+			}
+			if err != nil {
+				rerr = err
+				return
+			}
 		}
 	}()
 	toHash := make(chan []byte, nbuf)
@@ -103,37 +142,30 @@ func (h *HashingReader) WriteTo(w io.Writer) (int64, error) {
 	}()
 	var total int64
 	var err error
-	for {
-		buf := <-free
-		n, rerr := io.ReadFull(h.r, buf)
-		if rerr == io.ErrUnexpectedEOF {
-			rerr = io.EOF
+	for b := range filled {
+		if err != nil { // drained after a failed write
+			free <- b[:cap(b)]
+			continue
 		}
-		if n > 0 {
-			h.n += int64(n)
-			toHash <- buf[:n] // read-only from here on, for both goroutines
-			m, werr := w.Write(buf[:n])
-			total += int64(m)
-			if werr == nil && m != n {
-				werr = io.ErrShortWrite
-			}
-			if werr != nil {
-				err = werr
-				break
-			}
-		} else {
-			free <- buf
+		m, werr := w.Write(b)
+		total += int64(m)
+		if werr == nil && m != len(b) {
+			werr = io.ErrShortWrite
 		}
-		if rerr == io.EOF {
-			break
+		if werr != nil {
+			err = werr
+			close(stop)
+			free <- b[:cap(b)]
+			continue
 		}
-		if rerr != nil {
-			err = rerr
-			break
-		}
+		h.n += int64(len(b))
+		toHash <- b
 	}
 	close(toHash)
 	<-hashed
+	if err == nil {
+		err = rerr
+	}
 	return total, err
 }
 

@@ -177,6 +177,56 @@ func TestHashingReaderWriteTo(t *testing.T) {
 	}
 }
 
+// A streamed copy whose writer fails stops reading and returns the
+// writer's error; what it counts and hashes is what was written.
+func TestHashingReaderWriteToFailingWriter(t *testing.T) {
+	data := make([]byte, 8*BufferSize)
+	boom := errors.New("disk full")
+	src := &countingReader{r: bytes.NewReader(data)}
+	h := NewHashingReader(src)
+	w := &failAfter{n: 2, err: boom}
+	n, err := h.WriteTo(w)
+	if !errors.Is(err, boom) {
+		t.Fatalf("WriteTo = %d, %v; want the writer's error", n, err)
+	}
+	if n != w.took || h.N() != n {
+		t.Errorf("written %d, counted %d, the writer took %d", n, h.N(), w.took)
+	}
+	if want := sha256.Sum256(data[:n]); h.Sum() != hex.EncodeToString(want[:]) {
+		t.Error("the hash is not of the bytes written")
+	}
+	if src.n == int64(len(data)) {
+		t.Errorf("the whole source was read (%d bytes) after the writer failed", src.n)
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// failAfter takes n writes, then fails every one.
+type failAfter struct {
+	n    int
+	took int64
+	err  error
+}
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if f.n == 0 {
+		return 0, f.err
+	}
+	f.n--
+	f.took += int64(len(p))
+	return len(p), nil
+}
+
 type shortWriter struct{}
 
 func (shortWriter) Write(p []byte) (int, error) { return min(len(p), 10), nil }
