@@ -3,14 +3,11 @@ package sheets
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -95,18 +92,7 @@ func TestCrashKill9FTPDelivery(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(inbox, "tarefas-copia.xlsx"), xlsxRows(t, goodRows(rows, 10000)[:rows/2]), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logf, _ := os.Create(filepath.Join(root, "daemon.log"))
-	defer logf.Close()
-	env := append(os.Environ(), "OT_PASSWORD=s3cret", "FTP_PASSWORD="+fo.Password)
-	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "run", "-config", cfg)
-		cmd.Env = env
-		cmd.Stdout, cmd.Stderr = logf, logf
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd
-	}
+	d := newCrashDaemon(t, bin, cfg, "OT_PASSWORD=s3cret", "FTP_PASSWORD="+fo.Password)
 	settled := func() int {
 		n := 0
 		for _, name := range names {
@@ -173,35 +159,11 @@ func TestCrashKill9FTPDelivery(t *testing.T) {
 			}
 		}
 	}()
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 1))
 	var atKill []int
-	for range kills {
-		cmd := start()
-		time.Sleep(time.Duration(150+rng.IntN(600)) * time.Millisecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
-		atKill = append(atKill, settled())
-	}
+	d.killAtRandom(kills, 150*time.Millisecond, 600*time.Millisecond, func() { atKill = append(atKill, settled()) })
 	t.Logf("sheets settled at each kill: %v", atKill)
-	cmd := start()
-	deadline := time.Now().Add(2 * time.Minute)
-	for settled() < len(names) {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			b, _ := os.ReadFile(logf.Name())
-			t.Fatalf("%d of %d sheets settled; log:\n%s", settled(), len(names), tail(string(b), 3000))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	cmd.Wait()
-	once := exec.Command(bin, "once", "-config", cfg, "tarefas")
-	once.Env = env
-	if out, err := once.CombinedOutput(); err != nil {
-		t.Fatalf("once: %v\n%s", err, out)
-	}
+	d.finish("tarefas", func() bool { return settled() == len(names) },
+		func() string { return fmt.Sprintf("%d of %d sheets settled", settled(), len(names)) })
 
 	close(stopLoader)
 	<-loaderDone
@@ -228,7 +190,7 @@ func TestCrashKill9FTPDelivery(t *testing.T) {
 			t.Errorf("left in the import folder: %s", e.Name())
 		}
 	}
-	log, _ := os.ReadFile(logf.Name())
+	log, _ := os.ReadFile(d.log.Name())
 	t.Logf("after interrupted uploads: %d tasks looked up; %d import files found on the server, %d found taken by the loader",
 		fake.Calls("GetTaskDetails"), strings.Count(string(log), "is on the server; not uploaded again"), strings.Count(string(log), "its loader took it"))
 	if left, _ := os.ReadDir(filepath.Join(inbox, "processing")); len(left) != 0 {

@@ -36,6 +36,78 @@ func crashDirs(t *testing.T) (root, inbox, data, maps string) {
 	return root, inbox, data, maps
 }
 
+// crashDaemon runs `fieldbridge run -config cfg` as a subprocess, its
+// output in daemon.log, for the kill -9 tests.
+type crashDaemon struct {
+	t        *testing.T
+	bin, cfg string
+	env      []string
+	log      *os.File
+}
+
+func newCrashDaemon(t *testing.T, bin, cfg string, env ...string) *crashDaemon {
+	t.Helper()
+	logf, err := os.Create(filepath.Join(filepath.Dir(cfg), "daemon.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logf.Close() })
+	return &crashDaemon{t: t, bin: bin, cfg: cfg, env: append(os.Environ(), env...), log: logf}
+}
+
+func (d *crashDaemon) start() *exec.Cmd {
+	d.t.Helper()
+	cmd := exec.Command(d.bin, "run", "-config", d.cfg)
+	cmd.Env = d.env
+	cmd.Stdout, cmd.Stderr = d.log, d.log
+	if err := cmd.Start(); err != nil {
+		d.t.Fatal(err)
+	}
+	return cmd
+}
+
+// killAtRandom starts and SIGKILLs the daemon kills times, each after a
+// random wait of lo plus up to span (the seed is logged); after runs
+// after each kill.
+func (d *crashDaemon) killAtRandom(kills int, lo, span time.Duration, after func()) {
+	d.t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	d.t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	for range kills {
+		cmd := d.start()
+		time.Sleep(lo + time.Duration(rng.Int64N(int64(span))))
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		after()
+	}
+}
+
+// finish starts the daemon and lets it run until done (failing with what
+// and the log's tail after 2 minutes), stops it, then runs `fieldbridge
+// once` for the job (a kill may have hit between a sheet's move to done/
+// and its record: the ledger must end as after an undisturbed run).
+func (d *crashDaemon) finish(job string, done func() bool, what func() string) {
+	d.t.Helper()
+	cmd := d.start()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !done() {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			b, _ := os.ReadFile(d.log.Name())
+			d.t.Fatalf("%s; log:\n%s", what(), tail(string(b), 3000))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	once := exec.Command(d.bin, "once", "-config", d.cfg, job)
+	once.Env = d.env
+	if out, err := once.CombinedOutput(); err != nil {
+		d.t.Fatalf("once: %v\n%s", err, out)
+	}
+}
+
 // buildBinary builds cmd/fieldbridge.
 func buildBinary(t *testing.T) string { return bridgetest.Binary(t) }
 
@@ -91,54 +163,18 @@ func TestCrashKill9(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(inbox, "tarefas-5000.xlsx"), sheet, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logf, _ := os.Create(filepath.Join(root, "daemon.log"))
-	defer logf.Close()
-	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "run", "-config", cfg)
-		cmd.Env = append(os.Environ(), "OT_PASSWORD=s3cret")
-		cmd.Stdout, cmd.Stderr = logf, logf
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd
-	}
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 1))
+	d := newCrashDaemon(t, bin, cfg, "OT_PASSWORD=s3cret")
 	callsAtKill := []int{}
-	for i := 0; i < kills; i++ {
-		cmd := start()
-		// Random moments: from start-up (claiming) to well into sending.
-		time.Sleep(time.Duration(50+rng.IntN(1500)) * time.Millisecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
+	// Random moments: from start-up (claiming) to well into sending.
+	d.killAtRandom(kills, 50*time.Millisecond, 1500*time.Millisecond, func() {
 		callsAtKill = append(callsAtKill, fake.Calls("CreateOrUpdateTask"))
-	}
-	cmd := start()
+	})
 	report := filepath.Join(inbox, "done", "tarefas-5000.xlsx.report.xlsx")
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		if _, err := os.Stat(report); err == nil {
-			if _, err := os.Stat(filepath.Join(inbox, "done", "tarefas-5000.xlsx")); err == nil {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			b, _ := os.ReadFile(logf.Name())
-			t.Fatalf("sheet not settled; %d tasks; log:\n%s", fake.TaskCount(), tail(string(b), 3000))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	cmd.Wait()
-	// One more start (a kill may have hit between the move to done/ and
-	// its record): the ledger must end as after an undisturbed run.
-	once := exec.Command(bin, "once", "-config", cfg, "tarefas")
-	once.Env = append(os.Environ(), "OT_PASSWORD=s3cret")
-	if out, err := once.CombinedOutput(); err != nil {
-		t.Fatalf("once: %v\n%s", err, out)
-	}
+	d.finish("tarefas", func() bool {
+		_, rerr := os.Stat(report)
+		_, serr := os.Stat(filepath.Join(inbox, "done", "tarefas-5000.xlsx"))
+		return rerr == nil && serr == nil
+	}, func() string { return fmt.Sprintf("sheet not settled; %d tasks", fake.TaskCount()) })
 
 	// Exactly one task per row.
 	if n := fake.TaskCount(); n != rows {

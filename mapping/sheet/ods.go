@@ -121,11 +121,8 @@ func noteNamespaces(t tag, ns map[string]string) {
 			return
 		}
 		i = next
-		switch {
-		case string(prefix) == "xmlns":
-			ns[string(name)] = string(val)
-		case prefix == nil && string(name) == "xmlns":
-			ns[""] = string(val)
+		if p, ok := nsDeclared(prefix, name); ok {
+			ns[p] = string(val)
 		}
 	}
 }

@@ -137,11 +137,8 @@ func (x *odsXML) took(t tag) (int, bool, error) {
 				return 0, false, err
 			}
 		}
-		switch {
-		case string(prefix) == "xmlns":
-			x.ns[string(name)] = string(val)
-		case prefix == nil && string(name) == "xmlns":
-			x.ns[""] = string(val)
+		if p, ok := nsDeclared(prefix, name); ok {
+			x.ns[p] = string(val)
 		}
 		i = next
 	}
@@ -156,6 +153,18 @@ func (x *odsXML) took(t tag) (int, bool, error) {
 		x.open = append(x.open, qname...)
 	}
 	return odsStart, true, nil
+}
+
+// nsDeclared reports whether attribute prefix:name declares a namespace,
+// and for which prefix ("" for the default namespace).
+func nsDeclared(prefix, name []byte) (string, bool) {
+	switch {
+	case string(prefix) == "xmlns":
+		return string(name), true
+	case prefix == nil && string(name) == "xmlns":
+		return "", true
+	}
+	return "", false
 }
 
 // xmlName reports whether b is an XML name without a colon (a prefix or
